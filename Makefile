@@ -1,0 +1,68 @@
+# backtest-store. `make migrate` and `make test` set up everything they need:
+# a virtualenv in .venv, and, when DATABASE_URL is not set, a private
+# PostgreSQL cluster in .pgdata (scripts/localpg.sh).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The database: DATABASE_URL if set, else the private cluster (started on demand).
+DB = $${DATABASE_URL:-$$(scripts/localpg.sh start)}
+
+.PHONY: help migrate rollback status test lint lint-sql typecheck schema-dump bench db-start db-stop db-clean clean
+
+help:
+	@echo "make migrate | test | lint | bench | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 required (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+venv: $(STAMP)
+
+migrate: $(STAMP)
+	@url="$(DB)" && $(BIN)/backtest-store migrate --database "$$url" && echo "DATABASE_URL=$$url"
+
+rollback: $(STAMP)
+	@url="$(DB)" && $(BIN)/backtest-store rollback --database "$$url"
+
+status: $(STAMP)
+	@url="$(DB)" && $(BIN)/backtest-store status --database "$$url"
+
+# Tests need a server where they may create databases; they make their own
+# (a migrated template, cloned per test) and never touch the application database.
+test: $(STAMP)
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: lint-sql $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+lint-sql: $(STAMP)
+	$(BIN)/squawk --config .squawk.toml sql/*.sql
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Regenerate schema.sql from a freshly migrated database (review the diff).
+schema-dump: $(STAMP)
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tests.schema_dump > schema.sql
+
+bench: $(STAMP)
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m bench $(BENCH_ARGS)
+
+db-start:
+	@scripts/localpg.sh start
+
+db-stop:
+	@scripts/localpg.sh stop
+
+db-clean:
+	@scripts/localpg.sh clean
+
+clean:
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis

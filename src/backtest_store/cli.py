@@ -1,0 +1,73 @@
+"""backtest-store migrate | rollback [--all | --steps N] | status | break-lock [--database URL]."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from backtest_store import migrations
+from backtest_store.errors import BacktestStoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backtest-store",
+        description="Manage the backtest-store schema. The database is --database URL, "
+        "else $DATABASE_URL (postgresql://, postgres:// and postgresql+psycopg:// URLs).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    database = argparse.ArgumentParser(add_help=False)
+    database.add_argument("--database", metavar="URL", help="default: $DATABASE_URL")
+
+    sub.add_parser("migrate", parents=[database], help="apply every pending migration")
+    rb = sub.add_parser("rollback", parents=[database], help="roll back the last migration")
+    how = rb.add_mutually_exclusive_group()
+    how.add_argument("--all", action="store_true", help="roll back every migration")
+    how.add_argument("--steps", type=int, default=1, help="how many migrations (default 1)")
+    sub.add_parser("status", parents=[database], help="list applied and pending migrations")
+    sub.add_parser(
+        "break-lock", parents=[database], help="remove a migration lock left by a killed run"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        url = migrations.resolve_url(args.database)
+        where = migrations.redact(url)
+        if args.command == "migrate":
+            done = migrations.apply(url)
+            if done:
+                print(f"applied {len(done)} migration(s) to {where}:")
+                for m in done:
+                    print(f"  {m}")
+            else:
+                print(f"{where} is up to date at {migrations.required_version()}")
+        elif args.command == "rollback":
+            done = migrations.rollback(url, steps=None if args.all else args.steps)
+            print(f"rolled back {len(done)} migration(s) on {where}:")
+            for m in done:
+                print(f"  {m}")
+        elif args.command == "status":
+            st = migrations.status(url)
+            for m in st.applied:
+                mark = "EDITED " if m in st.edited else "applied"
+                print(f"{mark}  {m}")
+            for m in st.pending:
+                print(f"pending  {m}")
+            for m in st.unknown:
+                print(f"unknown  {m} (applied by a newer release)")
+            if st.edited:
+                migrations.refuse_edited(st)
+        elif args.command == "break-lock":
+            cleared = migrations.break_lock(url)
+            print("lock removed" if cleared else "there was no lock")
+    except BacktestStoreError as exc:
+        print(f"backtest-store: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,318 @@
+"""Apply, roll back and inspect the schema migrations (yoyo), and check the schema version.
+
+The SQL files ship inside the package (``backtest_store/sql`` in the wheel,
+``sql/`` in a checkout). On top of yoyo this module adds:
+
+* a PostgreSQL advisory lock around every run, so two ``migrate`` processes
+  started at once both succeed: one applies, the other waits and finds
+  nothing left to do;
+* a clear report of a lock left behind by a killed run, with the command
+  that clears it;
+* checksums of applied files (yoyo tracks names only), so an applied file
+  edited later stops ``migrate`` and ``status`` with an error naming it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from yoyo import get_backend, read_migrations
+from yoyo.exceptions import LockTimeout
+
+from backtest_store.errors import (
+    MigrationChecksumError,
+    MigrationError,
+    MigrationLockedError,
+    SchemaVersionError,
+)
+
+# Key of the session-level advisory lock that serialises migration runs.
+_ADVISORY_LOCK_KEY = 0x6274_7374_6F72_65  # "btstore"
+YOYO_MIGRATION_TABLE = "_yoyo_migration"
+YOYO_LOCK_TABLE = "yoyo_lock"
+CHECKSUM_TABLE = "_backtest_store_checksums"
+_CREATE_CHECKSUM_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} (
+    migration_id text PRIMARY KEY,
+    sha256 text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+def migrations_dir() -> Path:
+    """Where the migration files are: inside the installed package, or sql/ of a checkout."""
+    packaged = resources.files("backtest_store") / "sql"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "sql"
+    if checkout.is_dir():
+        return checkout
+    raise MigrationError("the migration files are missing from this installation")
+
+
+def migration_ids() -> list[str]:
+    """The package's migrations, in the order they apply."""
+    return sorted(
+        p.name.removesuffix(".sql")
+        for p in migrations_dir().glob("*.sql")
+        if not p.name.endswith(".rollback.sql")
+    )
+
+
+def required_version() -> str:
+    """The last migration this package needs."""
+    return migration_ids()[-1]
+
+
+def file_checksum(migration_id: str) -> str:
+    """sha256 of a migration and its rollback file."""
+    digest = hashlib.sha256()
+    for name in (f"{migration_id}.sql", f"{migration_id}.rollback.sql"):
+        path = migrations_dir() / name
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def libpq_url(url: str) -> str:
+    """A URL libpq understands: postgresql+psycopg:// and postgres:// become postgresql://."""
+    return re.sub(r"^(postgres|postgresql)(\+psycopg)?://", "postgresql://", url)
+
+
+def yoyo_url(url: str) -> str:
+    """A URL yoyo understands: the psycopg 3 backend is postgresql+psycopg://."""
+    if not re.match(r"^(postgres|postgresql)(\+psycopg)?://", url):
+        raise MigrationError(f"not a PostgreSQL URL: {redact(url)}")
+    return "postgresql+psycopg://" + url.split("://", 1)[1]
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def resolve_url(url: str | None) -> str:
+    """The given URL, else DATABASE_URL."""
+    url = url or os.environ.get("DATABASE_URL")
+    if not url:
+        raise MigrationError("no database given: pass --database URL or set DATABASE_URL")
+    return url
+
+
+@dataclass(frozen=True)
+class Status:
+    """Which migrations a database has."""
+
+    applied: list[str]
+    pending: list[str]
+    unknown: list[str]  # applied, but not migrations of this package (a newer release)
+    edited: list[str]  # applied, and the file changed since
+
+
+@contextmanager
+def _serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connection[Any]]:
+    """Hold the migration advisory lock for the duration of the block."""
+    try:
+        conn = psycopg.connect(libpq_url(url), autocommit=True)
+    except psycopg.Error as exc:
+        raise MigrationError(f"cannot connect to {redact(url)}: {exc}") from exc
+    with conn:
+        try:
+            conn.execute(f"SET lock_timeout = '{int(lock_wait_seconds * 1000)}ms'")
+            conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
+            conn.execute("RESET lock_timeout")
+        except psycopg.errors.LockNotAvailable as exc:
+            raise MigrationLockedError(
+                f"another migration run has held the lock on {redact(url)} "
+                f"for more than {lock_wait_seconds:g} s; try again when it has finished"
+            ) from exc
+        try:
+            yield conn
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK_KEY,))
+
+
+def _table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
+
+
+def _applied(conn: psycopg.Connection[Any]) -> list[str]:
+    if not _table_exists(conn, YOYO_MIGRATION_TABLE):
+        return []
+    rows = conn.execute(
+        f"SELECT migration_id FROM {YOYO_MIGRATION_TABLE} ORDER BY migration_id"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _checksums(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    if not _table_exists(conn, CHECKSUM_TABLE):
+        return {}
+    rows = conn.execute(f"SELECT migration_id, sha256 FROM {CHECKSUM_TABLE}").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _status(conn: psycopg.Connection[Any]) -> Status:
+    ours = migration_ids()
+    applied = _applied(conn)
+    recorded = _checksums(conn)
+    return Status(
+        applied=[m for m in applied if m in ours],
+        pending=[m for m in ours if m not in applied],
+        unknown=[m for m in applied if m not in ours],
+        edited=[m for m in applied if m in recorded and recorded[m] != file_checksum(m)],
+    )
+
+
+def refuse_edited(status: Status) -> None:
+    if status.edited:
+        files = ", ".join(f"sql/{m}.sql" for m in status.edited)
+        raise MigrationChecksumError(
+            f"applied migration file(s) changed since they were applied: {files}. "
+            "Applied migrations are immutable: restore the file(s) and put the change "
+            "in a new migration."
+        )
+
+
+def _record_checksums(conn: psycopg.Connection[Any], applied: list[str]) -> None:
+    conn.execute(_CREATE_CHECKSUM_TABLE)
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {CHECKSUM_TABLE} (migration_id, sha256) VALUES (%s, %s) "
+            "ON CONFLICT (migration_id) DO NOTHING",
+            [(m, file_checksum(m)) for m in applied],
+        )
+
+
+def _refuse_stale_lock(conn: psycopg.Connection[Any], url: str) -> None:
+    # We hold the advisory lock, so no other run of this tool is migrating: a
+    # yoyo lock row now was left by a killed run (or a plain `yoyo` run).
+    if not _table_exists(conn, YOYO_LOCK_TABLE):
+        return
+    row = conn.execute(f"SELECT pid, ctime FROM {YOYO_LOCK_TABLE}").fetchone()
+    if row:
+        raise MigrationLockedError(
+            f"the migration lock of {redact(url)} is held by process {row[0]} since "
+            f"{row[1]:%Y-%m-%d %H:%M:%S} UTC, and no migration is running: a run was killed. "
+            f"Clear it with: backtest-store break-lock --database '{redact(url)}'"
+        )
+
+
+def status(url: str | None = None) -> Status:
+    """Which migrations are applied, pending, unknown or edited."""
+    url = resolve_url(url)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        return _status(conn)
+
+
+def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str]:
+    """Apply every pending migration; return the ids applied (empty: nothing to do)."""
+    url = resolve_url(url)
+    with _serialised(url, lock_wait_seconds) as conn:
+        before = _status(conn)
+        refuse_edited(before)
+        if before.unknown:
+            raise MigrationError(
+                "the database has migrations this package does not know "
+                f"({', '.join(before.unknown)}): it was migrated by a newer release"
+            )
+        _record_checksums(conn, before.applied)
+        if not before.pending:
+            return []
+        _refuse_stale_lock(conn, url)
+        backend = get_backend(yoyo_url(url))
+        try:
+            migrations = read_migrations(str(migrations_dir()))
+            with backend.lock():
+                todo = backend.to_apply(migrations)
+                backend.apply_migrations(todo)
+        except LockTimeout as exc:  # a plain yoyo run started meanwhile
+            raise MigrationLockedError(str(exc)) from exc
+        except backend.DatabaseError as exc:
+            raise MigrationError(f"migration failed and was rolled back: {exc}") from exc
+        finally:
+            backend.connection.close()
+        done = [m.id for m in todo]
+        _record_checksums(conn, done)
+        return done
+
+
+def rollback(url: str | None = None, *, steps: int | None = 1, lock_wait_seconds: float = 300) -> list[str]:
+    """Roll back the last ``steps`` applied migrations (all when steps is None)."""
+    url = resolve_url(url)
+    with _serialised(url, lock_wait_seconds) as conn:
+        before = _status(conn)
+        refuse_edited(before)
+        if not before.applied:
+            return []
+        _refuse_stale_lock(conn, url)
+        backend = get_backend(yoyo_url(url))
+        try:
+            migrations = read_migrations(str(migrations_dir()))
+            with backend.lock():
+                todo = backend.to_rollback(migrations)
+                if steps is not None:
+                    todo = todo[:steps]
+                backend.rollback_migrations(todo)
+        except LockTimeout as exc:
+            raise MigrationLockedError(str(exc)) from exc
+        except backend.DatabaseError as exc:
+            raise MigrationError(f"rollback failed and was undone: {exc}") from exc
+        finally:
+            backend.connection.close()
+        done = [m.id for m in todo]
+        if _table_exists(conn, CHECKSUM_TABLE):
+            conn.execute(f"DELETE FROM {CHECKSUM_TABLE} WHERE migration_id = ANY(%s)", (done,))
+        return done
+
+
+def break_lock(url: str | None = None) -> bool:
+    """Remove a migration lock left by a killed run; True if there was one."""
+    url = resolve_url(url)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        if not _table_exists(conn, YOYO_LOCK_TABLE):
+            return False
+        cur = conn.execute(f"DELETE FROM {YOYO_LOCK_TABLE}")
+        return cur.rowcount > 0
+
+
+# -- schema check at connect -------------------------------------------------
+
+CHECK_TABLE_SQL = f"SELECT to_regclass('{YOYO_MIGRATION_TABLE}') IS NOT NULL"
+APPLIED_SQL = f"SELECT migration_id FROM {YOYO_MIGRATION_TABLE}"
+
+
+def verify_applied(applied: set[str]) -> None:
+    """Raise SchemaVersionError unless exactly this package's migrations are applied."""
+    ours = migration_ids()
+    need = ours[-1]
+    missing = [m for m in ours if m not in applied]
+    unknown = sorted(m for m in applied if m not in ours)
+    if not missing and not unknown:
+        return
+    current = max(applied) if applied else None
+    at = f"migration {current}" if current else "no migration (an empty database)"
+    if missing:
+        raise SchemaVersionError(
+            f"the database is at {at}; this package needs {need}: "
+            "run `backtest-store migrate --database URL` (or `make migrate`), "
+            "or pass check_schema=False if a tool migrates it for you",
+            current=current,
+            required=need,
+        )
+    raise SchemaVersionError(
+        f"the database is at {at}, ahead of this package, which needs {need} "
+        f"(unknown: {', '.join(unknown)}): upgrade backtest-store",
+        current=current,
+        required=need,
+    )
