@@ -11,7 +11,8 @@
 # LOCAL_PG_DIR (default: .pgdata in the project) and LOCAL_PG_PORT (default
 # 54329) choose where and on which port. The server refuses to run as root, so
 # as root every server command runs as the `postgres` user. The cluster is for
-# development only: trust authentication, listening on 127.0.0.1 alone.
+# development only: trust authentication, listening on 127.0.0.1 alone, and
+# fsync off (fast, not crash-safe).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,6 +91,11 @@ port = $port
 unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 256MB
+# A throwaway development cluster: durability is traded for speed (tests
+# clone a database per test). Never keep data you need in it.
+fsync = off
+synchronous_commit = off
+full_page_writes = off
 CONF
     fi
     if is_running; then

@@ -1,0 +1,51 @@
+"""Fixtures: a migrated template database, built once per run and cloned per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from pytest_postgresql import factories
+
+from backtest_store import migrations
+from tests.dbs import SERVER, url_for
+
+
+def load_schema(*, host: str, port: int, user: str, dbname: str, password: str | None, **_: Any) -> None:
+    """pytest-postgresql loader: migrate the template database with the package's migrations."""
+    migrations.apply(url_for(dbname))
+
+
+postgresql_server = factories.postgresql_noproc(
+    host=SERVER.hostname,
+    port=SERVER.port,
+    user=SERVER.username,
+    password=SERVER.password,
+    dbname="bt_test",
+    load=[load_schema],
+)
+postgresql = factories.postgresql("postgresql_server")
+
+
+@pytest.fixture
+def conn(postgresql: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """An autocommit connection to a fresh clone of the migrated template."""
+    postgresql.autocommit = True
+    return postgresql
+
+
+@pytest.fixture
+def db_url(postgresql: psycopg.Connection[Any]) -> str:
+    """URL of the per-test clone of the migrated template."""
+    return url_for(postgresql.info.dbname)
+
+
+@pytest.fixture
+def empty_db_url() -> Iterator[str]:
+    """URL of a new, empty database (nothing migrated)."""
+    from tests.dbs import scratch_database
+
+    with scratch_database() as url:
+        yield url

@@ -1,0 +1,65 @@
+"""Where the tests' PostgreSQL server is, and helpers to make and drop databases on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import psycopg
+from psycopg import sql
+
+from backtest_store.migrations import libpq_url
+
+# The server: DATABASE_URL (make test passes the private cluster's URL).
+SERVER_URL = libpq_url(
+    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:54329/backtest_store")
+)
+SERVER = urlparse(SERVER_URL)
+
+
+def url_for(dbname: str) -> str:
+    """The server's URL with another database name."""
+    auth = SERVER.username or ""
+    if SERVER.password:
+        auth += ":" + quote(SERVER.password, safe="")
+    return f"postgresql://{auth}@{SERVER.hostname}:{SERVER.port or 5432}/{dbname}"
+
+
+def maintenance() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(url_for("postgres"), autocommit=True)
+
+
+@contextmanager
+def scratch_database(prefix: str = "bt_scratch") -> Iterator[str]:
+    """A new, empty database for the block; dropped afterwards. Yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with maintenance() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url_for(name)
+    finally:
+        with maintenance() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def pg_bin(tool: str) -> str:
+    """Path of a PostgreSQL client program matching the server's major version."""
+    with psycopg.connect(SERVER_URL) as conn:
+        major = conn.info.server_version // 10000
+    candidates = [Path(f"/usr/lib/postgresql/{major}/bin/{tool}")]
+    if shutil.which("pg_config"):
+        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        candidates.append(Path(bindir) / tool)
+    for c in candidates:
+        if c.exists():
+            return str(c)
+    found = shutil.which(tool)
+    if found is None:
+        raise RuntimeError(f"{tool} not found")
+    return found

@@ -1,0 +1,39 @@
+"""The schema dump: `pg_dump --schema-only` of a freshly migrated database.
+
+``make schema-dump`` writes it to schema.sql; tests/test_schema_dump.py
+regenerates it and compares, so every schema change shows up as a readable
+diff of schema.sql. Bookkeeping tables (yoyo's and the checksum table) and
+version banners are left out, so the dump is about the schema alone.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from backtest_store import migrations
+from tests.dbs import pg_bin, scratch_database
+
+EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", migrations.CHECKSUM_TABLE)
+
+
+def dump(url: str) -> str:
+    args = [pg_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges", "--no-comments"]
+    args = [a for a in args if a != "--no-comments"]  # comments are part of the schema
+    for table in EXCLUDED:
+        args += ["--exclude-table", table]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    out = re.sub(r"^-- Dumped (from|by) .*\n", "", out, flags=re.M)
+    out = re.sub(r"^\\(un)?restrict .*\n", "", out, flags=re.M)  # pg_dump >= 17.6 nonce lines
+    return out
+
+
+def fresh_dump() -> str:
+    with scratch_database("bt_dump") as url:
+        migrations.apply(url)
+        return dump(url)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(fresh_dump())

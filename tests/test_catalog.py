@@ -1,0 +1,171 @@
+"""The live catalog of a migrated database equals the contract: the seed plus the required changes.
+
+Columns (order, type, nullability, default), primary and foreign keys and all
+20 indexes are compared against the Alembic revision itself
+(tests/seed_contract.py). The Python column facts the DAO validates with are
+compared against the same catalog, so the SQL stays the one source of truth.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from backtest_store import tables
+from tests import seed_contract
+
+SEED = seed_contract.load()
+
+# The required changes from the seed (issue: schema), and nothing else:
+# jsonb for JSON, gen_random_uuid() keys, now() for the when-recorded and
+# bookkeeping timestamps.
+NOW_COLUMNS = {"created_at", "updated_at", "backtest_date", "optimization_date", "test_date"}
+
+COLUMNS_SQL = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attribute a
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum
+"""
+
+
+def expected_columns(table: str) -> list[tuple[str, str, bool, str | None]]:
+    out = []
+    for c in SEED.tables[table]:
+        sql_type = "jsonb" if c.sql_type == "json" else c.sql_type
+        if c.primary_key:
+            default: str | None = "gen_random_uuid()"
+        elif c.name in NOW_COLUMNS:
+            default = "now()"
+        elif c.server_default is not None and sql_type.startswith("character varying"):
+            default = f"'{c.server_default}'::character varying"
+        else:
+            default = c.server_default
+        out.append((c.name, sql_type, not c.nullable, default))
+    return out
+
+
+def live_columns(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str, bool, str | None]]:
+    return [tuple(r) for r in conn.execute(COLUMNS_SQL, (table,)).fetchall()]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("table", list(SEED.tables))
+def test_columns_equal_the_seed_column_by_column(conn: psycopg.Connection[Any], table: str) -> None:
+    live = live_columns(conn, table)
+    expected = expected_columns(table)
+    assert [c[0] for c in live] == [c[0] for c in expected], "column names or order differ"
+    for got, want in zip(live, expected, strict=True):
+        assert got == want, f"{table}.{want[0]}"
+
+
+def test_exactly_the_five_tables_exist(conn: psycopg.Connection[Any]) -> None:
+    rows = conn.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'mcp\\_%%'"
+    ).fetchall()
+    assert {r[0] for r in rows} == set(SEED.tables)
+
+
+@pytest.mark.parametrize("table", list(SEED.tables))
+def test_primary_key(conn: psycopg.Connection[Any], table: str) -> None:
+    (pk_column,) = (c.name for c in SEED.tables[table] if c.primary_key)
+    rows = conn.execute(
+        """SELECT con.conname, array_agg(a.attname ORDER BY k.ord)
+           FROM pg_constraint con
+           CROSS JOIN unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+           WHERE con.conrelid = %s::regclass AND con.contype = 'p'
+           GROUP BY con.conname""",
+        (table,),
+    ).fetchall()
+    assert rows == [(f"{table}_pkey", [pk_column])]
+
+
+def test_foreign_keys_cascade(conn: psycopg.Connection[Any]) -> None:
+    rows = conn.execute(
+        """SELECT con.conrelid::regclass::text, array_agg(a.attname ORDER BY k.ord),
+                  con.confrelid::regclass::text, con.confdeltype
+           FROM pg_constraint con
+           CROSS JOIN unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord)
+           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+           WHERE con.contype = 'f' AND con.connamespace = 'public'::regnamespace
+           GROUP BY con.oid"""
+    ).fetchall()
+    expected = {
+        (fk.table, tuple(fk.columns), fk.ref_table, "c" if fk.ondelete == "CASCADE" else "?")
+        for fk in SEED.foreign_keys
+    }
+    assert {(t, tuple(c), r, d) for t, c, r, d in rows} == expected
+    assert len(rows) == 3
+
+
+INDEXES_SQL = """
+SELECT i.relname, t.relname, array_agg(a.attname ORDER BY k.ord), ix.indisunique,
+       am.amname, ix.indpred IS NULL
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+JOIN pg_class t ON t.oid = ix.indrelid
+JOIN pg_am am ON am.oid = i.relam
+CROSS JOIN unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE t.relname LIKE 'mcp\\_%%' AND NOT ix.indisprimary
+GROUP BY i.relname, t.relname, ix.indisunique, am.amname, ix.indpred
+"""
+
+# Indexes that later migrations add for the DAO's queries (never replacing the seed's).
+ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def test_all_twenty_seed_indexes_with_names_and_column_order(conn: psycopg.Connection[Any]) -> None:
+    live = {r[0]: (r[1], tuple(r[2]), r[3], r[4], r[5]) for r in conn.execute(INDEXES_SQL).fetchall()}
+    assert len(SEED.indexes) == 20
+    for ix in SEED.indexes:
+        assert live.get(ix.name) == (ix.table, ix.columns, False, "btree", True), ix.name
+    extra = set(live) - {ix.name for ix in SEED.indexes}
+    assert extra == set(ADDED_INDEXES), "an index exists that neither the seed nor a migration names"
+
+
+def test_every_table_and_column_is_documented(conn: psycopg.Connection[Any]) -> None:
+    rows = conn.execute(
+        """SELECT c.relname, a.attname
+           FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+           WHERE c.relname LIKE 'mcp\\_%%' AND c.relkind = 'r' AND a.attnum > 0
+             AND NOT a.attisdropped AND coalesce(col_description(c.oid, a.attnum), '') = ''"""
+    ).fetchall()
+    assert rows == [], "columns without COMMENT ON COLUMN"
+    rows = conn.execute(
+        """SELECT relname FROM pg_class WHERE relname LIKE 'mcp\\_%%' AND relkind = 'r'
+           AND coalesce(obj_description(oid, 'pg_class'), '') = ''"""
+    ).fetchall()
+    assert rows == [], "tables without COMMENT ON TABLE"
+
+
+@pytest.mark.parametrize("spec", tables.ALL, ids=lambda s: s.name)
+def test_python_column_facts_equal_the_catalog(conn: psycopg.Connection[Any], spec: tables.TableSpec[Any]) -> None:
+    """The limits the DAO validates with are the catalog's (one source of truth)."""
+    live = live_columns(conn, spec.name)
+    python = [(n, c.sql_type, c.not_null, c.default_sql) for n, c in spec.columns.items()]
+    assert python == live
+
+
+@pytest.mark.parametrize("spec", tables.ALL, ids=lambda s: s.name)
+def test_python_defaults_evaluate_to_the_server_defaults(
+    conn: psycopg.Connection[Any], spec: tables.TableSpec[Any]
+) -> None:
+    """The Python value used for a left-out defaulted field is what the server would store."""
+    for name, column in spec.columns.items():
+        if column.default is None:
+            continue
+        (value,) = conn.execute(f"SELECT CAST({column.default_sql} AS {column.sql_type})").fetchone()  # type: ignore[misc]
+        assert value == column.default and type(value) is type(column.default), name
+
+
+def test_record_fields_are_the_columns_in_order(conn: psycopg.Connection[Any]) -> None:
+    import dataclasses
+
+    for spec in tables.ALL:
+        fields = [f.name for f in dataclasses.fields(spec.record)]
+        assert fields == [c[0] for c in live_columns(conn, spec.name)], spec.name

@@ -1,0 +1,220 @@
+"""Migrations: apply, roll back, re-apply, concurrency, locks, edited files, the wheel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from backtest_store import cli, migrations
+from backtest_store.errors import MigrationChecksumError, MigrationLockedError
+from tests.schema_dump import dump
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def objects(url: str) -> list[tuple[str, str]]:
+    """Every object of ours in the database: relations, functions, triggers, constraints, types."""
+    bookkeeping = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", migrations.CHECKSUM_TABLE)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            """SELECT 'relation', c.relname FROM pg_class c
+                 WHERE c.relnamespace = 'public'::regnamespace
+                   AND NOT (c.relname = ANY(%(book)s) OR c.relname LIKE ANY(%(bookidx)s))
+               UNION ALL
+               SELECT 'function', proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+               UNION ALL
+               SELECT 'trigger', tgname FROM pg_trigger WHERE NOT tgisinternal
+               UNION ALL
+               SELECT 'type', typname FROM pg_type t WHERE typnamespace = 'public'::regnamespace
+                 AND typname <> ALL(%(booktypes)s)
+               ORDER BY 1, 2""",
+            {
+                "book": list(bookkeeping),
+                "bookidx": [f"{b}%" for b in bookkeeping],
+                "booktypes": [*bookkeeping, *(f"_{b}" for b in bookkeeping)],
+            },
+        ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_checked_in_schema_dump_is_current(db_url: str) -> None:
+    """schema.sql is what the migrations produce (regenerate with `make schema-dump`)."""
+    assert dump(db_url) == (ROOT / "schema.sql").read_text(), "run `make schema-dump` and review the diff"
+
+
+def test_rollback_of_everything_leaves_nothing_and_reapply_is_identical(db_url: str) -> None:
+    before = dump(db_url)
+    assert len(objects(db_url)) > 40
+    done = migrations.rollback(db_url, steps=None)
+    assert done == list(reversed(migrations.migration_ids()))
+    assert objects(db_url) == []
+    assert migrations.status(db_url).applied == []
+    assert migrations.apply(db_url) == migrations.migration_ids()
+    assert dump(db_url) == before
+
+
+def test_each_migration_rolls_back_to_the_previous_state_and_reapplies(empty_db_url: str) -> None:
+    """sqitch-style: for every migration, apply, roll back, compare, re-apply."""
+    dumps = [dump(empty_db_url)]
+    ids = migrations.migration_ids()
+    for i, mid in enumerate(ids):
+        # apply exactly one more migration by rolling back the rest after a full apply
+        migrations.apply(empty_db_url)
+        migrations.rollback(empty_db_url, steps=len(ids) - i - 1) if i < len(ids) - 1 else None
+        assert migrations.status(empty_db_url).applied == ids[: i + 1]
+        after = dump(empty_db_url)
+        assert migrations.rollback(empty_db_url, steps=1) == [mid]
+        assert dump(empty_db_url) == dumps[i], f"rollback of {mid} left something behind"
+        migrations.apply(empty_db_url)
+        migrations.rollback(empty_db_url, steps=len(ids) - i - 1) if i < len(ids) - 1 else None
+        assert dump(empty_db_url) == after, f"re-applying {mid} differs"
+        dumps.append(after)
+
+
+def test_apply_is_idempotent(db_url: str) -> None:
+    assert migrations.apply(db_url) == []
+    st = migrations.status(db_url)
+    assert st.applied == migrations.migration_ids() and st.pending == [] and st.edited == []
+
+
+def test_cli_accepts_postgres_and_postgresql_urls_and_database_url_env(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    postgres_url = "postgres://" + empty_db_url.split("://", 1)[1]
+    assert cli.main(["status", "--database", postgres_url]) == 0
+    assert capsys.readouterr().out.count("pending") == len(migrations.migration_ids())
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    assert cli.main(["migrate"]) == 0
+    assert "applied 7 migration(s)" in capsys.readouterr().out
+    assert cli.main(["migrate"]) == 0
+    assert "up to date at 0007" in capsys.readouterr().out
+    assert cli.main(["rollback", "--steps", "2"]) == 0
+    assert migrations.status(empty_db_url).pending == migrations.migration_ids()[-2:]
+    assert cli.main(["rollback", "--all"]) == 0
+    assert migrations.status(empty_db_url).applied == []
+
+
+def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert cli.main(["status"]) == 1
+    assert "pass --database URL or set DATABASE_URL" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_concurrent_migrate_processes_both_succeed(empty_db_url: str) -> None:
+    cmd = [str(BIN / "backtest-store"), "migrate", "--database", empty_db_url]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    joined = sorted(o[0] for o in outs)
+    assert "applied 7 migration(s)" in joined[0] and "up to date" in joined[1], outs
+    assert migrations.status(empty_db_url).pending == []
+
+
+def test_a_lock_left_by_a_killed_run_is_reported_with_the_command_that_clears_it(empty_db_url: str) -> None:
+    migrations.apply(empty_db_url)
+    migrations.rollback(empty_db_url, steps=1)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:  # what a killed run leaves
+        conn.execute("INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now(), 999999)")
+    with pytest.raises(MigrationLockedError) as caught:
+        migrations.apply(empty_db_url, lock_wait_seconds=5)
+    message = str(caught.value)
+    assert "process 999999" in message
+    assert f"backtest-store break-lock --database '{empty_db_url}'" in message
+    assert cli.main(["break-lock", "--database", empty_db_url]) == 0
+    assert migrations.apply(empty_db_url) == [migrations.migration_ids()[-1]]
+
+
+def test_a_running_migration_holds_others_back(empty_db_url: str) -> None:
+    """While one run holds the advisory lock, another waits, then gives up clearly."""
+    with psycopg.connect(empty_db_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (migrations._ADVISORY_LOCK_KEY,))
+        with pytest.raises(MigrationLockedError, match="another migration run"):
+            migrations.apply(empty_db_url, lock_wait_seconds=0.5)
+    assert migrations.apply(empty_db_url) == migrations.migration_ids()
+
+
+@pytest.fixture
+def editable_sql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the migrations that the package reads instead of its own."""
+    copy = tmp_path / "sql"
+    shutil.copytree(migrations.migrations_dir(), copy)
+    monkeypatch.setattr(migrations, "migrations_dir", lambda: copy)
+    return copy
+
+
+def test_an_edited_applied_file_is_caught(
+    empty_db_url: str, editable_sql: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    migrations.apply(empty_db_url)
+    edited = editable_sql / "0002.create-backtest-results.sql"
+    edited.write_text(edited.read_text().replace("varchar(10)", "varchar(12)"))
+    assert migrations.status(empty_db_url).edited == ["0002.create-backtest-results"]
+    with pytest.raises(MigrationChecksumError, match=r"sql/0002\.create-backtest-results\.sql"):
+        migrations.apply(empty_db_url)
+    assert cli.main(["status", "--database", empty_db_url]) == 1
+    captured = capsys.readouterr()
+    assert "EDITED   0002.create-backtest-results" in captured.out
+    assert "sql/0002.create-backtest-results.sql" in captured.err
+    assert cli.main(["migrate", "--database", empty_db_url]) == 1
+
+
+def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
+    from backtest_store.errors import SchemaVersionError
+
+    with pytest.raises(SchemaVersionError, match="no migration .* needs 0007.add-integrity-checks: run `backtest-store migrate"):
+        migrations.verify_applied(set())
+    ids = migrations.migration_ids()
+    with pytest.raises(SchemaVersionError, match="at migration 0005.create-walk-forward-tests; this package needs 0007"):
+        migrations.verify_applied(set(ids[:5]))
+    with pytest.raises(SchemaVersionError, match="ahead of this package"):
+        migrations.verify_applied({*ids, "0099.future"})
+    migrations.verify_applied(set(ids))
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_sql_and_migrates(tmp_path: Path, empty_db_url: str) -> None:
+    """Build the wheel, install it in a fresh virtualenv, migrate from outside the repository."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)]
+        if _has_hatchling() else
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("backtest_store-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    constraints = ROOT / "constraints.txt"
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "--quiet", "-c", str(constraints), f"{wheel}[binary]"],
+        check=True, capture_output=True,
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    run = subprocess.run(
+        [str(venv / "bin" / "backtest-store"), "migrate", "--database", empty_db_url],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "applied 7 migration(s)" in run.stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "from backtest_store import migrations; print(migrations.migrations_dir())"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout
+    assert str(venv) in where  # the SQL came from the installed wheel, not the checkout
+    assert migrations.status(empty_db_url).pending == []
+
+
+def _has_hatchling() -> bool:
+    try:
+        import hatchling  # noqa: F401
+    except ImportError:
+        return False
+    return True
