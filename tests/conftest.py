@@ -13,7 +13,9 @@ from backtest_store import migrations
 from tests.dbs import SERVER, url_for
 
 
-def load_schema(*, host: str, port: int, user: str, dbname: str, password: str | None, **_: Any) -> None:
+def load_schema(
+    *, host: str, port: int, user: str, dbname: str, password: str | None, **_: Any
+) -> None:
     """pytest-postgresql loader: migrate the template database with the package's migrations."""
     migrations.apply(url_for(dbname))
 

@@ -45,7 +45,9 @@ def scratch_database(prefix: str = "bt_scratch") -> Iterator[str]:
         yield url_for(name)
     finally:
         with maintenance() as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def pg_bin(tool: str) -> str:
@@ -54,7 +56,9 @@ def pg_bin(tool: str) -> str:
         major = conn.info.server_version // 10000
     candidates = [Path(f"/usr/lib/postgresql/{major}/bin/{tool}")]
     if shutil.which("pg_config"):
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        bindir = subprocess.run(
+            ["pg_config", "--bindir"], capture_output=True, text=True
+        ).stdout.strip()
         candidates.append(Path(bindir) / tool)
     for c in candidates:
         if c.exists():

@@ -111,7 +111,9 @@ def load() -> Seed:
                             sql_type=_sql_type(arg.args[1]),
                             nullable=ast.literal_eval(kw["nullable"]) if "nullable" in kw else True,
                             server_default=None if default is None else ast.literal_eval(default),
-                            primary_key=bool(ast.literal_eval(kw.get("primary_key", ast.Constant(False)))),
+                            primary_key=bool(
+                                ast.literal_eval(kw.get("primary_key", ast.Constant(False)))
+                            ),
                         )
                     )
                 elif arg.func.attr == "ForeignKeyConstraint":

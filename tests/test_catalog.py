@@ -49,8 +49,10 @@ def expected_columns(table: str) -> list[tuple[str, str, bool, str | None]]:
     return out
 
 
-def live_columns(conn: psycopg.Connection[Any], table: str) -> list[tuple[str, str, bool, str | None]]:
-    return [tuple(r) for r in conn.execute(COLUMNS_SQL, (table,)).fetchall()]  # type: ignore[misc]
+def live_columns(
+    conn: psycopg.Connection[Any], table: str
+) -> list[tuple[str, str, bool, str | None]]:
+    return [(r[0], r[1], r[2], r[3]) for r in conn.execute(COLUMNS_SQL, (table,)).fetchall()]
 
 
 @pytest.mark.parametrize("table", list(SEED.tables))
@@ -120,12 +122,16 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {}
 
 
 def test_all_twenty_seed_indexes_with_names_and_column_order(conn: psycopg.Connection[Any]) -> None:
-    live = {r[0]: (r[1], tuple(r[2]), r[3], r[4], r[5]) for r in conn.execute(INDEXES_SQL).fetchall()}
+    live = {
+        r[0]: (r[1], tuple(r[2]), r[3], r[4], r[5]) for r in conn.execute(INDEXES_SQL).fetchall()
+    }
     assert len(SEED.indexes) == 20
     for ix in SEED.indexes:
         assert live.get(ix.name) == (ix.table, ix.columns, False, "btree", True), ix.name
     extra = set(live) - {ix.name for ix in SEED.indexes}
-    assert extra == set(ADDED_INDEXES), "an index exists that neither the seed nor a migration names"
+    assert extra == set(ADDED_INDEXES), (
+        "an index exists that neither the seed nor a migration names"
+    )
 
 
 def test_every_table_and_column_is_documented(conn: psycopg.Connection[Any]) -> None:
@@ -144,7 +150,9 @@ def test_every_table_and_column_is_documented(conn: psycopg.Connection[Any]) -> 
 
 
 @pytest.mark.parametrize("spec", tables.ALL, ids=lambda s: s.name)
-def test_python_column_facts_equal_the_catalog(conn: psycopg.Connection[Any], spec: tables.TableSpec[Any]) -> None:
+def test_python_column_facts_equal_the_catalog(
+    conn: psycopg.Connection[Any], spec: tables.TableSpec[Any]
+) -> None:
     """The limits the DAO validates with are the catalog's (one source of truth)."""
     live = live_columns(conn, spec.name)
     python = [(n, c.sql_type, c.not_null, c.default_sql) for n, c in spec.columns.items()]
@@ -159,7 +167,9 @@ def test_python_defaults_evaluate_to_the_server_defaults(
     for name, column in spec.columns.items():
         if column.default is None:
             continue
-        (value,) = conn.execute(f"SELECT CAST({column.default_sql} AS {column.sql_type})").fetchone()  # type: ignore[misc]
+        (value,) = conn.execute(
+            f"SELECT CAST({column.default_sql} AS {column.sql_type})"
+        ).fetchone()  # type: ignore[misc]
         assert value == column.default and type(value) is type(column.default), name
 
 

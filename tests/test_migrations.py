@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -22,7 +21,13 @@ BIN = Path(sys.executable).parent
 
 def objects(url: str) -> list[tuple[str, str]]:
     """Every object of ours in the database: relations, functions, triggers, constraints, types."""
-    bookkeeping = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", migrations.CHECKSUM_TABLE)
+    bookkeeping = (
+        "_yoyo_migration",
+        "_yoyo_log",
+        "_yoyo_version",
+        "yoyo_lock",
+        migrations.CHECKSUM_TABLE,
+    )
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             """SELECT 'relation', c.relname FROM pg_class c
@@ -47,7 +52,9 @@ def objects(url: str) -> list[tuple[str, str]]:
 
 def test_checked_in_schema_dump_is_current(db_url: str) -> None:
     """schema.sql is what the migrations produce (regenerate with `make schema-dump`)."""
-    assert dump(db_url) == (ROOT / "schema.sql").read_text(), "run `make schema-dump` and review the diff"
+    assert dump(db_url) == (ROOT / "schema.sql").read_text(), (
+        "run `make schema-dump` and review the diff"
+    )
 
 
 def test_rollback_of_everything_leaves_nothing_and_reapply_is_identical(db_url: str) -> None:
@@ -102,7 +109,9 @@ def test_cli_accepts_postgres_and_postgresql_urls_and_database_url_env(
     assert migrations.status(empty_db_url).applied == []
 
 
-def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_database_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert cli.main(["status"]) == 1
     assert "pass --database URL or set DATABASE_URL" in capsys.readouterr().err
@@ -111,7 +120,10 @@ def test_no_database_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: p
 @pytest.mark.slow
 def test_two_concurrent_migrate_processes_both_succeed(empty_db_url: str) -> None:
     cmd = [str(BIN / "backtest-store"), "migrate", "--database", empty_db_url]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     joined = sorted(o[0] for o in outs)
@@ -119,7 +131,9 @@ def test_two_concurrent_migrate_processes_both_succeed(empty_db_url: str) -> Non
     assert migrations.status(empty_db_url).pending == []
 
 
-def test_a_lock_left_by_a_killed_run_is_reported_with_the_command_that_clears_it(empty_db_url: str) -> None:
+def test_a_lock_left_by_a_killed_run_is_reported_with_the_command_that_clears_it(
+    empty_db_url: str,
+) -> None:
     migrations.apply(empty_db_url)
     migrations.rollback(empty_db_url, steps=1)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:  # what a killed run leaves
@@ -170,10 +184,16 @@ def test_an_edited_applied_file_is_caught(
 def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
     from backtest_store.errors import SchemaVersionError
 
-    with pytest.raises(SchemaVersionError, match="no migration .* needs 0007.add-integrity-checks: run `backtest-store migrate"):
+    with pytest.raises(
+        SchemaVersionError,
+        match=r"no migration .* needs 0007\.add-integrity-checks: run `backtest-store migrate",
+    ):
         migrations.verify_applied(set())
     ids = migrations.migration_ids()
-    with pytest.raises(SchemaVersionError, match="at migration 0005.create-walk-forward-tests; this package needs 0007"):
+    with pytest.raises(
+        SchemaVersionError,
+        match=r"at migration 0005\.create-walk-forward-tests; this package needs 0007",
+    ):
         migrations.verify_applied(set(ids[:5]))
     with pytest.raises(SchemaVersionError, match="ahead of this package"):
         migrations.verify_applied({*ids, "0099.future"})
@@ -184,37 +204,64 @@ def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
 def test_the_wheel_ships_the_sql_and_migrates(tmp_path: Path, empty_db_url: str) -> None:
     """Build the wheel, install it in a fresh virtualenv, migrate from outside the repository."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)]
-        if _has_hatchling() else
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ]
+        if _has_hatchling()
+        else [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("backtest_store-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     constraints = ROOT / "constraints.txt"
     subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "--quiet", "-c", str(constraints), f"{wheel}[binary]"],
-        check=True, capture_output=True,
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "-c",
+            str(constraints),
+            f"{wheel}[binary]",
+        ],
+        check=True,
+        capture_output=True,
     )
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     run = subprocess.run(
         [str(venv / "bin" / "backtest-store"), "migrate", "--database", empty_db_url],
-        cwd=tmp_path, env=env, capture_output=True, text=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     assert "applied 7 migration(s)" in run.stdout
     where = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "from backtest_store import migrations; print(migrations.migrations_dir())"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from backtest_store import migrations; print(migrations.migrations_dir())",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert str(venv) in where  # the SQL came from the installed wheel, not the checkout
     assert migrations.status(empty_db_url).pending == []
 
 
 def _has_hatchling() -> bool:
-    try:
-        import hatchling  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("hatchling") is not None

@@ -1,4 +1,4 @@
-"""Defaults, the updated_at trigger, ON DELETE CASCADE and every ck_ constraint, on a real server."""
+"""Defaults, the updated_at trigger, ON DELETE CASCADE and every ck_ constraint, on a server."""
 
 from __future__ import annotations
 
@@ -16,20 +16,30 @@ from psycopg.types.json import Jsonb
 # A valid minimal row of each table; children get their parent id filled in.
 VALID: dict[str, dict[str, Any]] = {
     "mcp_backtest_results": {
-        "symbol": "AAPL", "strategy_type": "sma_cross",
-        "start_date": date(2024, 1, 1), "end_date": date(2024, 6, 30),
+        "symbol": "AAPL",
+        "strategy_type": "sma_cross",
+        "start_date": date(2024, 1, 1),
+        "end_date": date(2024, 6, 30),
     },
     "mcp_backtest_trades": {
-        "trade_number": 1, "entry_date": date(2024, 1, 2), "entry_price": 100, "direction": "long",
+        "trade_number": 1,
+        "entry_date": date(2024, 1, 2),
+        "entry_price": 100,
+        "direction": "long",
     },
     "mcp_optimization_results": {"parameter_set": 1, "parameters": Jsonb({"fast": 10})},
     "mcp_walk_forward_tests": {
-        "window_size_months": 12, "step_size_months": 3,
-        "training_start": date(2022, 1, 1), "training_end": date(2022, 12, 31),
-        "test_period_start": date(2023, 1, 1), "test_period_end": date(2023, 3, 31),
+        "window_size_months": 12,
+        "step_size_months": 3,
+        "training_start": date(2022, 1, 1),
+        "training_end": date(2022, 12, 31),
+        "test_period_start": date(2023, 1, 1),
+        "test_period_end": date(2023, 3, 31),
     },
     "mcp_backtest_portfolios": {
-        "portfolio_name": "tech", "start_date": date(2024, 1, 1), "end_date": date(2024, 6, 30),
+        "portfolio_name": "tech",
+        "start_date": date(2024, 1, 1),
+        "end_date": date(2024, 6, 30),
         "symbols": Jsonb(["AAPL", "MSFT"]),
     },
 }
@@ -64,7 +74,9 @@ def insert(conn: psycopg.Connection[Any], table: str, **override: Any) -> dict[s
 
 
 @pytest.mark.parametrize("table", list(VALID))
-def test_defaults_fill_keys_timestamps_and_server_defaults(conn: psycopg.Connection[Any], table: str) -> None:
+def test_defaults_fill_keys_timestamps_and_server_defaults(
+    conn: psycopg.Connection[Any], table: str
+) -> None:
     row = insert(conn, table)
     assert isinstance(row[KEY[table]], UUID) and row[KEY[table]].version == 4
     (now,) = conn.execute("SELECT now()").fetchone()  # type: ignore[misc]
@@ -73,7 +85,10 @@ def test_defaults_fill_keys_timestamps_and_server_defaults(conn: psycopg.Connect
             assert row[ts] is not None and abs((row[ts] - now).total_seconds()) < 60, ts
     if table == "mcp_backtest_results":
         assert (row["initial_capital"], row["fees"], row["slippage"]) == (
-            Decimal("10000.00"), Decimal("0.0010"), Decimal("0.0010"))
+            Decimal("10000.00"),
+            Decimal("0.0010"),
+            Decimal("0.0010"),
+        )
         assert (row["total_trades"], row["winning_trades"], row["losing_trades"]) == (0, 0, 0)
         assert row["status"] == "completed"
     if table == "mcp_backtest_portfolios":
@@ -120,38 +135,80 @@ def test_deleting_a_result_cascades_to_its_children(conn: psycopg.Connection[Any
 
 # One violating row per constraint: (constraint, table, overrides).
 VIOLATIONS: list[tuple[str, str, dict[str, Any]]] = [
-    ("ck_mcp_backtest_results_date_range", "mcp_backtest_results", {"end_date": date(2023, 12, 31)}),
+    (
+        "ck_mcp_backtest_results_date_range",
+        "mcp_backtest_results",
+        {"end_date": date(2023, 12, 31)},
+    ),
     ("ck_mcp_backtest_results_status", "mcp_backtest_results", {"status": "done"}),
     ("ck_mcp_backtest_results_trade_counts", "mcp_backtest_results", {"total_trades": -1}),
-    ("ck_mcp_backtest_results_trades_add_up", "mcp_backtest_results",
-     {"total_trades": 3, "winning_trades": 2, "losing_trades": 2}),
+    (
+        "ck_mcp_backtest_results_trades_add_up",
+        "mcp_backtest_results",
+        {"total_trades": 3, "winning_trades": 2, "losing_trades": 2},
+    ),
     ("ck_mcp_backtest_results_win_rate", "mcp_backtest_results", {"win_rate": 1.5}),
     ("ck_mcp_backtest_results_max_drawdown", "mcp_backtest_results", {"max_drawdown": 0.2}),
     ("ck_mcp_backtest_results_volatility", "mcp_backtest_results", {"downside_volatility": -0.1}),
     ("ck_mcp_backtest_results_durations", "mcp_backtest_results", {"data_points": -5}),
     ("ck_mcp_backtest_trades_direction", "mcp_backtest_trades", {"direction": "buy"}),
-    ("ck_mcp_backtest_trades_exit_after_entry", "mcp_backtest_trades", {"exit_date": date(2024, 1, 1)}),
+    (
+        "ck_mcp_backtest_trades_exit_after_entry",
+        "mcp_backtest_trades",
+        {"exit_date": date(2024, 1, 1)},
+    ),
     ("ck_mcp_backtest_trades_trade_number", "mcp_backtest_trades", {"trade_number": -1}),
     ("ck_mcp_backtest_trades_durations", "mcp_backtest_trades", {"duration_hours": -1}),
-    ("ck_mcp_optimization_results_parameter_set", "mcp_optimization_results", {"parameter_set": -1}),
+    (
+        "ck_mcp_optimization_results_parameter_set",
+        "mcp_optimization_results",
+        {"parameter_set": -1},
+    ),
     ("ck_mcp_optimization_results_rank", "mcp_optimization_results", {"rank": 0}),
     ("ck_mcp_optimization_results_total_trades", "mcp_optimization_results", {"total_trades": -1}),
     ("ck_mcp_optimization_results_win_rate", "mcp_optimization_results", {"win_rate": -0.1}),
-    ("ck_mcp_optimization_results_max_drawdown", "mcp_optimization_results", {"max_drawdown": 0.01}),
+    (
+        "ck_mcp_optimization_results_max_drawdown",
+        "mcp_optimization_results",
+        {"max_drawdown": 0.01},
+    ),
     ("ck_mcp_optimization_results_p_value", "mcp_optimization_results", {"p_value": 1.5}),
-    ("ck_mcp_walk_forward_tests_training_period", "mcp_walk_forward_tests", {"training_end": date(2021, 1, 1)}),
-    ("ck_mcp_walk_forward_tests_test_period", "mcp_walk_forward_tests", {"test_period_end": date(2022, 12, 1)}),
+    (
+        "ck_mcp_walk_forward_tests_training_period",
+        "mcp_walk_forward_tests",
+        {"training_end": date(2021, 1, 1)},
+    ),
+    (
+        "ck_mcp_walk_forward_tests_test_period",
+        "mcp_walk_forward_tests",
+        {"test_period_end": date(2022, 12, 1)},
+    ),
     ("ck_mcp_walk_forward_tests_window", "mcp_walk_forward_tests", {"step_size_months": 0}),
     ("ck_mcp_walk_forward_tests_trades", "mcp_walk_forward_tests", {"out_of_sample_trades": -1}),
-    ("ck_mcp_walk_forward_tests_drawdown", "mcp_walk_forward_tests", {"out_of_sample_drawdown": 0.5}),
-    ("ck_mcp_backtest_portfolios_date_range", "mcp_backtest_portfolios", {"end_date": date(2023, 1, 1)}),
+    (
+        "ck_mcp_walk_forward_tests_drawdown",
+        "mcp_walk_forward_tests",
+        {"out_of_sample_drawdown": 0.5},
+    ),
+    (
+        "ck_mcp_backtest_portfolios_date_range",
+        "mcp_backtest_portfolios",
+        {"end_date": date(2023, 1, 1)},
+    ),
     ("ck_mcp_backtest_portfolios_status", "mcp_backtest_portfolios", {"status": "COMPLETED"}),
     ("ck_mcp_backtest_portfolios_max_positions", "mcp_backtest_portfolios", {"max_positions": -1}),
     ("ck_mcp_backtest_portfolios_max_drawdown", "mcp_backtest_portfolios", {"max_drawdown": 0.3}),
     ("ck_mcp_backtest_portfolios_volatility", "mcp_backtest_portfolios", {"volatility": -0.3}),
-    ("ck_mcp_backtest_portfolios_max_sector_allocation", "mcp_backtest_portfolios",
-     {"max_sector_allocation": 1.01}),
-    ("ck_mcp_backtest_portfolios_symbols_array", "mcp_backtest_portfolios", {"symbols": Jsonb({"a": 1})}),
+    (
+        "ck_mcp_backtest_portfolios_max_sector_allocation",
+        "mcp_backtest_portfolios",
+        {"max_sector_allocation": 1.01},
+    ),
+    (
+        "ck_mcp_backtest_portfolios_symbols_array",
+        "mcp_backtest_portfolios",
+        {"symbols": Jsonb({"a": 1})},
+    ),
 ]
 
 
@@ -162,7 +219,9 @@ def test_every_check_constraint_has_a_violation_case(conn: psycopg.Connection[An
     assert {r[0] for r in rows} == {v[0] for v in VIOLATIONS}
 
 
-@pytest.mark.parametrize(("constraint", "table", "override"), VIOLATIONS, ids=[v[0] for v in VIOLATIONS])
+@pytest.mark.parametrize(
+    ("constraint", "table", "override"), VIOLATIONS, ids=[v[0] for v in VIOLATIONS]
+)
 def test_check_constraint_rejects_a_violating_row_by_name(
     conn: psycopg.Connection[Any], constraint: str, table: str, override: dict[str, Any]
 ) -> None:
@@ -173,10 +232,25 @@ def test_check_constraint_rejects_a_violating_row_by_name(
 
 def test_valid_edge_values_pass_every_check(conn: psycopg.Connection[Any]) -> None:
     """Valid data never trips a check: boundaries, NULLs, break-even trades."""
-    insert(conn, "mcp_backtest_results", end_date=date(2024, 1, 1), win_rate=0, max_drawdown=0,
-           total_trades=3, winning_trades=1, losing_trades=1, status="in_progress")
-    insert(conn, "mcp_backtest_results", win_rate=1, max_drawdown=-1, status=None, total_trades=None)
-    insert(conn, "mcp_backtest_trades", direction="short", exit_date=date(2024, 1, 2), trade_number=0)
+    insert(
+        conn,
+        "mcp_backtest_results",
+        end_date=date(2024, 1, 1),
+        win_rate=0,
+        max_drawdown=0,
+        total_trades=3,
+        winning_trades=1,
+        losing_trades=1,
+        status="in_progress",
+    )
+    insert(
+        conn, "mcp_backtest_results", win_rate=1, max_drawdown=-1, status=None, total_trades=None
+    )
+    insert(
+        conn, "mcp_backtest_trades", direction="short", exit_date=date(2024, 1, 2), trade_number=0
+    )
     insert(conn, "mcp_optimization_results", rank=1, p_value=0, win_rate=1)
     insert(conn, "mcp_walk_forward_tests", training_end=date(2022, 1, 1), step_size_months=1)
-    insert(conn, "mcp_backtest_portfolios", status="failed", symbols=Jsonb([]), max_sector_allocation=1)
+    insert(
+        conn, "mcp_backtest_portfolios", status="failed", symbols=Jsonb([]), max_sector_allocation=1
+    )

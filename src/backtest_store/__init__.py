@@ -1,5 +1,6 @@
 """backtest-store: PostgreSQL schema, migrations and a typed DAO for backtest results."""
 
+from backtest_store.aio import AsyncBacktestStore
 from backtest_store.errors import (
     BacktestStoreError,
     ConflictError,
@@ -28,11 +29,16 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
+from backtest_store.reports import BacktestComparison, PerformanceSummary, SummaryStats
+from backtest_store.store import BacktestStore
 
 __all__ = [
     "NOT_LOADED",
+    "AsyncBacktestStore",
+    "BacktestComparison",
     "BacktestPortfolio",
     "BacktestResult",
+    "BacktestStore",
     "BacktestStoreError",
     "BacktestTrade",
     "ConflictError",
@@ -48,10 +54,12 @@ __all__ = [
     "NotLoaded",
     "Number",
     "OptimizationResult",
+    "PerformanceSummary",
     "PermissionDeniedError",
     "QueryTimeoutError",
     "SchemaVersionError",
     "SeriesNotLoadedError",
+    "SummaryStats",
     "ValidationError",
     "WalkForwardTest",
 ]

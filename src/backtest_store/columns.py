@@ -42,6 +42,11 @@ class Column:
         }.get(self.kind, self.kind)
 
     @property
+    def pg_type(self) -> str:
+        """The type name psycopg's COPY ``set_types()`` takes."""
+        return {"integer": "int4", "boolean": "bool"}.get(self.kind, self.kind)
+
+    @property
     def default_sql(self) -> str | None:
         """The default as ``pg_get_expr()`` prints it, or None."""
         if self.server_default is not None:
@@ -73,16 +78,15 @@ class Column:
             return f"varchar({self.length}): at most {self.length} characters"
         if self.kind == "numeric":
             p, s = self.precision, self.scale
-            return f"numeric({p},{s}): absolute value below {self.numeric_limit} (rounds to {s} places)"
+            bound = self.numeric_limit
+            return f"numeric({p},{s}): absolute value below {bound} (rounds to {s} places)"
         if self.kind == "integer":
             return "integer: -2147483648 to 2147483647"
         return self.sql_type
 
 
 def uuid(*, key: bool = False, not_null: bool = False) -> Column:
-    return Column(
-        "uuid", not_null=key or not_null, server_default=GEN_RANDOM_UUID if key else None
-    )
+    return Column("uuid", not_null=key or not_null, server_default=GEN_RANDOM_UUID if key else None)
 
 
 def varchar(length: int, *, not_null: bool = False, default: str | None = None) -> Column:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
@@ -127,7 +128,10 @@ def _serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connecti
         raise MigrationError(f"cannot connect to {redact(url)}: {exc}") from exc
     with conn:
         try:
-            conn.execute(f"SET lock_timeout = '{int(lock_wait_seconds * 1000)}ms'")
+            conn.execute(
+                "SELECT set_config('lock_timeout', %s, false)",
+                (f"{int(lock_wait_seconds * 1000)}ms",),
+            )
             conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
             conn.execute("RESET lock_timeout")
         except psycopg.errors.LockNotAvailable as exc:
@@ -149,16 +153,16 @@ def _table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
 def _applied(conn: psycopg.Connection[Any]) -> list[str]:
     if not _table_exists(conn, YOYO_MIGRATION_TABLE):
         return []
-    rows = conn.execute(
-        f"SELECT migration_id FROM {YOYO_MIGRATION_TABLE} ORDER BY migration_id"
-    ).fetchall()
+    query = sql.SQL("SELECT migration_id FROM {} ORDER BY migration_id")
+    rows = conn.execute(query.format(sql.Identifier(YOYO_MIGRATION_TABLE))).fetchall()
     return [r[0] for r in rows]
 
 
 def _checksums(conn: psycopg.Connection[Any]) -> dict[str, str]:
     if not _table_exists(conn, CHECKSUM_TABLE):
         return {}
-    rows = conn.execute(f"SELECT migration_id, sha256 FROM {CHECKSUM_TABLE}").fetchall()
+    query = sql.SQL("SELECT migration_id, sha256 FROM {}")
+    rows = conn.execute(query.format(sql.Identifier(CHECKSUM_TABLE))).fetchall()
     return {r[0]: r[1] for r in rows}
 
 
@@ -187,9 +191,12 @@ def refuse_edited(status: Status) -> None:
 def _record_checksums(conn: psycopg.Connection[Any], applied: list[str]) -> None:
     conn.execute(_CREATE_CHECKSUM_TABLE)
     with conn.cursor() as cur:
+        query = sql.SQL(
+            "INSERT INTO {} (migration_id, sha256) VALUES (%s, %s) "
+            "ON CONFLICT (migration_id) DO NOTHING"
+        )
         cur.executemany(
-            f"INSERT INTO {CHECKSUM_TABLE} (migration_id, sha256) VALUES (%s, %s) "
-            "ON CONFLICT (migration_id) DO NOTHING",
+            query.format(sql.Identifier(CHECKSUM_TABLE)),
             [(m, file_checksum(m)) for m in applied],
         )
 
@@ -199,7 +206,8 @@ def _refuse_stale_lock(conn: psycopg.Connection[Any], url: str) -> None:
     # yoyo lock row now was left by a killed run (or a plain `yoyo` run).
     if not _table_exists(conn, YOYO_LOCK_TABLE):
         return
-    row = conn.execute(f"SELECT pid, ctime FROM {YOYO_LOCK_TABLE}").fetchone()
+    query = sql.SQL("SELECT pid, ctime FROM {}").format(sql.Identifier(YOYO_LOCK_TABLE))
+    row = conn.execute(query).fetchone()
     if row:
         raise MigrationLockedError(
             f"the migration lock of {redact(url)} is held by process {row[0]} since "
@@ -247,7 +255,9 @@ def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str
         return done
 
 
-def rollback(url: str | None = None, *, steps: int | None = 1, lock_wait_seconds: float = 300) -> list[str]:
+def rollback(
+    url: str | None = None, *, steps: int | None = 1, lock_wait_seconds: float = 300
+) -> list[str]:
     """Roll back the last ``steps`` applied migrations (all when steps is None)."""
     url = resolve_url(url)
     with _serialised(url, lock_wait_seconds) as conn:
@@ -272,7 +282,8 @@ def rollback(url: str | None = None, *, steps: int | None = 1, lock_wait_seconds
             backend.connection.close()
         done = [m.id for m in todo]
         if _table_exists(conn, CHECKSUM_TABLE):
-            conn.execute(f"DELETE FROM {CHECKSUM_TABLE} WHERE migration_id = ANY(%s)", (done,))
+            query = sql.SQL("DELETE FROM {} WHERE migration_id = ANY(%s)")
+            conn.execute(query.format(sql.Identifier(CHECKSUM_TABLE)), (done,))
         return done
 
 
@@ -282,14 +293,16 @@ def break_lock(url: str | None = None) -> bool:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         if not _table_exists(conn, YOYO_LOCK_TABLE):
             return False
-        cur = conn.execute(f"DELETE FROM {YOYO_LOCK_TABLE}")
+        cur = conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(YOYO_LOCK_TABLE)))
         return cur.rowcount > 0
 
 
 # -- schema check at connect -------------------------------------------------
 
-CHECK_TABLE_SQL = f"SELECT to_regclass('{YOYO_MIGRATION_TABLE}') IS NOT NULL"
-APPLIED_SQL = f"SELECT migration_id FROM {YOYO_MIGRATION_TABLE}"
+CHECK_TABLE_SQL = sql.SQL("SELECT to_regclass({}) IS NOT NULL").format(
+    sql.Literal(YOYO_MIGRATION_TABLE)
+)
+APPLIED_SQL = sql.SQL("SELECT migration_id FROM {}").format(sql.Identifier(YOYO_MIGRATION_TABLE))
 
 
 def verify_applied(applied: set[str]) -> None:

@@ -40,6 +40,8 @@ class NotLoaded(enum.Enum):
     def __repr__(self) -> str:
         return "NOT_LOADED"
 
+    __str__ = __repr__
+
     def _refuse(self, *_: object) -> NoReturn:
         raise SeriesNotLoadedError(
             "this time series was not loaded: list queries leave series out unless "
@@ -54,7 +56,7 @@ class NotLoaded(enum.Enum):
 
 NOT_LOADED = NotLoaded.NOT_LOADED
 
-Series: TypeAlias = list[Any] | None | NotLoaded
+Series: TypeAlias = list[Any] | NotLoaded | None
 """A time-series jsonb field: a list, None (no series), or NOT_LOADED."""
 
 
@@ -139,9 +141,7 @@ class OptimizationResult:
 
     optimization_id: Annotated[UUID | None, col.uuid(key=True)] = None
     backtest_id: Annotated[UUID | None, col.uuid(not_null=True)] = None
-    optimization_date: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = (
-        None
-    )
+    optimization_date: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
     parameter_set: Annotated[int | None, col.integer(not_null=True)] = None
     parameters: Annotated[Json, col.jsonb(not_null=True)]
     objective_function: Annotated[str | None, col.varchar(50)] = None

@@ -22,7 +22,7 @@ from backtest_store.records import (
 R = TypeVar("R", bound=Record)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one instance per table
 class TableSpec(Generic[R]):
     """A table, its record type and the facts the DAO needs about it."""
 
@@ -63,7 +63,7 @@ def _spec(
     parent_key: str | None = None,
     series: tuple[str, ...] = (),
 ) -> TableSpec[R]:
-    return TableSpec(name, record, key, parent_key, series, _columns(record))
+    return TableSpec(name, record, key, parent_key, series, _columns(record))  # type: ignore[arg-type]
 
 
 RESULTS = _spec(

@@ -1,0 +1,580 @@
+"""The store's operations, written once for the sync and the async store.
+
+Each operation is a generator (sans-I/O, like psycopg's own generators): it
+validates its input, yields the statements to run (``Fetch`` or ``CopyIn``),
+receives each result, and returns the operation's value. ``store.py`` and
+``aio.py`` only drive these generators, inside one transaction each, and
+differ in nothing but ``await``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache, partial
+from typing import Any, Literal, TypeVar
+from uuid import UUID, uuid4
+
+from psycopg import sql
+from psycopg.rows import BaseRowFactory, kwargs_row
+from pypika import Order, PostgreSQLQuery
+from pypika import analytics as an
+from pypika.terms import Function
+
+from backtest_store import queries
+from backtest_store.columns import Column
+from backtest_store.errors import NotFoundError, ValidationError
+from backtest_store.queries import METRICS, Outcome, Statement
+from backtest_store.records import (
+    NOT_LOADED,
+    BacktestPortfolio,
+    BacktestResult,
+    BacktestTrade,
+    OptimizationResult,
+    Record,
+    WalkForwardTest,
+)
+from backtest_store.reports import BacktestComparison, PerformanceSummary, SummaryStats
+from backtest_store.tables import (
+    OPTIMIZATIONS,
+    PORTFOLIOS,
+    RESULTS,
+    TRADES,
+    WALK_FORWARD,
+    TableSpec,
+)
+from backtest_store.validation import NonFinite, Refused, RowPreparer, converter
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+
+MAX_LIMIT = 10_000
+
+
+Mode = Literal["one", "all", "value", "rowcount"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """Run one statement; hand back one row, all rows, one value or the row count."""
+
+    statement: str | sql.Composed
+    params: Any
+    mode: Mode
+    row: BaseRowFactory[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyIn:
+    """COPY rows into a table (binary); hand back the number of rows."""
+
+    statement: sql.Composed
+    types: tuple[str, ...]
+    rows: Iterable[tuple[Any, ...]]
+
+
+Step = Fetch | CopyIn
+Operation = Generator[Step, Any, T]
+
+
+def _fetch(
+    statement: Statement,
+    mode: Literal["one", "all", "value", "rowcount"],
+    row: BaseRowFactory[Any] | None = None,
+) -> Fetch:
+    return Fetch(statement.sql, statement.params, mode, row)
+
+
+@cache
+def record_row(spec: TableSpec[Any]) -> BaseRowFactory[Any]:
+    """Rows to records; series a query left out become NOT_LOADED."""
+    record: Callable[..., Any] = spec.record
+    make = partial(record, **dict.fromkeys(spec.series, NOT_LOADED))
+    return kwargs_row(make)
+
+
+class Codec:
+    """Validation settings of a store, with a cache of row preparers."""
+
+    def __init__(self, nonfinite: NonFinite) -> None:
+        if nonfinite not in ("refuse", "null"):
+            raise ValidationError("BacktestStore", "nonfinite", nonfinite, "'refuse' or 'null'")
+        self.nonfinite: NonFinite = nonfinite
+        self._cache: dict[tuple[str, tuple[str, ...]], RowPreparer] = {}
+
+    def preparer(self, spec: TableSpec[Any], columns: tuple[str, ...]) -> RowPreparer:
+        key = (spec.name, columns)
+        prep = self._cache.get(key)
+        if prep is None:
+            prep = self._cache[key] = RowPreparer(spec, columns, self.nonfinite)
+        return prep
+
+    def argument(self, spec: TableSpec[Any], name: str, value: Any, *, method: str) -> Any:
+        """Validate a filter argument like the column it is compared with (length aside)."""
+        if value is None:
+            return None
+        column = spec.columns[name]
+        if column.kind == "varchar":
+            column = Column("text")  # a longer filter matches nothing; it is not an error
+        try:
+            return converter(column, "refuse")(value)
+        except Refused as refused:
+            limit = refused.limit or column.describe()
+            raise ValidationError(method, name, value, limit, problem=refused.problem) from None
+
+
+def _unknown_metric(method: str, name: str, metric: Any) -> ValidationError:
+    allowed = "one of " + ", ".join(sorted(METRICS))
+    return ValidationError(method, name, metric, allowed, problem="is not a rankable metric")
+
+
+def _check_limit(method: str, limit: Any, name: str = "limit") -> int:
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(method, name, limit, f"an int from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def _check_id(method: str, name: str, value: Any) -> UUID:
+    if not isinstance(value, UUID):
+        raise ValidationError(method, name, value, "a uuid.UUID", problem="is not a UUID")
+    return value
+
+
+def _check_aware(method: str, name: str, value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if type(value) is date:
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValidationError(
+            method, name, value, "a timezone-aware datetime (or a date, read as UTC midnight)"
+        )
+    return value
+
+
+def _page_key(method: str, after: Any, record: type[Any], key: str) -> tuple[datetime, UUID] | None:
+    if after is None:
+        return None
+    if type(after) is not record or after.backtest_date is None or getattr(after, key) is None:
+        raise ValidationError(
+            method, "after", after, f"the last {record.__name__} of the previous page, as returned"
+        )
+    return (after.backtest_date, getattr(after, key))
+
+
+# -- writes ---------------------------------------------------------------------
+
+
+def _insert_one(
+    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
+) -> Operation[R]:
+    columns = tuple(
+        name
+        for name, column in spec.columns.items()
+        if not (column.db_fills and name not in override and getattr(record, name, None) is None)
+    )
+    values = codec.preparer(spec, columns).row(record, None, override)
+    row = yield Fetch(queries.insert_returning(spec, columns), values, "one", record_row(spec))
+    assert row is not None
+    return row  # type: ignore[no-any-return]
+
+
+def _copy_children(
+    codec: Codec,
+    spec: TableSpec[Any],
+    records: Sequence[Any],
+    parent_id: UUID,
+    *,
+    number: str | None = None,
+    first_number: int = 1,
+) -> Operation[int]:
+    """COPY child records under parent_id; fill absent numbers from first_number."""
+    assert spec.parent_key is not None
+    # Database-filled columns go into the COPY only if some record sets them;
+    # the records that do not get a fresh value.
+    fill: dict[str, Callable[[], Any]] = {}
+    for name, column in spec.columns.items():
+        if column.db_fills and any(getattr(r, name, None) is not None for r in records):
+            fill[name] = uuid4 if column.kind == "uuid" else partial(datetime.now, UTC)
+    columns = tuple(n for n, c in spec.columns.items() if not c.db_fills or n in fill)
+    prep = codec.preparer(spec, columns)
+    parent_key = spec.parent_key
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i, record in enumerate(records):
+            override: dict[str, Any] = {parent_key: parent_id}
+            if number is not None and getattr(record, number, None) is None:
+                override[number] = first_number + i
+            for name, make in fill.items():
+                if getattr(record, name, None) is None:
+                    override[name] = make()
+            yield prep.row(record, i, override)
+
+    types = tuple(spec.columns[c].pg_type for c in columns)
+    count = yield CopyIn(queries.copy_rows(spec, columns), types, rows())
+    return int(count)
+
+
+def save_backtest(
+    codec: Codec, result: BacktestResult, trades: Iterable[BacktestTrade]
+) -> Operation[BacktestResult]:
+    if type(result) is not BacktestResult:
+        raise ValidationError(
+            "BacktestResult",
+            "(record)",
+            result,
+            "a BacktestResult",
+            problem="is not of the right type",
+        )
+    trade_list = list(trades)
+    override: dict[str, Any] = {"backtest_id": result.backtest_id or uuid4()}
+    if result.data_points is None and isinstance(result.equity_curve, list):
+        override["data_points"] = len(result.equity_curve)
+    saved = yield from _insert_one(codec, RESULTS, result, override)
+    if trade_list:
+        yield from _copy_children(
+            codec, TRADES, trade_list, override["backtest_id"], number="trade_number"
+        )
+    return saved
+
+
+def save_trades(codec: Codec, backtest_id: UUID, trades: Iterable[BacktestTrade]) -> Operation[int]:
+    _check_id("save_trades", "backtest_id", backtest_id)
+    trade_list = list(trades)
+    if not trade_list:
+        return 0
+    # Lock the backtest: appends to one backtest number their trades one after
+    # another, and a concurrent delete either waits or wins before we start.
+    locked = yield _fetch(queries.lock_backtest(backtest_id), "one")
+    if locked is None:
+        raise NotFoundError(f"save_trades failed: backtest {backtest_id} does not exist")
+    last = yield _fetch(queries.last_trade_number(backtest_id), "value")
+    return (
+        yield from _copy_children(
+            codec,
+            TRADES,
+            trade_list,
+            backtest_id,
+            number="trade_number",
+            first_number=int(last) + 1,
+        )
+    )
+
+
+def _rank_by_objective(ids: list[UUID]) -> Statement:
+    """Rank the given optimization results by objective_value (1 = best), where rank is NULL."""
+    t = OPTIMIZATIONS.table
+    binder = queries._Binder()
+    ranked = (
+        PostgreSQLQuery.from_(t)
+        .select(
+            t.optimization_id,
+            an.Rank()  # type: ignore[no-untyped-call]
+            .over()
+            .orderby(t.objective_value, order=Order.desc)
+            .as_("r"),
+        )
+        .where(t.optimization_id == Function("ANY", binder("ids", ids)))
+        .where(t.objective_value.notnull())
+    ).as_("ranked")
+    query = (
+        PostgreSQLQuery.update(t)
+        .from_(ranked)
+        .set(t.rank, ranked.r)
+        .where(t.optimization_id == ranked.optimization_id)
+        .where(t.rank.isnull())
+    )
+    return binder.statement(query)
+
+
+def _save_children(
+    codec: Codec,
+    spec: TableSpec[R],
+    parent_id: UUID,
+    records: Sequence[Any],
+    *,
+    number: str | None,
+    method: str,
+) -> Operation[list[R]]:
+    """COPY children with ids chosen here, then read them back as stored, in input order."""
+    _check_id(method, spec.parent_key or "", parent_id)
+    ids = [getattr(r, spec.key, None) or uuid4() for r in records]
+    with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
+    yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
+    if spec is OPTIMIZATIONS:
+        yield _fetch(_rank_by_objective(ids), "rowcount")
+    rows = yield _fetch(queries.get_by_keys(spec, ids, (spec.key,)), "all", record_row(spec))
+    by_key = {getattr(r, spec.key): r for r in rows}
+    return [by_key[i] for i in ids]
+
+
+def _replace_key(spec: TableSpec[Any], record: Any, key: UUID) -> Any:
+    import dataclasses
+
+    if type(record) is not spec.record:
+        return record  # the preparer refuses it with a clear message
+    return dataclasses.replace(record, **{spec.key: key})
+
+
+def save_optimization_results(
+    codec: Codec, backtest_id: UUID, results: Iterable[OptimizationResult]
+) -> Operation[list[OptimizationResult]]:
+    records = list(results)
+    if not records:
+        return []
+    return (
+        yield from _save_children(
+            codec,
+            OPTIMIZATIONS,
+            backtest_id,
+            records,
+            number="parameter_set",
+            method="save_optimization_results",
+        )
+    )
+
+
+def save_walk_forward_tests(
+    codec: Codec, parent_backtest_id: UUID, windows: Iterable[WalkForwardTest]
+) -> Operation[list[WalkForwardTest]]:
+    records = list(windows)
+    if not records:
+        return []
+    return (
+        yield from _save_children(
+            codec,
+            WALK_FORWARD,
+            parent_backtest_id,
+            records,
+            number=None,
+            method="save_walk_forward_tests",
+        )
+    )
+
+
+def save_portfolio(codec: Codec, portfolio: BacktestPortfolio) -> Operation[BacktestPortfolio]:
+    return (yield from _insert_one(codec, PORTFOLIOS, portfolio, {}))
+
+
+def delete_backtest(backtest_id: UUID) -> Operation[bool]:
+    _check_id("delete_backtest", "backtest_id", backtest_id)
+    count = yield _fetch(queries.delete_by_key(RESULTS, backtest_id), "rowcount")
+    return bool(count)
+
+
+def delete_batch(
+    codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None, batch_size: int
+) -> Operation[int]:
+    cutoff = _check_aware("delete_backtests", "older_than", older_than)
+    if cutoff is None:
+        raise ValidationError("delete_backtests", "older_than", None, "a timezone-aware datetime")
+    statement = queries.delete_batch(
+        older_than=cutoff,
+        symbol=codec.argument(RESULTS, "symbol", symbol, method="delete_backtests"),
+        strategy_type=codec.argument(
+            RESULTS, "strategy_type", strategy_type, method="delete_backtests"
+        ),
+        batch_size=_check_limit("delete_backtests", batch_size, "batch_size"),
+    )
+    count = yield _fetch(statement, "rowcount")
+    return int(count)
+
+
+# -- reads ------------------------------------------------------------------------
+
+
+def get_one(spec: TableSpec[R], key: UUID, method: str) -> Operation[R | None]:
+    _check_id(method, spec.key, key)
+    row = yield _fetch(queries.get_by_key(spec, key), "one", record_row(spec))
+    return row  # type: ignore[no-any-return]
+
+
+def list_backtests(
+    codec: Codec,
+    *,
+    symbol: str | None,
+    strategy_type: str | None,
+    status: str | None,
+    since: Any,
+    until: Any,
+    limit: int,
+    after: BacktestResult | None,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "list_backtests"
+    statement = queries.list_backtests(
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=codec.argument(RESULTS, "status", status, method=m),
+        since=_check_aware(m, "since", since),
+        until=_check_aware(m, "until", until),
+        after=_page_key(m, after, BacktestResult, "backtest_id"),
+        limit=_check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield _fetch(statement, "all", record_row(RESULTS))
+    return list(rows)
+
+
+def top_backtests(
+    codec: Codec,
+    *,
+    metric: str,
+    symbol: str | None,
+    strategy_type: str | None,
+    min_trades: int,
+    status: str | None,
+    limit: int,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "top_backtests"
+    if metric not in METRICS:
+        raise ValidationError(
+            m,
+            "metric",
+            metric,
+            "one of " + ", ".join(sorted(METRICS)),
+            problem="is not a rankable metric",
+        )
+    if type(min_trades) is not int or min_trades < 0:
+        raise ValidationError(m, "min_trades", min_trades, "an int >= 0")
+    statement = queries.top_backtests(
+        metric=metric,
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        min_trades=min_trades,
+        status=codec.argument(RESULTS, "status", status, method=m),
+        limit=_check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield _fetch(statement, "all", record_row(RESULTS))
+    return list(rows)
+
+
+def find_backtests(
+    codec: Codec,
+    *,
+    parameters: dict[str, Any],
+    symbol: str | None,
+    strategy_type: str | None,
+    limit: int,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "find_backtests"
+    if not isinstance(parameters, dict):
+        raise ValidationError(m, "parameters", parameters, "a dict of parameter names to values")
+    wanted = codec.argument(RESULTS, "parameters", parameters, method=m)
+    statement = queries.find_backtests(
+        parameters=wanted,
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        limit=_check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield _fetch(statement, "all", record_row(RESULTS))
+    return list(rows)
+
+
+def get_trades(backtest_id: UUID, outcome: Outcome) -> Operation[list[BacktestTrade]]:
+    if outcome not in ("all", "winning", "losing"):
+        raise ValidationError("get_trades", "outcome", outcome, "'all', 'winning' or 'losing'")
+    _check_id("get_trades", "backtest_id", backtest_id)
+    rows = yield _fetch(queries.trades(backtest_id, outcome), "all", record_row(TRADES))
+    return list(rows)
+
+
+def best_parameters(backtest_id: UUID, limit: int) -> Operation[list[OptimizationResult]]:
+    _check_id("best_parameters", "backtest_id", backtest_id)
+    statement = queries.best_parameters(
+        OPTIMIZATIONS, backtest_id, _check_limit("best_parameters", limit)
+    )
+    rows = yield _fetch(statement, "all", record_row(OPTIMIZATIONS))
+    return list(rows)
+
+
+def children(
+    spec: TableSpec[R], parent_id: UUID, order_by: tuple[str, ...], method: str
+) -> Operation[list[R]]:
+    _check_id(method, spec.parent_key or "", parent_id)
+    rows = yield _fetch(queries.children(spec, parent_id, order_by), "all", record_row(spec))
+    return list(rows)
+
+
+def list_portfolios(
+    codec: Codec,
+    *,
+    portfolio_name: str | None,
+    limit: int,
+    after: BacktestPortfolio | None,
+    with_series: bool,
+) -> Operation[list[BacktestPortfolio]]:
+    m = "list_portfolios"
+    statement = queries.list_portfolios(
+        portfolio_name=codec.argument(PORTFOLIOS, "portfolio_name", portfolio_name, method=m),
+        after=_page_key(m, after, BacktestPortfolio, "portfolio_backtest_id"),
+        limit=_check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield _fetch(statement, "all", record_row(PORTFOLIOS))
+    return list(rows)
+
+
+def compare_backtests(
+    backtest_ids: Iterable[UUID], metrics: Iterable[str] | None
+) -> Operation[list[BacktestComparison]]:
+    m = "compare_backtests"
+    ids = [_check_id(m, "backtest_ids", i) for i in backtest_ids]
+    chosen = tuple(METRICS) if metrics is None else tuple(metrics)
+    for metric in chosen:
+        if metric not in METRICS:
+            raise ValidationError(
+                m,
+                "metrics",
+                metric,
+                "one of " + ", ".join(sorted(METRICS)),
+                problem="is not a rankable metric",
+            )
+    if not chosen:
+        raise ValidationError(m, "metrics", metrics, "at least one metric")
+    if not ids:
+        return []
+    rows = yield _fetch(queries.compare_backtests(ids, chosen), "all")
+    out = []
+    for row in rows:
+        values = {metric: row[3 + 2 * k] for k, metric in enumerate(chosen)}
+        ranks = {metric: row[4 + 2 * k] for k, metric in enumerate(chosen)}
+        out.append(BacktestComparison(row[0], row[1], row[2], values, ranks))
+    first = chosen[0]
+    out.sort(key=lambda c: (c.ranks[first] is None, c.ranks[first] or 0, str(c.backtest_id)))
+    return out
+
+
+def performance_summary(
+    codec: Codec, *, since: Any, symbol: str | None, strategy_type: str | None, status: str | None
+) -> Operation[PerformanceSummary]:
+    m = "performance_summary"
+    statement = queries.performance_summary(
+        since=_check_aware(m, "since", since),
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=codec.argument(RESULTS, "status", status, method=m),
+    )
+    rows = yield _fetch(statement, "all")
+    overall = SummaryStats(0, None, None, None, None, None)
+    by_strategy: dict[str, SummaryStats] = {}
+    by_symbol: dict[str, SummaryStats] = {}
+    for g_strategy, g_symbol, strategy, symbol_, *stats in rows:
+        summary = SummaryStats(*stats)
+        if g_strategy and g_symbol:
+            overall = summary
+        elif not g_strategy:
+            by_strategy[strategy] = summary
+        else:
+            by_symbol[symbol_] = summary
+    return PerformanceSummary(overall, by_strategy, by_symbol)
+
+
+def iter_trades_statement(backtest_id: UUID) -> Statement:
+    _check_id("iter_trades", "backtest_id", backtest_id)
+    return queries.trades(backtest_id, "all")

@@ -1,0 +1,39 @@
+"""Typed results of the analytics methods (computed in SQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryStats:
+    """Aggregates over a set of backtests; means and extremes skip NULL metrics."""
+
+    count: int
+    mean_return: Decimal | None
+    best_return: Decimal | None
+    worst_return: Decimal | None
+    mean_sharpe: Decimal | None
+    mean_win_rate: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceSummary:
+    """performance_summary(): overall, per strategy_type and per symbol."""
+
+    overall: SummaryStats
+    by_strategy: dict[str, SummaryStats]
+    by_symbol: dict[str, SummaryStats]
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestComparison:
+    """One backtest in compare_backtests(): each metric's value and rank (1 = best)."""
+
+    backtest_id: UUID
+    symbol: str
+    strategy_type: str
+    values: dict[str, Decimal | None]
+    ranks: dict[str, int | None]  # None where the value is None

@@ -1,0 +1,381 @@
+"""BacktestStore: the synchronous DAO over a psycopg Connection or ConnectionPool."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg.rows import tuple_row
+
+from backtest_store import migrations
+from backtest_store import operations as ops
+from backtest_store.errors import translate
+from backtest_store.operations import Codec, CopyIn, Fetch, Operation, Step
+from backtest_store.queries import Outcome
+from backtest_store.records import (
+    BacktestPortfolio,
+    BacktestResult,
+    BacktestTrade,
+    OptimizationResult,
+    WalkForwardTest,
+)
+from backtest_store.reports import BacktestComparison, PerformanceSummary
+from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
+from backtest_store.validation import NonFinite
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+T = TypeVar("T")
+Connection = psycopg.Connection[Any]
+
+
+def execute(conn: Connection, step: Step) -> Any:
+    """Run one step of an operation."""
+    if isinstance(step, CopyIn):
+        count = 0
+        with conn.cursor() as cur, cur.copy(step.statement) as copy:
+            copy.set_types(list(step.types))
+            for row in step.rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    with conn.cursor(row_factory=step.row or tuple_row) as cur:
+        cur.execute(step.statement, step.params)
+        return _result(cur, step)
+
+
+def _result(cur: Any, step: Fetch) -> Any:
+    if step.mode == "one":
+        return cur.fetchone()
+    if step.mode == "all":
+        return cur.fetchall()
+    if step.mode == "value":
+        row = cur.fetchone()
+        return None if row is None else row[0]
+    return cur.rowcount
+
+
+def drive(conn: Connection, op: Operation[T]) -> T:
+    """Run an operation's steps on a connection until it returns."""
+    try:
+        step = next(op)
+        while True:
+            step = op.send(execute(conn, step))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+class BacktestStore:
+    """Save and query backtest results. Every method is one transaction.
+
+    ``source`` is a psycopg ``Connection`` (autocommit or not) or a
+    ``psycopg_pool.ConnectionPool``. A method never commits a transaction the
+    caller opened: inside one it works in a savepoint. ``check_schema`` checks
+    at construction that the database is at this package's migration.
+    ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
+    refusing them.
+    """
+
+    def __init__(
+        self,
+        source: Connection | ConnectionPool[Any],
+        *,
+        check_schema: bool = True,
+        nonfinite: NonFinite = "refuse",
+    ) -> None:
+        self._source = source
+        self._codec = Codec(nonfinite)
+        if check_schema:
+            self.check_schema()
+
+    @classmethod
+    @contextmanager
+    def connect(
+        cls, url: str, *, check_schema: bool = True, nonfinite: NonFinite = "refuse"
+    ) -> Iterator[BacktestStore]:
+        """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
+        try:
+            conn = psycopg.connect(migrations.libpq_url(url), autocommit=True)
+        except psycopg.Error as exc:
+            raise translate(exc, f"connect to {migrations.redact(url)}") from exc
+        with conn:
+            yield cls(conn, check_schema=check_schema, nonfinite=nonfinite)
+
+    # -- plumbing ----------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        if isinstance(self._source, psycopg.Connection):
+            yield self._source
+        else:
+            with self._source.connection() as conn:
+                yield conn
+
+    def _run(self, op: Operation[T], doing: str) -> T:
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    return drive(conn, op)
+            except psycopg.Error as exc:
+                raise translate(exc, doing) from exc
+
+    def _bound(self, conn: Connection) -> BacktestStore:
+        store = object.__new__(type(self))
+        store._source = conn
+        store._codec = self._codec
+        return store
+
+    def check_schema(self) -> None:
+        """Raise SchemaVersionError unless the database is at this package's migration."""
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    row = conn.execute(migrations.CHECK_TABLE_SQL).fetchone()
+                    exists = bool(row and row[0])
+                    applied = (
+                        {r[0] for r in conn.execute(migrations.APPLIED_SQL)} if exists else set()
+                    )
+            except psycopg.Error as exc:
+                raise translate(exc, "check_schema") from exc
+        migrations.verify_applied(applied)
+
+    @contextmanager
+    def transaction(self) -> Iterator[BacktestStore]:
+        """Group calls into one atomic unit: ``with store.transaction() as tx: tx.save_...``.
+
+        The store yielded works on one connection inside one transaction
+        (a savepoint if the caller's connection is already in one); it
+        commits when the block ends and rolls back if it raises.
+        """
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    yield self._bound(conn)
+            except psycopg.Error as exc:
+                raise translate(exc, "transaction") from exc
+
+    # -- backtests ---------------------------------------------------------------
+
+    def save_backtest(
+        self, result: BacktestResult, trades: Iterable[BacktestTrade] = ()
+    ) -> BacktestResult:
+        """Save a result and all its trades (binary COPY) in one transaction; return it as stored.
+
+        Absent ``trade_number`` s are filled 1..n; an absent ``data_points`` is
+        the length of the equity curve.
+        """
+        return self._run(ops.save_backtest(self._codec, result, trades), "save_backtest")
+
+    def save_trades(self, backtest_id: UUID, trades: Iterable[BacktestTrade]) -> int:
+        """Append trades to a backtest through binary COPY; return how many were saved."""
+        return self._run(ops.save_trades(self._codec, backtest_id, trades), "save_trades")
+
+    def get_backtest(self, backtest_id: UUID) -> BacktestResult | None:
+        """The backtest with every column, series included; None if there is none."""
+        return self._run(ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest")
+
+    def list_backtests(
+        self,
+        *,
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+        status: str | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        limit: int = 50,
+        after: BacktestResult | None = None,
+        with_series: bool = False,
+    ) -> list[BacktestResult]:
+        """Newest backtest_date first; pass the last record as ``after`` for the next page.
+
+        ``since`` is inclusive, ``until`` exclusive. Series are NOT_LOADED unless
+        ``with_series=True``.
+        """
+        op = ops.list_backtests(
+            self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
+            since=since, until=until, limit=limit, after=after, with_series=with_series,
+        )  # fmt: skip
+        return self._run(op, "list_backtests")
+
+    def top_backtests(
+        self,
+        *,
+        metric: str = "sharpe_ratio",
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+        min_trades: int = 0,
+        status: str | None = "completed",
+        limit: int = 20,
+        with_series: bool = False,
+    ) -> list[BacktestResult]:
+        """Best first by a whitelisted metric (queries.METRICS); rows without it are left out."""
+        op = ops.top_backtests(
+            self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
+            min_trades=min_trades, status=status, limit=limit, with_series=with_series,
+        )  # fmt: skip
+        return self._run(op, "top_backtests")
+
+    def find_backtests(
+        self,
+        *,
+        parameters: dict[str, Any],
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+        limit: int = 50,
+        with_series: bool = False,
+    ) -> list[BacktestResult]:
+        """Backtests whose parameters contain the given key/values (jsonb @>), newest first."""
+        op = ops.find_backtests(
+            self._codec, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
+            limit=limit, with_series=with_series,
+        )  # fmt: skip
+        return self._run(op, "find_backtests")
+
+    def delete_backtest(self, backtest_id: UUID) -> bool:
+        """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
+        return self._run(ops.delete_backtest(backtest_id), "delete_backtest")
+
+    def delete_backtests(
+        self,
+        *,
+        older_than: datetime | date,
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+        batch_size: int = 500,
+    ) -> int:
+        """Retention: delete backtests run before ``older_than``, batch by batch.
+
+        Each batch is its own short transaction and skips rows that other
+        transactions hold, so saves are never blocked for longer than a batch.
+        Returns how many were deleted.
+        """
+        total = 0
+        while True:
+            op = ops.delete_batch(
+                self._codec, older_than=older_than, symbol=symbol,
+                strategy_type=strategy_type, batch_size=batch_size,
+            )  # fmt: skip
+            deleted = self._run(op, "delete_backtests")
+            total += deleted
+            if deleted < batch_size:
+                return total
+
+    # -- trades --------------------------------------------------------------
+
+    def get_trades(self, backtest_id: UUID, *, outcome: Outcome = "all") -> list[BacktestTrade]:
+        """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
+        return self._run(ops.get_trades(backtest_id, outcome), "get_trades")
+
+    def iter_trades(self, backtest_id: UUID, *, batch_size: int = 2000) -> Iterator[BacktestTrade]:
+        """Stream a backtest's trades through a server-side cursor, with bounded memory.
+
+        The connection is held (in a transaction) until the iterator is
+        exhausted or closed.
+        """
+        statement = ops.iter_trades_statement(backtest_id)
+        ops._check_limit("iter_trades", batch_size, "batch_size")
+        return self._stream(statement.sql, statement.params, batch_size)
+
+    def _stream(
+        self, query: str, params: dict[str, Any], batch_size: int
+    ) -> Iterator[BacktestTrade]:
+        with self._connection() as conn:
+            try:
+                with (
+                    conn.transaction(),
+                    conn.cursor(
+                        name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
+                    ) as cur,
+                ):
+                    cur.itersize = batch_size
+                    cur.execute(query, params)
+                    yield from cur
+            except psycopg.Error as exc:
+                raise translate(exc, "iter_trades") from exc
+
+    # -- optimizations and walk-forward tests -----------------------------------------
+
+    def save_optimization_results(
+        self, backtest_id: UUID, results: Iterable[OptimizationResult]
+    ) -> list[OptimizationResult]:
+        """Bulk-save (binary COPY) parameter sets of an optimization; return them as stored.
+
+        Absent ``parameter_set`` s are numbered 1..n; absent ranks are computed
+        in SQL from ``objective_value`` (1 = highest, ties share a rank).
+        """
+        op = ops.save_optimization_results(self._codec, backtest_id, results)
+        return self._run(op, "save_optimization_results")
+
+    def best_parameters(self, backtest_id: UUID, *, limit: int = 5) -> list[OptimizationResult]:
+        """The best-ranked parameter sets of a backtest's optimization."""
+        return self._run(ops.best_parameters(backtest_id, limit), "best_parameters")
+
+    def save_walk_forward_tests(
+        self, parent_backtest_id: UUID, windows: Iterable[WalkForwardTest]
+    ) -> list[WalkForwardTest]:
+        """Save walk-forward windows of a backtest; return them as stored, in input order."""
+        op = ops.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
+        return self._run(op, "save_walk_forward_tests")
+
+    def walk_forward_tests(self, parent_backtest_id: UUID) -> list[WalkForwardTest]:
+        """A backtest's walk-forward windows by test period start."""
+        op = ops.children(
+            WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
+            "walk_forward_tests",
+        )  # fmt: skip
+        return self._run(op, "walk_forward_tests")
+
+    # -- portfolios ---------------------------------------------------------------
+
+    def save_portfolio(self, portfolio: BacktestPortfolio) -> BacktestPortfolio:
+        """Save a portfolio backtest; return it as stored."""
+        return self._run(ops.save_portfolio(self._codec, portfolio), "save_portfolio")
+
+    def get_portfolio(self, portfolio_backtest_id: UUID) -> BacktestPortfolio | None:
+        """The portfolio backtest with every column, series included."""
+        op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
+        return self._run(op, "get_portfolio")
+
+    def list_portfolios(
+        self,
+        *,
+        portfolio_name: str | None = None,
+        limit: int = 50,
+        after: BacktestPortfolio | None = None,
+        with_series: bool = False,
+    ) -> list[BacktestPortfolio]:
+        """Newest backtest_date first, keyset-paginated like list_backtests."""
+        op = ops.list_portfolios(
+            self._codec, portfolio_name=portfolio_name, limit=limit, after=after,
+            with_series=with_series,
+        )  # fmt: skip
+        return self._run(op, "list_portfolios")
+
+    # -- analytics (computed in SQL) --------------------------------------------
+
+    def compare_backtests(
+        self, backtest_ids: Iterable[UUID], *, metrics: Iterable[str] | None = None
+    ) -> list[BacktestComparison]:
+        """Each backtest's metrics with per-metric ranks (window functions), best first
+        by the first metric. Unknown ids are left out."""
+        return self._run(ops.compare_backtests(backtest_ids, metrics), "compare_backtests")
+
+    def performance_summary(
+        self,
+        *,
+        since: datetime | date | None = None,
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+        status: str | None = None,
+    ) -> PerformanceSummary:
+        """Count and mean/best/worst return, mean Sharpe and win rate: overall, per strategy,
+        per symbol, aggregated in SQL (GROUPING SETS)."""
+        op = ops.performance_summary(
+            self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
+        )
+        return self._run(op, "performance_summary")

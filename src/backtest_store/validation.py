@@ -1,0 +1,300 @@
+"""Refuse bad input before anything is written; turn records into row values.
+
+Every column gets a converter built once from its facts (tables.py). A
+converter returns the value to send (a ``Decimal`` for numeric columns, a
+pre-serialised ``Jsonb`` for jsonb columns) or raises ``Refused``, which the
+caller turns into a ``ValidationError`` naming the record, its position in a
+bulk save, the field, the value and the limit.
+
+Policy for non-finite numbers (NaN, +/-Infinity; common in backtests: a profit
+factor with no losing trade, a Sharpe ratio with zero volatility):
+``nonfinite="refuse"`` (the default) refuses them; ``nonfinite="null"`` stores
+NULL instead, in numeric columns that allow NULL and inside jsonb values.
+
+Rounding: values with more decimals than the column's scale are sent as they
+are and rounded by PostgreSQL (half away from zero). A float is first turned
+into the Decimal of its shortest repr (0.1 -> Decimal("0.1")), so 0.12345 in
+a numeric(8,4) column is stored as 0.1235, as the literal 0.12345 would be.
+Saves return what PostgreSQL stored, so a save and a later read agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from operator import attrgetter
+from typing import Any, Literal
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from backtest_store.columns import Column
+from backtest_store.errors import ValidationError
+from backtest_store.records import NOT_LOADED
+from backtest_store.tables import TableSpec
+
+NonFinite = Literal["refuse", "null"]
+Converter = Callable[[Any], Any]
+
+_INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
+
+
+class Refused(Exception):
+    """A converter's refusal: what is wrong, and what the column allows."""
+
+    def __init__(self, problem: str, limit: str | None = None) -> None:
+        self.problem = problem
+        self.limit = limit
+
+
+def _identity(data: bytes) -> bytes:
+    return data
+
+
+def _text(column: Column) -> Converter:
+    length = column.length
+    limit = column.describe()
+
+    def convert(value: Any) -> Any:
+        if type(value) is not str:
+            if isinstance(value, str):
+                value = str(value)
+            else:
+                raise Refused(f"is a {type(value).__name__}, not a str", limit)
+        if length is not None and len(value) > length:
+            raise Refused(f"has {len(value)} characters", limit)
+        if "\x00" in value:
+            raise Refused("contains a NUL character, which PostgreSQL text cannot store", limit)
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Refused("is not valid Unicode (it has a lone surrogate)", limit) from None
+        return value
+
+    return convert
+
+
+def _integer(column: Column) -> Converter:
+    limit = column.describe()
+
+    def convert(value: Any) -> Any:
+        if type(value) is not int:
+            raise Refused(f"is a {type(value).__name__}, not an int", limit)
+        if not _INT4_MIN <= value <= _INT4_MAX:
+            raise Refused("does not fit in an integer column", limit)
+        return value
+
+    return convert
+
+
+def _numeric(column: Column, nonfinite: NonFinite) -> Converter:
+    bound = column.numeric_limit
+    limit = column.describe()
+    to_null = nonfinite == "null" and not column.not_null
+
+    def convert(value: Any) -> Any:
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                if to_null:
+                    return None
+                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+            value = Decimal(repr(value))
+        elif kind is Decimal:
+            if not value.is_finite():
+                if to_null:
+                    return None
+                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+        elif kind is not int:
+            raise Refused(f"is a {kind.__name__}, not a number", limit)
+        if not -bound < value < bound:
+            raise Refused("overflows the column", limit)
+        return value
+
+    return convert
+
+
+def _uuid(column: Column) -> Converter:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, UUID):
+            raise Refused(f"is a {type(value).__name__}, not a uuid.UUID", "uuid")
+        return value
+
+    return convert
+
+
+def _date(column: Column) -> Converter:
+    def convert(value: Any) -> Any:
+        if type(value) is not date:
+            hint = " (pass value.date())" if isinstance(value, datetime) else ""
+            raise Refused(f"is a {type(value).__name__}, not a datetime.date{hint}", "date")
+        return value
+
+    return convert
+
+
+def _timestamptz(column: Column) -> Converter:
+    def convert(value: Any) -> Any:
+        if not isinstance(value, datetime):
+            raise Refused(f"is a {type(value).__name__}, not a datetime", "timestamptz")
+        if value.utcoffset() is None:
+            raise Refused(
+                "is a naive datetime", "timestamptz: a timezone-aware datetime (e.g. tzinfo=UTC)"
+            )
+        return value
+
+    return convert
+
+
+def _boolean(column: Column) -> Converter:
+    def convert(value: Any) -> Any:
+        if type(value) is not bool:
+            raise Refused(f"is a {type(value).__name__}, not a bool", "boolean")
+        return value
+
+    return convert
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"a {type(value).__name__} is not JSON")
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
+def dump_json(value: Any) -> bytes:
+    """Strict JSON: no NaN/Infinity, valid UTF-8, UUIDs as strings."""
+    return json.dumps(
+        value, allow_nan=False, ensure_ascii=False, separators=(",", ":"), default=_json_default
+    ).encode("utf-8")
+
+
+def _jsonb(column: Column, nonfinite: NonFinite) -> Converter:
+    limit = "jsonb: a list or dict of JSON values (finite numbers, no NUL in strings)"
+
+    def convert(value: Any) -> Any:
+        if value is NOT_LOADED:
+            raise Refused(
+                "was not loaded (NOT_LOADED): read the record with get_backtest/get_portfolio "
+                "before saving it",
+                limit,
+            )
+        if not isinstance(value, dict | list):
+            raise Refused(f"is a {type(value).__name__}, not a list or dict", limit)
+        try:
+            try:
+                data = dump_json(value)
+            except ValueError as exc:
+                if nonfinite != "null" or isinstance(exc, UnicodeError):
+                    raise
+                data = dump_json(_finite_or_none(value))
+        except UnicodeEncodeError:
+            raise Refused(
+                "holds a string that is not valid Unicode (a lone surrogate)", limit
+            ) from None
+        except ValueError:
+            raise Refused("holds NaN or Infinity, which JSON cannot represent", limit) from None
+        except (TypeError, RecursionError) as exc:
+            raise Refused(f"is not JSON: {exc}", limit) from None
+        if b"\\u0000" in data:
+            raise Refused("holds a NUL character, which jsonb cannot store", limit)
+        return Jsonb(data, dumps=_identity)
+
+    return convert
+
+
+def converter(column: Column, nonfinite: NonFinite) -> Converter:
+    """The converter of one column; None passes through (NOT NULL is checked by the caller)."""
+    kind = column.kind
+    if kind in ("varchar", "text"):
+        return _text(column)
+    if kind == "integer":
+        return _integer(column)
+    if kind == "numeric":
+        return _numeric(column, nonfinite)
+    if kind == "uuid":
+        return _uuid(column)
+    if kind == "date":
+        return _date(column)
+    if kind == "timestamptz":
+        return _timestamptz(column)
+    if kind == "boolean":
+        return _boolean(column)
+    if kind == "jsonb":
+        return _jsonb(column, nonfinite)
+    raise AssertionError(f"no converter for {kind}")
+
+
+class RowPreparer:
+    """Validates records of one table and turns them into row tuples for given columns."""
+
+    def __init__(
+        self, spec: TableSpec[Any], columns: tuple[str, ...], nonfinite: NonFinite
+    ) -> None:
+        self.spec = spec
+        self.columns = columns
+        self._get = attrgetter(*columns)
+        self._plan: list[tuple[str, Column, Converter]] = []
+        for name in columns:
+            column = spec.columns[name]
+            self._plan.append((name, column, converter(column, nonfinite)))
+
+    def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
+        column = self.spec.columns[name]
+        return ValidationError(
+            self.spec.record.__name__,
+            name,
+            value,
+            refused.limit or column.describe(),
+            index=index,
+            problem=refused.problem,
+        )
+
+    def row(
+        self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
+    ) -> tuple[Any, ...]:
+        """The validated values of ``record`` (with ``override`` applied) in column order."""
+        if type(record) is not self.spec.record:
+            raise ValidationError(
+                self.spec.record.__name__,
+                "(record)",
+                record,
+                f"a {self.spec.record.__name__}",
+                index=index,
+                problem="is not of the right type",
+            )
+        values = self._get(record)
+        if len(self.columns) == 1:
+            values = (values,)
+        out = []
+        override = override or {}
+        for (name, column, convert), value in zip(self._plan, values, strict=True):
+            if name in override:
+                value = override[name]
+            if value is None:
+                if column.default is not None:
+                    value = column.default  # the server default, as the catalog test proves
+                elif column.not_null and not column.db_fills:
+                    raise self.refuse(name, None, Refused("is required", "NOT NULL"), index)
+                out.append(value)
+                continue
+            try:
+                out.append(convert(value))
+            except Refused as refused:
+                raise self.refuse(name, value, refused, index) from None
+            except (InvalidOperation, OverflowError):  # exotic Decimal contexts
+                raise self.refuse(name, value, Refused("is not a valid number"), index) from None
+        return tuple(out)
