@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from backtest_store import migrations
@@ -63,6 +64,20 @@ async def _result(cur: Any, step: Fetch) -> Any:
     return cur.rowcount
 
 
+@asynccontextmanager
+async def _scope(conn: Connection) -> AsyncIterator[None]:
+    """The transaction an operation runs in; see store._scope."""
+    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        async with conn.transaction():
+            yield
+        return
+    try:
+        yield
+    except BaseException:
+        await conn.rollback()
+        raise
+
+
 async def drive(conn: Connection, op: Operation[T]) -> T:
     """Run an operation's steps on a connection until it returns."""
     try:
@@ -78,7 +93,8 @@ class AsyncBacktestStore:
 
     ``source`` is a psycopg ``Connection`` (autocommit or not) or a
     ``psycopg_pool.AsyncConnectionPool``. A method never commits a transaction the
-    caller opened: inside one it works in a savepoint. ``check_schema`` checks,
+    caller owns: inside one it works in a savepoint, and on a connection that
+    is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema`` checks,
     before the first call, that the database is at this package's migration.
     ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
     refusing them.
@@ -126,7 +142,7 @@ class AsyncBacktestStore:
             await self.check_schema()
         async with self._connection() as conn:
             try:
-                async with conn.transaction():
+                async with _scope(conn):
                     return await drive(conn, op)
             except psycopg.Error as exc:
                 raise translate(exc, doing) from exc
@@ -142,7 +158,7 @@ class AsyncBacktestStore:
         """Raise SchemaVersionError unless the database is at this package's migration."""
         async with self._connection() as conn:
             try:
-                async with conn.transaction():
+                async with _scope(conn):
                     cur = await conn.execute(migrations.CHECK_TABLE_SQL)
                     row = await cur.fetchone()
                     applied: set[str] = set()
@@ -166,7 +182,7 @@ class AsyncBacktestStore:
             await self.check_schema()
         async with self._connection() as conn:
             try:
-                async with conn.transaction():
+                async with _scope(conn):
                     yield self._bound(conn)
             except psycopg.Error as exc:
                 raise translate(exc, "transaction") from exc
@@ -183,11 +199,11 @@ class AsyncBacktestStore:
         """
         return await self._run(ops.save_backtest(self._codec, result, trades), "save_backtest")
 
-    async def save_trades(self, backtest_id: UUID, trades: Iterable[BacktestTrade]) -> int:
+    async def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
         """Append trades to a backtest through binary COPY; return how many were saved."""
         return await self._run(ops.save_trades(self._codec, backtest_id, trades), "save_trades")
 
-    async def get_backtest(self, backtest_id: UUID) -> BacktestResult | None:
+    async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
         return await self._run(ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest")
 
@@ -248,7 +264,7 @@ class AsyncBacktestStore:
         )  # fmt: skip
         return await self._run(op, "find_backtests")
 
-    async def delete_backtest(self, backtest_id: UUID) -> bool:
+    async def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
         return await self._run(ops.delete_backtest(backtest_id), "delete_backtest")
 
@@ -280,13 +296,13 @@ class AsyncBacktestStore:
     # -- trades --------------------------------------------------------------
 
     async def get_trades(
-        self, backtest_id: UUID, *, outcome: Outcome = "all"
+        self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
         return await self._run(ops.get_trades(backtest_id, outcome), "get_trades")
 
     def iter_trades(
-        self, backtest_id: UUID, *, batch_size: int = 2000
+        self, backtest_id: UUID | None, *, batch_size: int = 2000
     ) -> AsyncIterator[BacktestTrade]:
         """Stream a backtest's trades through a server-side cursor, with bounded memory.
 
@@ -305,7 +321,7 @@ class AsyncBacktestStore:
         async with self._connection() as conn:
             try:
                 async with (
-                    conn.transaction(),
+                    _scope(conn),
                     conn.cursor(
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,
@@ -320,7 +336,7 @@ class AsyncBacktestStore:
     # -- optimizations and walk-forward tests -----------------------------------------
 
     async def save_optimization_results(
-        self, backtest_id: UUID, results: Iterable[OptimizationResult]
+        self, backtest_id: UUID | None, results: Iterable[OptimizationResult]
     ) -> list[OptimizationResult]:
         """Bulk-save (binary COPY) parameter sets of an optimization; return them as stored.
 
@@ -331,19 +347,19 @@ class AsyncBacktestStore:
         return await self._run(op, "save_optimization_results")
 
     async def best_parameters(
-        self, backtest_id: UUID, *, limit: int = 5
+        self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
         return await self._run(ops.best_parameters(backtest_id, limit), "best_parameters")
 
     async def save_walk_forward_tests(
-        self, parent_backtest_id: UUID, windows: Iterable[WalkForwardTest]
+        self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
     ) -> list[WalkForwardTest]:
         """Save walk-forward windows of a backtest; return them as stored, in input order."""
         op = ops.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
         return await self._run(op, "save_walk_forward_tests")
 
-    async def walk_forward_tests(self, parent_backtest_id: UUID) -> list[WalkForwardTest]:
+    async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
         op = ops.children(
             WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
@@ -357,7 +373,7 @@ class AsyncBacktestStore:
         """Save a portfolio backtest; return it as stored."""
         return await self._run(ops.save_portfolio(self._codec, portfolio), "save_portfolio")
 
-    async def get_portfolio(self, portfolio_backtest_id: UUID) -> BacktestPortfolio | None:
+    async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
         op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
         return await self._run(op, "get_portfolio")
@@ -380,7 +396,7 @@ class AsyncBacktestStore:
     # -- analytics (computed in SQL) --------------------------------------------
 
     async def compare_backtests(
-        self, backtest_ids: Iterable[UUID], *, metrics: Iterable[str] | None = None
+        self, backtest_ids: Iterable[UUID | None], *, metrics: Iterable[str] | None = None
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""

@@ -9,18 +9,17 @@ differ in nothing but ``await``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, partial
 from typing import Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from psycopg import sql
 from psycopg.rows import BaseRowFactory, kwargs_row
-from pypika import Order, PostgreSQLQuery
-from pypika import analytics as an
-from pypika.terms import Function
 
 from backtest_store import queries
 from backtest_store.columns import Column
@@ -184,7 +183,7 @@ def _copy_children(
     codec: Codec,
     spec: TableSpec[Any],
     records: Sequence[Any],
-    parent_id: UUID,
+    parent_id: UUID | None,
     *,
     number: str | None = None,
     first_number: int = 1,
@@ -203,6 +202,12 @@ def _copy_children(
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for i, record in enumerate(records):
+            own = getattr(record, parent_key, None)
+            if own is not None and own != parent_id:
+                raise ValidationError(
+                    spec.record.__name__, parent_key, own, f"None or {parent_id}", index=i,
+                    problem="names another parent than the one it is saved under",
+                )  # fmt: skip
             override: dict[str, Any] = {parent_key: parent_id}
             if number is not None and getattr(record, number, None) is None:
                 override[number] = first_number + i
@@ -239,7 +244,9 @@ def save_backtest(
     return saved
 
 
-def save_trades(codec: Codec, backtest_id: UUID, trades: Iterable[BacktestTrade]) -> Operation[int]:
+def save_trades(
+    codec: Codec, backtest_id: UUID | None, trades: Iterable[BacktestTrade]
+) -> Operation[int]:
     _check_id("save_trades", "backtest_id", backtest_id)
     trade_list = list(trades)
     if not trade_list:
@@ -262,36 +269,35 @@ def save_trades(codec: Codec, backtest_id: UUID, trades: Iterable[BacktestTrade]
     )
 
 
-def _rank_by_objective(ids: list[UUID]) -> Statement:
-    """Rank the given optimization results by objective_value (1 = best), where rank is NULL."""
-    t = OPTIMIZATIONS.table
-    binder = queries._Binder()
-    ranked = (
-        PostgreSQLQuery.from_(t)
-        .select(
-            t.optimization_id,
-            an.Rank()  # type: ignore[no-untyped-call]
-            .over()
-            .orderby(t.objective_value, order=Order.desc)
-            .as_("r"),
-        )
-        .where(t.optimization_id == Function("ANY", binder("ids", ids)))
-        .where(t.objective_value.notnull())
-    ).as_("ranked")
-    query = (
-        PostgreSQLQuery.update(t)
-        .from_(ranked)
-        .set(t.rank, ranked.r)
-        .where(t.optimization_id == ranked.optimization_id)
-        .where(t.rank.isnull())
-    )
-    return binder.statement(query)
+def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[OptimizationResult]:
+    """Fill absent ranks by objective_value (1 = highest, ties share a rank), comparing the
+    values as PostgreSQL will store them (rounded half away from zero to the column's scale)."""
+    column = OPTIMIZATIONS.columns["objective_value"]
+    convert = converter(column, codec.nonfinite)
+    step = Decimal(10) ** -(column.scale or 0)
+
+    def stored(value: Any) -> Decimal | None:
+        try:
+            converted = None if value is None else convert(value)
+        except Refused:
+            return None  # the preparer refuses the record with a clear message
+        return None if converted is None else Decimal(converted).quantize(step, ROUND_HALF_UP)
+
+    values = [stored(r.objective_value) for r in records]
+    ordered = sorted((v for v in values if v is not None), reverse=True)
+    first_rank: dict[Decimal, int] = {}
+    for position, value in enumerate(ordered, start=1):
+        first_rank.setdefault(value, position)
+    return [
+        r if r.rank is not None or v is None else dataclasses.replace(r, rank=first_rank[v])
+        for r, v in zip(records, values, strict=True)
+    ]
 
 
 def _save_children(
     codec: Codec,
     spec: TableSpec[R],
-    parent_id: UUID,
+    parent_id: UUID | None,
     records: Sequence[Any],
     *,
     number: str | None,
@@ -302,27 +308,25 @@ def _save_children(
     ids = [getattr(r, spec.key, None) or uuid4() for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
     yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
-    if spec is OPTIMIZATIONS:
-        yield _fetch(_rank_by_objective(ids), "rowcount")
     rows = yield _fetch(queries.get_by_keys(spec, ids, (spec.key,)), "all", record_row(spec))
     by_key = {getattr(r, spec.key): r for r in rows}
     return [by_key[i] for i in ids]
 
 
-def _replace_key(spec: TableSpec[Any], record: Any, key: UUID) -> Any:
-    import dataclasses
-
+def _replace_key(spec: TableSpec[Any], record: Any, key: UUID | None) -> Any:
     if type(record) is not spec.record:
         return record  # the preparer refuses it with a clear message
     return dataclasses.replace(record, **{spec.key: key})
 
 
 def save_optimization_results(
-    codec: Codec, backtest_id: UUID, results: Iterable[OptimizationResult]
+    codec: Codec, backtest_id: UUID | None, results: Iterable[OptimizationResult]
 ) -> Operation[list[OptimizationResult]]:
     records = list(results)
     if not records:
         return []
+    if all(type(r) is OptimizationResult for r in records):  # else the preparer refuses them
+        records = _ranked(codec, records)
     return (
         yield from _save_children(
             codec,
@@ -336,7 +340,7 @@ def save_optimization_results(
 
 
 def save_walk_forward_tests(
-    codec: Codec, parent_backtest_id: UUID, windows: Iterable[WalkForwardTest]
+    codec: Codec, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
 ) -> Operation[list[WalkForwardTest]]:
     records = list(windows)
     if not records:
@@ -357,7 +361,7 @@ def save_portfolio(codec: Codec, portfolio: BacktestPortfolio) -> Operation[Back
     return (yield from _insert_one(codec, PORTFOLIOS, portfolio, {}))
 
 
-def delete_backtest(backtest_id: UUID) -> Operation[bool]:
+def delete_backtest(backtest_id: UUID | None) -> Operation[bool]:
     _check_id("delete_backtest", "backtest_id", backtest_id)
     count = yield _fetch(queries.delete_by_key(RESULTS, backtest_id), "rowcount")
     return bool(count)
@@ -384,7 +388,7 @@ def delete_batch(
 # -- reads ------------------------------------------------------------------------
 
 
-def get_one(spec: TableSpec[R], key: UUID, method: str) -> Operation[R | None]:
+def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
     _check_id(method, spec.key, key)
     row = yield _fetch(queries.get_by_key(spec, key), "one", record_row(spec))
     return row  # type: ignore[no-any-return]
@@ -476,7 +480,7 @@ def find_backtests(
     return list(rows)
 
 
-def get_trades(backtest_id: UUID, outcome: Outcome) -> Operation[list[BacktestTrade]]:
+def get_trades(backtest_id: UUID | None, outcome: Outcome) -> Operation[list[BacktestTrade]]:
     if outcome not in ("all", "winning", "losing"):
         raise ValidationError("get_trades", "outcome", outcome, "'all', 'winning' or 'losing'")
     _check_id("get_trades", "backtest_id", backtest_id)
@@ -484,7 +488,7 @@ def get_trades(backtest_id: UUID, outcome: Outcome) -> Operation[list[BacktestTr
     return list(rows)
 
 
-def best_parameters(backtest_id: UUID, limit: int) -> Operation[list[OptimizationResult]]:
+def best_parameters(backtest_id: UUID | None, limit: int) -> Operation[list[OptimizationResult]]:
     _check_id("best_parameters", "backtest_id", backtest_id)
     statement = queries.best_parameters(
         OPTIMIZATIONS, backtest_id, _check_limit("best_parameters", limit)
@@ -494,7 +498,7 @@ def best_parameters(backtest_id: UUID, limit: int) -> Operation[list[Optimizatio
 
 
 def children(
-    spec: TableSpec[R], parent_id: UUID, order_by: tuple[str, ...], method: str
+    spec: TableSpec[R], parent_id: UUID | None, order_by: tuple[str, ...], method: str
 ) -> Operation[list[R]]:
     _check_id(method, spec.parent_key or "", parent_id)
     rows = yield _fetch(queries.children(spec, parent_id, order_by), "all", record_row(spec))
@@ -521,7 +525,7 @@ def list_portfolios(
 
 
 def compare_backtests(
-    backtest_ids: Iterable[UUID], metrics: Iterable[str] | None
+    backtest_ids: Iterable[UUID | None], metrics: Iterable[str] | None
 ) -> Operation[list[BacktestComparison]]:
     m = "compare_backtests"
     ids = [_check_id(m, "backtest_ids", i) for i in backtest_ids]
@@ -575,6 +579,6 @@ def performance_summary(
     return PerformanceSummary(overall, by_strategy, by_symbol)
 
 
-def iter_trades_statement(backtest_id: UUID) -> Statement:
+def iter_trades_statement(backtest_id: UUID | None) -> Statement:
     _check_id("iter_trades", "backtest_id", backtest_id)
     return queries.trades(backtest_id, "all")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from backtest_store import migrations
@@ -60,6 +61,27 @@ def _result(cur: Any, step: Fetch) -> Any:
     return cur.rowcount
 
 
+@contextmanager
+def _scope(conn: Connection) -> Iterator[None]:
+    """The transaction an operation runs in, never committing one the caller owns.
+
+    Autocommit and idle: a transaction of our own, committed at the end.
+    In a transaction already: a savepoint inside it. Not autocommit and idle:
+    the DB-API way, the caller commits; the statements run in the transaction
+    psycopg begins, which is rolled back if the operation fails (it held only
+    the operation's own work).
+    """
+    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        with conn.transaction():
+            yield
+        return
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+
+
 def drive(conn: Connection, op: Operation[T]) -> T:
     """Run an operation's steps on a connection until it returns."""
     try:
@@ -75,10 +97,14 @@ class BacktestStore:
 
     ``source`` is a psycopg ``Connection`` (autocommit or not) or a
     ``psycopg_pool.ConnectionPool``. A method never commits a transaction the
-    caller opened: inside one it works in a savepoint. ``check_schema`` checks
+    caller owns: inside one it works in a savepoint, and on a connection that
+    is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema`` checks
     at construction that the database is at this package's migration.
     ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
     refusing them.
+
+    Id arguments are typed ``UUID | None`` so that ``saved.backtest_id`` of a
+    returned record can be passed as it is; None is refused (ValidationError).
     """
 
     def __init__(
@@ -119,7 +145,7 @@ class BacktestStore:
     def _run(self, op: Operation[T], doing: str) -> T:
         with self._connection() as conn:
             try:
-                with conn.transaction():
+                with _scope(conn):
                     return drive(conn, op)
             except psycopg.Error as exc:
                 raise translate(exc, doing) from exc
@@ -134,7 +160,7 @@ class BacktestStore:
         """Raise SchemaVersionError unless the database is at this package's migration."""
         with self._connection() as conn:
             try:
-                with conn.transaction():
+                with _scope(conn):
                     row = conn.execute(migrations.CHECK_TABLE_SQL).fetchone()
                     exists = bool(row and row[0])
                     applied = (
@@ -154,7 +180,7 @@ class BacktestStore:
         """
         with self._connection() as conn:
             try:
-                with conn.transaction():
+                with _scope(conn):
                     yield self._bound(conn)
             except psycopg.Error as exc:
                 raise translate(exc, "transaction") from exc
@@ -171,11 +197,11 @@ class BacktestStore:
         """
         return self._run(ops.save_backtest(self._codec, result, trades), "save_backtest")
 
-    def save_trades(self, backtest_id: UUID, trades: Iterable[BacktestTrade]) -> int:
+    def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
         """Append trades to a backtest through binary COPY; return how many were saved."""
         return self._run(ops.save_trades(self._codec, backtest_id, trades), "save_trades")
 
-    def get_backtest(self, backtest_id: UUID) -> BacktestResult | None:
+    def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
         return self._run(ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest")
 
@@ -236,7 +262,7 @@ class BacktestStore:
         )  # fmt: skip
         return self._run(op, "find_backtests")
 
-    def delete_backtest(self, backtest_id: UUID) -> bool:
+    def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
         return self._run(ops.delete_backtest(backtest_id), "delete_backtest")
 
@@ -267,11 +293,15 @@ class BacktestStore:
 
     # -- trades --------------------------------------------------------------
 
-    def get_trades(self, backtest_id: UUID, *, outcome: Outcome = "all") -> list[BacktestTrade]:
+    def get_trades(
+        self, backtest_id: UUID | None, *, outcome: Outcome = "all"
+    ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
         return self._run(ops.get_trades(backtest_id, outcome), "get_trades")
 
-    def iter_trades(self, backtest_id: UUID, *, batch_size: int = 2000) -> Iterator[BacktestTrade]:
+    def iter_trades(
+        self, backtest_id: UUID | None, *, batch_size: int = 2000
+    ) -> Iterator[BacktestTrade]:
         """Stream a backtest's trades through a server-side cursor, with bounded memory.
 
         The connection is held (in a transaction) until the iterator is
@@ -287,7 +317,7 @@ class BacktestStore:
         with self._connection() as conn:
             try:
                 with (
-                    conn.transaction(),
+                    _scope(conn),
                     conn.cursor(
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,
@@ -301,7 +331,7 @@ class BacktestStore:
     # -- optimizations and walk-forward tests -----------------------------------------
 
     def save_optimization_results(
-        self, backtest_id: UUID, results: Iterable[OptimizationResult]
+        self, backtest_id: UUID | None, results: Iterable[OptimizationResult]
     ) -> list[OptimizationResult]:
         """Bulk-save (binary COPY) parameter sets of an optimization; return them as stored.
 
@@ -311,18 +341,20 @@ class BacktestStore:
         op = ops.save_optimization_results(self._codec, backtest_id, results)
         return self._run(op, "save_optimization_results")
 
-    def best_parameters(self, backtest_id: UUID, *, limit: int = 5) -> list[OptimizationResult]:
+    def best_parameters(
+        self, backtest_id: UUID | None, *, limit: int = 5
+    ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
         return self._run(ops.best_parameters(backtest_id, limit), "best_parameters")
 
     def save_walk_forward_tests(
-        self, parent_backtest_id: UUID, windows: Iterable[WalkForwardTest]
+        self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
     ) -> list[WalkForwardTest]:
         """Save walk-forward windows of a backtest; return them as stored, in input order."""
         op = ops.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
         return self._run(op, "save_walk_forward_tests")
 
-    def walk_forward_tests(self, parent_backtest_id: UUID) -> list[WalkForwardTest]:
+    def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
         op = ops.children(
             WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
@@ -336,7 +368,7 @@ class BacktestStore:
         """Save a portfolio backtest; return it as stored."""
         return self._run(ops.save_portfolio(self._codec, portfolio), "save_portfolio")
 
-    def get_portfolio(self, portfolio_backtest_id: UUID) -> BacktestPortfolio | None:
+    def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
         op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
         return self._run(op, "get_portfolio")
@@ -359,7 +391,7 @@ class BacktestStore:
     # -- analytics (computed in SQL) --------------------------------------------
 
     def compare_backtests(
-        self, backtest_ids: Iterable[UUID], *, metrics: Iterable[str] | None = None
+        self, backtest_ids: Iterable[UUID | None], *, metrics: Iterable[str] | None = None
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""

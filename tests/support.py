@@ -1,0 +1,114 @@
+"""Helpers for the DAO suite: one test body drives the sync and the async store alike."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from backtest_store import (
+    AsyncBacktestStore,
+    BacktestPortfolio,
+    BacktestResult,
+    BacktestTrade,
+    OptimizationResult,
+    WalkForwardTest,
+)
+
+
+class Blocking:
+    """The async store behind the sync store's interface: every coroutine is run to completion
+    on the test's event loop, so the same test body checks both stores."""
+
+    def __init__(self, store: AsyncBacktestStore, loop: asyncio.AbstractEventLoop) -> None:
+        self._store = store
+        self._loop = loop
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
+        return attr
+
+    def iter_trades(self, *args: Any, **kwargs: Any) -> Iterator[BacktestTrade]:
+        agen: AsyncIterator[BacktestTrade] = self._store.iter_trades(*args, **kwargs)
+
+        async def collect() -> list[BacktestTrade]:
+            return [t async for t in agen]
+
+        return iter(self._loop.run_until_complete(collect()))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Blocking]:
+        cm = self._store.transaction()
+        bound = self._loop.run_until_complete(cm.__aenter__())
+        try:
+            yield Blocking(bound, self._loop)
+        except BaseException as exc:
+            if not self._loop.run_until_complete(cm.__aexit__(type(exc), exc, exc.__traceback__)):
+                raise
+        else:
+            self._loop.run_until_complete(cm.__aexit__(None, None, None))
+
+
+DAY = timedelta(days=1)
+
+
+def result(**over: Any) -> BacktestResult:
+    fields: dict[str, Any] = {
+        "symbol": "AAPL",
+        "strategy_type": "sma_cross",
+        "start_date": date(2024, 1, 1),
+        "end_date": date(2024, 6, 30),
+    }
+    fields.update(over)
+    return BacktestResult(**fields)
+
+
+def trade(n: int = 0, **over: Any) -> BacktestTrade:
+    fields: dict[str, Any] = {
+        "entry_date": date(2024, 1, 2) + n * DAY,
+        "entry_price": 100 + n,
+        "direction": "long" if n % 2 == 0 else "short",
+        "pnl": (n % 5) - 2,
+    }
+    fields.update(over)
+    return BacktestTrade(**fields)
+
+
+def optimization(n: int = 0, **over: Any) -> OptimizationResult:
+    fields: dict[str, Any] = {"parameters": {"fast": n, "slow": 50}}
+    fields.update(over)
+    return OptimizationResult(**fields)
+
+
+def window(n: int = 0, **over: Any) -> WalkForwardTest:
+    start = date(2020, 1, 1) + n * 90 * DAY
+    fields: dict[str, Any] = {
+        "window_size_months": 12,
+        "step_size_months": 3,
+        "training_start": start,
+        "training_end": start + 364 * DAY,
+        "test_period_start": start + 365 * DAY,
+        "test_period_end": start + 455 * DAY,
+    }
+    fields.update(over)
+    return WalkForwardTest(**fields)
+
+
+def portfolio(**over: Any) -> BacktestPortfolio:
+    fields: dict[str, Any] = {
+        "portfolio_name": "tech",
+        "start_date": date(2024, 1, 1),
+        "end_date": date(2024, 6, 30),
+        "symbols": ["AAPL", "MSFT"],
+    }
+    fields.update(over)
+    return BacktestPortfolio(**fields)
+
+
+def at(days_ago: int) -> datetime:
+    return datetime(2025, 1, 1, tzinfo=UTC) - days_ago * DAY

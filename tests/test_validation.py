@@ -1,0 +1,204 @@
+"""Each validation rule, with its message: refused before anything is written."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import psycopg
+import pytest
+
+from backtest_store import BacktestStore, ValidationError
+from tests.support import optimization, portfolio, result, trade
+
+Store = Any
+
+
+def nothing_written(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM mcp_backtest_results)"
+        " + (SELECT count(*) FROM mcp_backtest_trades)"
+        " + (SELECT count(*) FROM mcp_backtest_portfolios)"
+    ).fetchone()
+    return row == (0,)
+
+
+# (record factory, field, value, problem in the message, limit in the message)
+CASES: list[tuple[str, Any, str, str, str]] = [
+    (
+        "result",
+        {"symbol": "ABCDEFGHIJK"},
+        "symbol",
+        "has 11 characters",
+        "varchar(10): at most 10 characters",
+    ),
+    ("result", {"strategy_type": "x" * 51}, "strategy_type", "has 51 characters", "varchar(50)"),
+    (
+        "result",
+        {"sharpe_ratio": 10_000},
+        "sharpe_ratio",
+        "overflows the column",
+        "numeric(8,4): absolute value below 9999.99995",
+    ),
+    ("result", {"sharpe_ratio": 9999.99995}, "sharpe_ratio", "overflows", "numeric(8,4)"),
+    ("result", {"total_return": Decimal("-1E+6")}, "total_return", "overflows", "numeric(10,4)"),
+    ("result", {"profit_factor": math.inf}, "profit_factor", "not a finite number", "numeric(8,4)"),
+    ("result", {"sharpe_ratio": math.nan}, "sharpe_ratio", "not a finite number", "numeric(8,4)"),
+    ("result", {"win_rate": Decimal("NaN")}, "win_rate", "not a finite number", "numeric(5,4)"),
+    ("result", {"equity_curve": [1.0, math.nan]}, "equity_curve", "NaN or Infinity", "jsonb"),
+    ("result", {"parameters": {"x": -math.inf}}, "parameters", "NaN or Infinity", "jsonb"),
+    ("result", {"parameters": {"at": datetime(2024, 1, 1)}}, "parameters", "is not JSON", "jsonb"),
+    ("result", {"parameters": "fast=10"}, "parameters", "not a list or dict", "jsonb"),
+    ("result", {"notes": "a\x00b"}, "notes", "NUL character", "text"),
+    ("result", {"parameters": {"k": "a\x00b"}}, "parameters", "NUL character", "jsonb"),
+    ("result", {"notes": "bad \ud800 surrogate"}, "notes", "lone surrogate", "text"),
+    (
+        "result",
+        {"total_trades": 2**31},
+        "total_trades",
+        "does not fit",
+        "integer: -2147483648 to 2147483647",
+    ),
+    ("result", {"total_trades": 1.5}, "total_trades", "is a float, not an int", "integer"),
+    ("result", {"total_trades": True}, "total_trades", "is a bool, not an int", "integer"),
+    ("result", {"sharpe_ratio": "1.2"}, "sharpe_ratio", "is a str, not a number", "numeric(8,4)"),
+    ("result", {"start_date": datetime(2024, 1, 1)}, "start_date", "pass value.date()", "date"),
+    (
+        "result",
+        {"backtest_date": datetime(2024, 1, 1)},
+        "backtest_date",
+        "naive datetime",
+        "timezone-aware",
+    ),
+    ("result", {"symbol": None}, "symbol", "is required", "NOT NULL"),
+    ("result", {"backtest_id": "not-a-uuid"}, "backtest_id", "not a uuid.UUID", "uuid"),
+    (
+        "portfolio",
+        {"portfolio_name": "p" * 101},
+        "portfolio_name",
+        "has 101 characters",
+        "varchar(100)",
+    ),
+    ("portfolio", {"symbols": None}, "symbols", "is required", "NOT NULL"),
+    (
+        "portfolio",
+        {"max_sector_allocation": 10},
+        "max_sector_allocation",
+        "overflows",
+        "numeric(5,4)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("factory", "override", "field", "problem", "limit"),
+    CASES,
+    ids=[f"{c[2]}-{c[3]}" for c in CASES],
+)
+def test_each_rule_is_refused_with_a_message_naming_record_field_value_and_limit(
+    store: Store,
+    conn: psycopg.Connection[Any],
+    factory: str,
+    override: dict[str, Any],
+    field: str,
+    problem: str,
+    limit: str,
+) -> None:
+    record = (result if factory == "result" else portfolio)(**override)
+    save = store.save_backtest if factory == "result" else store.save_portfolio
+    with pytest.raises(ValidationError) as caught:
+        save(record)
+    err = caught.value
+    assert isinstance(err, ValueError)
+    assert err.field == field and err.record == type(record).__name__
+    message = str(err)
+    assert f"{type(record).__name__}.{field} = " in message
+    assert problem in message and limit in message
+    assert nothing_written(conn)
+
+
+def test_bulk_errors_name_the_position(store: Store, conn: psycopg.Connection[Any]) -> None:
+    trades = [trade(i) for i in range(10)]
+    trades[7] = trade(7, exit_reason="r" * 51)
+    with pytest.raises(ValidationError, match=r"BacktestTrade\[7\]\.exit_reason = 'rrr"):
+        store.save_backtest(result(), trades)
+    assert nothing_written(conn)
+
+
+def test_wrong_record_types_are_refused(store: Store) -> None:
+    with pytest.raises(ValidationError, match="is not of the right type"):
+        store.save_backtest(portfolio())
+    with pytest.raises(ValidationError, match=r"BacktestTrade\[1\]"):
+        store.save_backtest(result(), [trade(0), optimization(0)])
+    with pytest.raises(ValidationError, match="backtest_id"):
+        store.save_trades("not a uuid", [trade(0)])
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (0.12345, Decimal("0.1235")),  # float: its shortest repr, then half away from zero
+        (Decimal("0.12345"), Decimal("0.1235")),
+        (Decimal("-0.12345"), Decimal("-0.1235")),
+        (Decimal("-0.00005"), Decimal("-0.0001")),
+        (Decimal("9999.99994999"), Decimal("9999.9999")),
+        (0.1 + 0.2, Decimal("0.3000")),
+        (2, Decimal("2.0000")),
+        (Decimal("1E-10"), Decimal("0.0000")),
+    ],
+)
+def test_extra_decimals_round_like_postgresql_and_save_equals_read(
+    store: Store, value: Any, stored: Decimal
+) -> None:
+    saved = store.save_backtest(result(sharpe_ratio=value))
+    assert saved.sharpe_ratio == stored and str(saved.sharpe_ratio) == str(stored)
+    assert store.get_backtest(saved.backtest_id) == saved
+
+
+def test_nonfinite_null_policy_stores_null_instead(db_url: str) -> None:
+    with BacktestStore.connect(db_url, nonfinite="null") as store:
+        saved = store.save_backtest(
+            result(profit_factor=math.inf, sharpe_ratio=Decimal("NaN"), total_return=0.25,
+                   equity_curve=[1.0, math.nan, {"v": -math.inf}]),
+            [trade(0, pnl=math.nan)],
+        )  # fmt: skip
+        assert (saved.profit_factor, saved.sharpe_ratio) == (None, None)
+        assert saved.total_return == Decimal("0.2500")
+        assert saved.equity_curve == [1.0, None, {"v": None}]
+        assert store.get_trades(saved.backtest_id)[0].pnl is None
+        with pytest.raises(ValidationError, match="entry_price"):  # NOT NULL: still refused
+            store.save_trades(saved.backtest_id, [trade(1, entry_price=math.inf)])
+    with pytest.raises(ValidationError, match="nonfinite"):
+        BacktestStore.connect(db_url, nonfinite="zero").__enter__()  # type: ignore[arg-type]
+
+
+def test_query_arguments_are_validated(store: Store) -> None:
+    with pytest.raises(ValidationError, match="limit"):
+        store.list_backtests(limit=0)
+    with pytest.raises(ValidationError, match="limit"):
+        store.top_backtests(limit=10**9)
+    with pytest.raises(ValidationError, match="since"):
+        store.list_backtests(since=datetime(2024, 1, 1))
+    with pytest.raises(ValidationError, match="after"):
+        store.list_backtests(after=result())
+    with pytest.raises(ValidationError, match="NUL"):
+        store.list_backtests(symbol="A\x00")
+    with pytest.raises(ValidationError, match="min_trades"):
+        store.top_backtests(min_trades=-1)
+    assert store.list_backtests(since=date(2000, 1, 1)) == []  # a date means UTC midnight
+    assert store.list_backtests(symbol="longer than any symbol can be") == []
+    assert store.get_backtest(uuid4()) is None
+
+
+def test_a_child_naming_another_parent_is_refused(
+    store: Store, conn: psycopg.Connection[Any]
+) -> None:
+    parent = store.save_backtest(result())
+    other = uuid4()
+    with pytest.raises(ValidationError, match=r"BacktestTrade\[1\]\.backtest_id .* another parent"):
+        store.save_trades(parent.backtest_id, [trade(0), trade(1, backtest_id=other)])
+    same = store.save_trades(parent.backtest_id, [trade(0, backtest_id=parent.backtest_id)])
+    assert same == 1
