@@ -112,3 +112,19 @@ def portfolio(**over: Any) -> BacktestPortfolio:
 
 def at(days_ago: int) -> datetime:
     return datetime(2025, 1, 1, tzinfo=UTC) - days_ago * DAY
+
+
+def row_counts(conn: Any) -> dict[str, int]:
+    """Rows per table, to show what a save wrote (or that a refused one wrote nothing)."""
+    tables = (
+        "mcp_backtest_results",
+        "mcp_backtest_trades",
+        "mcp_optimization_results",
+        "mcp_walk_forward_tests",
+        "mcp_backtest_portfolios",
+    )
+    counts = {}
+    for table in tables:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)
+        counts[table] = int(row[0])
+    return counts

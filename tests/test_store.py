@@ -22,15 +22,13 @@ from backtest_store import (
     SeriesNotLoadedError,
     ValidationError,
 )
-from tests.support import at, optimization, portfolio, result, trade, window
+from tests.support import at, optimization, portfolio, result, row_counts, trade, window
 
 Store = Any  # BacktestStore, or the async store behind tests.support.Blocking
 
 
 def count(conn: psycopg.Connection[Any], table: str) -> int:
-    row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)
-    assert row is not None
-    return int(row[0])
+    return row_counts(conn)[table]
 
 
 # -- save_backtest / get_backtest ------------------------------------------------

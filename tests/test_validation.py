@@ -12,18 +12,13 @@ import psycopg
 import pytest
 
 from backtest_store import BacktestStore, ValidationError
-from tests.support import optimization, portfolio, result, trade
+from tests.support import optimization, portfolio, result, row_counts, trade
 
 Store = Any
 
 
 def nothing_written(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(
-        "SELECT (SELECT count(*) FROM mcp_backtest_results)"
-        " + (SELECT count(*) FROM mcp_backtest_trades)"
-        " + (SELECT count(*) FROM mcp_backtest_portfolios)"
-    ).fetchone()
-    return row == (0,)
+    return not any(row_counts(conn).values())
 
 
 # (record factory, field, value, problem in the message, limit in the message)

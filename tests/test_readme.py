@@ -1,0 +1,29 @@
+"""The README's Python examples run as written, in order, against a fresh migrated database."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(examples()) >= 6
+
+
+def test_readme_examples_run(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    namespace: dict[str, object] = {"__name__": "readme"}
+    for number, code in enumerate(examples(), start=1):
+        exec(compile(code, f"README.md example {number}", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "BacktestResult.symbol = 'TOO-LONG-SYMBOL' has 15 characters" in out
