@@ -42,7 +42,8 @@ find_bindir() {
 }
 
 as_owner() {
-    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From / : the caller's working directory may be closed to postgres.
+    if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # As root, the data directory must belong to `postgres`, and every directory
@@ -54,7 +55,7 @@ prepare_root_dir() {
   Create one (useradd --system --no-create-home postgres) or run as a normal user."
     local parent
     parent=$(dirname "$pgdir")
-    if [ -L "$pgdir" ] || runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+    if [ -L "$pgdir" ] || (cd / && runuser -u postgres -- test -x "$parent") 2>/dev/null; then
         mkdir -p "$pgdir"
     elif [ -z "${LOCAL_PG_DIR:-}" ]; then
         local real
@@ -72,18 +73,21 @@ prepare_root_dir() {
 }
 
 is_running() {
-    as_owner "$bindir/pg_ctl" -D "$pgdir" status >/dev/null 2>&1
+    as_owner "$bindir/pg_ctl" -D "$datadir" status >/dev/null 2>&1
 }
 
 cmd_start() {
     bindir=$(find_bindir)
     if [ "$(id -u)" = 0 ]; then prepare_root_dir; else mkdir -p "$pgdir"; chmod 700 "$pgdir"; fi
-    if [ ! -f "$pgdir/PG_VERSION" ]; then
+    datadir=$(readlink -f "$pgdir")
+    if [ ! -f "$datadir/PG_VERSION" ]; then
         say "creating a cluster in $pgdir ($("$bindir/postgres" --version))"
-        as_owner "$bindir/initdb" -D "$pgdir" -U postgres --auth=trust -E UTF8 --locale=C >"$pgdir.initdb.log" 2>&1 \
-            || { cat "$pgdir.initdb.log" >&2; die "initdb failed"; }
-        rm -f "$pgdir.initdb.log"
-        cat >>"$pgdir/postgresql.conf" <<CONF
+        local log
+        log=$(mktemp)
+        as_owner "$bindir/initdb" -D "$datadir" -U postgres --auth=trust -E UTF8 --locale=C >"$log" 2>&1 \
+            || { cat "$log" >&2; rm -f "$log"; die "initdb failed"; }
+        rm -f "$log"
+        cat >>"$datadir/postgresql.conf" <<CONF
 
 # backtest-store development cluster (scripts/localpg.sh)
 listen_addresses = '127.0.0.1'
@@ -104,8 +108,8 @@ CONF
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             die "port $port is in use by another server; set LOCAL_PG_PORT to a free port (or DATABASE_URL to that server)"
         fi
-        as_owner "$bindir/pg_ctl" -D "$pgdir" -l "$pgdir/server.log" -o "-p $port" -w -t 60 start >/dev/null \
-            || { tail -n 20 "$pgdir/server.log" >&2; die "the server did not start; see $pgdir/server.log"; }
+        as_owner "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -o "-p $port" -w -t 60 start >/dev/null \
+            || { tail -n 20 "$datadir/server.log" >&2; die "the server did not start; see $pgdir/server.log"; }
         say "started in $pgdir on port $port"
     fi
     local psql="$bindir/psql"
@@ -118,8 +122,9 @@ CONF
 
 cmd_stop() {
     bindir=$(find_bindir)
-    if [ -f "$pgdir/PG_VERSION" ] && is_running; then
-        as_owner "$bindir/pg_ctl" -D "$pgdir" -m fast -w stop >/dev/null
+    datadir=$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")
+    if [ -f "$datadir/PG_VERSION" ] && is_running; then
+        as_owner "$bindir/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null
         say "stopped"
     else
         say "not running"
