@@ -1260,6 +1260,13 @@ CREATE INDEX mcp_backtest_portfolios_date_idx ON public.mcp_backtest_portfolios 
 
 
 --
+-- Name: mcp_backtest_portfolios_name_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_portfolios_name_date_idx ON public.mcp_backtest_portfolios USING btree (portfolio_name, backtest_date, portfolio_backtest_id);
+
+
+--
 -- Name: mcp_backtest_portfolios_name_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1274,10 +1281,59 @@ CREATE INDEX mcp_backtest_portfolios_return_idx ON public.mcp_backtest_portfolio
 
 
 --
+-- Name: mcp_backtest_results_alpha_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_alpha_idx ON public.mcp_backtest_results USING btree (alpha);
+
+
+--
+-- Name: mcp_backtest_results_annualized_return_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_annualized_return_idx ON public.mcp_backtest_results USING btree (annualized_return);
+
+
+--
+-- Name: mcp_backtest_results_calmar_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_calmar_idx ON public.mcp_backtest_results USING btree (calmar_ratio);
+
+
+--
 -- Name: mcp_backtest_results_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_date_idx ON public.mcp_backtest_results USING btree (backtest_date);
+
+
+--
+-- Name: mcp_backtest_results_downside_volatility_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_downside_volatility_idx ON public.mcp_backtest_results USING btree (downside_volatility);
+
+
+--
+-- Name: mcp_backtest_results_max_drawdown_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_max_drawdown_idx ON public.mcp_backtest_results USING btree (max_drawdown);
+
+
+--
+-- Name: mcp_backtest_results_parameters_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results USING gin (parameters jsonb_path_ops);
+
+
+--
+-- Name: mcp_backtest_results_profit_factor_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_profit_factor_idx ON public.mcp_backtest_results USING btree (profit_factor);
 
 
 --
@@ -1288,10 +1344,31 @@ CREATE INDEX mcp_backtest_results_sharpe_idx ON public.mcp_backtest_results USIN
 
 
 --
+-- Name: mcp_backtest_results_sortino_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_sortino_idx ON public.mcp_backtest_results USING btree (sortino_ratio);
+
+
+--
+-- Name: mcp_backtest_results_strategy_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_strategy_date_idx ON public.mcp_backtest_results USING btree (strategy_type, backtest_date, backtest_id);
+
+
+--
 -- Name: mcp_backtest_results_strategy_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_strategy_idx ON public.mcp_backtest_results USING btree (strategy_type);
+
+
+--
+-- Name: mcp_backtest_results_symbol_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_symbol_date_idx ON public.mcp_backtest_results USING btree (symbol, backtest_date, backtest_id);
 
 
 --
@@ -1313,6 +1390,20 @@ CREATE INDEX mcp_backtest_results_symbol_strategy_idx ON public.mcp_backtest_res
 --
 
 CREATE INDEX mcp_backtest_results_total_return_idx ON public.mcp_backtest_results USING btree (total_return);
+
+
+--
+-- Name: mcp_backtest_results_volatility_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_volatility_idx ON public.mcp_backtest_results USING btree (volatility);
+
+
+--
+-- Name: mcp_backtest_results_win_rate_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_win_rate_idx ON public.mcp_backtest_results USING btree (win_rate);
 
 
 --

@@ -117,8 +117,30 @@ WHERE t.relname LIKE 'mcp\\_%%' AND NOT ix.indisprimary
 GROUP BY i.relname, t.relname, ix.indisunique, am.amname, ix.indpred
 """
 
-# Indexes that later migrations add for the DAO's queries (never replacing the seed's).
-ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...]]] = {}
+# Indexes that 0008 adds for the DAO's queries (never replacing the seed's): name -> (table,
+# columns, access method).
+_R, _P = "mcp_backtest_results", "mcp_backtest_portfolios"
+ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "mcp_backtest_results_parameters_idx": (_R, ("parameters",), "gin"),
+    "mcp_backtest_results_symbol_date_idx": (
+        _R, ("symbol", "backtest_date", "backtest_id"), "btree"
+    ),
+    "mcp_backtest_results_strategy_date_idx": (
+        _R, ("strategy_type", "backtest_date", "backtest_id"), "btree"
+    ),
+    **{
+        f"mcp_backtest_results_{short}_idx": (_R, (column,), "btree")
+        for short, column in [
+            ("annualized_return", "annualized_return"), ("sortino", "sortino_ratio"),
+            ("calmar", "calmar_ratio"), ("alpha", "alpha"), ("max_drawdown", "max_drawdown"),
+            ("volatility", "volatility"), ("downside_volatility", "downside_volatility"),
+            ("win_rate", "win_rate"), ("profit_factor", "profit_factor"),
+        ]
+    },
+    "mcp_backtest_portfolios_name_date_idx": (
+        _P, ("portfolio_name", "backtest_date", "portfolio_backtest_id"), "btree"
+    ),
+}  # fmt: skip
 
 
 def test_all_twenty_seed_indexes_with_names_and_column_order(conn: psycopg.Connection[Any]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,24 +122,28 @@ class Status:
 
 @contextmanager
 def _serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connection[Any]]:
-    """Hold the migration advisory lock for the duration of the block."""
+    """Hold the migration advisory lock for the duration of the block.
+
+    A waiting run polls with pg_try_advisory_lock instead of blocking in
+    pg_advisory_lock: a blocked statement is an open transaction, and CREATE
+    INDEX CONCURRENTLY in the running migration would wait for it to end.
+    """
     try:
         conn = psycopg.connect(libpq_url(url), autocommit=True)
     except psycopg.Error as exc:
         raise MigrationError(f"cannot connect to {redact(url)}: {exc}") from exc
     with conn:
-        try:
-            conn.execute(
-                "SELECT set_config('lock_timeout', %s, false)",
-                (f"{int(lock_wait_seconds * 1000)}ms",),
-            )
-            conn.execute("SELECT pg_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,))
-            conn.execute("RESET lock_timeout")
-        except psycopg.errors.LockNotAvailable as exc:
-            raise MigrationLockedError(
-                f"another migration run has held the lock on {redact(url)} "
-                f"for more than {lock_wait_seconds:g} s; try again when it has finished"
-            ) from exc
+        deadline = time.monotonic() + lock_wait_seconds
+        while True:
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,)).fetchone()
+            if row and row[0]:
+                break
+            if time.monotonic() >= deadline:
+                raise MigrationLockedError(
+                    f"another migration run has held the lock on {redact(url)} "
+                    f"for more than {lock_wait_seconds:g} s; try again when it has finished"
+                )
+            time.sleep(0.2)
         try:
             yield conn
         finally:

@@ -142,13 +142,15 @@ def delete_by_key(spec: TableSpec[Any], key: Any) -> Statement:
 def delete_batch(
     *, older_than: datetime, symbol: str | None, strategy_type: str | None, batch_size: int
 ) -> Statement:
-    """Delete up to batch_size old backtests, skipping rows other transactions hold."""
+    """Delete up to batch_size of the oldest backtests before older_than, skipping rows
+    other transactions hold (a save in progress is never waited for)."""
     b = _Binder()
     t = RESULTS.table
     pick = (
         PostgreSQLQuery.from_(t)
         .select(t.backtest_id)
         .where(t.backtest_date < b("older_than", older_than))
+        .orderby(t.backtest_date)  # oldest first, read off the date indexes
         .limit(b.limit(batch_size))
         .for_update(skip_locked=True)  # type: ignore[call-arg]  # pypika's hints lag its code
     )
@@ -156,7 +158,10 @@ def delete_batch(
         pick = pick.where(t.symbol == b("symbol", symbol))
     if strategy_type is not None:
         pick = pick.where(t.strategy_type == b("strategy_type", strategy_type))
-    return b.statement(PostgreSQLQuery.from_(t).delete().where(t.backtest_id.isin(pick)))
+    # = ANY(ARRAY(...)) rather than IN (...): the outer DELETE then finds the picked rows by
+    # primary key instead of joining against a scan of the table.
+    picked = Function("ANY", Function("ARRAY", pick))
+    return b.statement(PostgreSQLQuery.from_(t).delete().where(t.backtest_id == picked))
 
 
 # -- reads --------------------------------------------------------------------

@@ -1,0 +1,319 @@
+"""Query plans at volume: every read the DAO sends is EXPLAIN ANALYZEd on tests/volume.sql
+(200,000 results, 2,000,000 trades, ...), built once per run in its own database.
+
+Asserted for each: no mcp_ table is read by a sequential scan, and a LIMIT query stops early
+(the rows its scans produce stay a small multiple of the limit, never the table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from backtest_store import BacktestPortfolio, BacktestResult, migrations
+from backtest_store import operations as ops
+from backtest_store.operations import Codec, Fetch
+from backtest_store.queries import METRICS
+from backtest_store.tables import RESULTS, WALK_FORWARD
+from tests.dbs import scratch_database
+from tests.support import row_counts
+
+VOLUME_SQL = Path(__file__).with_name("volume.sql")
+CODEC = Codec("refuse")
+
+
+@pytest.fixture(scope="session")
+def volume() -> Iterator[psycopg.Connection[Any]]:
+    """A migrated database holding the volume; read-only for the tests."""
+    with scratch_database("bt_volume") as url:
+        migrations.apply(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(VOLUME_SQL.read_bytes())
+            yield conn
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def explain(conn: psycopg.Connection[Any], op: Any) -> dict[str, Any]:
+    """EXPLAIN ANALYZE the first statement an operation sends, exactly as the store sends it."""
+    step = next(op)
+    assert isinstance(step, Fetch)
+    with conn.transaction(force_rollback=True):  # a DELETE's plan is measured, then undone
+        row = conn.execute(b"EXPLAIN (ANALYZE, FORMAT JSON) " + _sql(step), step.params).fetchone()
+    assert row is not None
+    return row[0][0]["Plan"]  # type: ignore[no-any-return]
+
+
+def _sql(step: Fetch) -> bytes:
+    assert isinstance(step.statement, str)
+    return step.statement.encode()
+
+
+def scanned(plan: dict[str, Any]) -> int:
+    """Rows produced by the scan nodes: what the query read to answer."""
+    return sum(
+        int(n["Actual Rows"] * n.get("Actual Loops", 1))
+        for n in nodes(plan)
+        if "Scan" in n["Node Type"] and "Bitmap Index" not in n["Node Type"]
+    )
+
+
+def assert_index_friendly(plan: dict[str, Any], limit: int | None = None) -> None:
+    seq = [n["Relation Name"] for n in nodes(plan) if n["Node Type"] == "Seq Scan"]
+    assert seq == [], f"sequential scan of {seq}"
+    if limit is not None:
+        assert plan["Node Type"] == "Limit" or any(n["Node Type"] == "Limit" for n in nodes(plan))
+        assert scanned(plan) <= 20 * limit + 500, f"read {scanned(plan)} rows for LIMIT {limit}"
+
+
+def index_names(plan: dict[str, Any]) -> set[str]:
+    return {n["Index Name"] for n in nodes(plan) if "Index Name" in n}
+
+
+@pytest.fixture(scope="session")
+def sample(volume: psycopg.Connection[Any]) -> dict[str, Any]:
+    row = volume.execute(
+        "SELECT backtest_id, backtest_date FROM mcp_backtest_results "
+        "ORDER BY backtest_date DESC, backtest_id DESC OFFSET 49950 LIMIT 1"  # last of page 999
+    ).fetchone()
+    assert row is not None
+    opt = volume.execute("SELECT backtest_id FROM mcp_optimization_results LIMIT 1").fetchone()
+    wf = volume.execute("SELECT parent_backtest_id FROM mcp_walk_forward_tests LIMIT 1").fetchone()
+    port = volume.execute(
+        "SELECT portfolio_backtest_id, backtest_date FROM mcp_backtest_portfolios "
+        "ORDER BY backtest_date DESC OFFSET 9950 LIMIT 1"
+    ).fetchone()
+    assert opt and wf and port
+    return {
+        "page_1000_after": BacktestResult(
+            backtest_id=row[0],
+            backtest_date=row[1],
+            symbol="",
+            strategy_type="",
+            start_date=datetime.now(UTC).date(),
+            end_date=datetime.now(UTC).date(),
+        ),
+        "backtest_id": row[0],
+        "optimized": opt[0],
+        "walk_forward_parent": wf[0],
+        "portfolio_after": BacktestPortfolio(
+            portfolio_backtest_id=port[0],
+            backtest_date=port[1],
+            portfolio_name="",
+            start_date=datetime.now(UTC).date(),
+            end_date=datetime.now(UTC).date(),
+            symbols=[],
+        ),
+    }
+
+
+def list_op(**kw: Any) -> Any:
+    args: dict[str, Any] = dict.fromkeys(("symbol", "strategy_type", "status", "since", "until"))
+    args.update(limit=50, after=None, with_series=False)
+    args.update(kw)
+    return ops.list_backtests(CODEC, **args)
+
+
+def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
+    assert tuple(row_counts(volume).values()) == (200_000, 2_000_000, 200_000, 50_000, 20_000)
+    spread = volume.execute(
+        "SELECT count(DISTINCT symbol), count(DISTINCT strategy_type) FROM mcp_backtest_results"
+    ).fetchone()
+    assert spread == (500, 20)
+
+
+def test_get_backtest_is_a_primary_key_lookup(
+    volume: psycopg.Connection[Any], sample: dict[str, Any]
+) -> None:
+    plan = explain(volume, ops.get_one(RESULTS, sample["backtest_id"], "get_backtest"))
+    assert_index_friendly(plan)
+    assert index_names(plan) == {"mcp_backtest_results_pkey"} and scanned(plan) == 1
+
+
+def test_list_backtests_page_1000_reads_as_little_as_page_1(
+    volume: psycopg.Connection[Any], sample: dict[str, Any]
+) -> None:
+    first = explain(volume, list_op())
+    deep = explain(volume, list_op(after=sample["page_1000_after"]))
+    for plan in (first, deep):
+        assert_index_friendly(plan, limit=50)
+        assert "mcp_backtest_results_date_idx" in index_names(plan)
+    assert scanned(deep) <= 2 * scanned(first) + 10
+    assert deep["Actual Rows"] == 50
+
+
+@pytest.mark.parametrize(
+    ("filters", "index"),
+    [
+        ({"symbol": "S7"}, "mcp_backtest_results_symbol_date_idx"),
+        ({"strategy_type": "strategy_3", "status": "completed"}, None),
+        ({"symbol": "S7", "strategy_type": "strategy_7"}, None),
+        (
+            {
+                "since": datetime(2025, 12, 1, tzinfo=UTC),
+                "until": datetime(2025, 12, 15, tzinfo=UTC),
+            },
+            None,
+        ),
+    ],
+)
+def test_list_backtests_with_filters(
+    volume: psycopg.Connection[Any], filters: dict[str, Any], index: str | None
+) -> None:
+    plan = explain(volume, list_op(**filters))
+    assert_index_friendly(plan, limit=50)
+    if index:
+        assert index in index_names(plan)
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_top_backtests_orders_by_an_index_on_every_metric(
+    volume: psycopg.Connection[Any], metric: str
+) -> None:
+    op = ops.top_backtests(
+        CODEC, metric=metric, symbol=None, strategy_type=None, min_trades=0,
+        status="completed", limit=20, with_series=False,
+    )  # fmt: skip
+    plan = explain(volume, op)
+    assert_index_friendly(plan, limit=20)
+    seed_names = {"sharpe_ratio": "sharpe", "total_return": "total_return"}
+    expected = f"mcp_backtest_results_{seed_names.get(metric, metric.removesuffix('_ratio'))}_idx"
+    assert expected in index_names(plan), index_names(plan)
+    assert not any(
+        n["Node Type"] == "Sort" and n.get("Sort Method", "").startswith("external")
+        for n in nodes(plan)
+    )
+
+
+def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> None:
+    op = ops.top_backtests(
+        CODEC, metric="sharpe_ratio", symbol="S9", strategy_type=None, min_trades=10,
+        status="completed", limit=20, with_series=False,
+    )  # fmt: skip
+    assert_index_friendly(explain(volume, op), limit=20)
+
+
+def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> None:
+    op = ops.find_backtests(
+        CODEC,
+        parameters={"seed": 1234},
+        symbol=None,
+        strategy_type=None,
+        limit=50,
+        with_series=False,
+    )
+    plan = explain(volume, op)
+    assert_index_friendly(plan, limit=50)
+    assert "mcp_backtest_results_parameters_idx" in index_names(plan)
+    assert plan["Actual Rows"] == 1
+
+
+@pytest.mark.parametrize("outcome", ["all", "winning", "losing"])
+def test_get_trades_uses_the_backtest_entry_index(
+    volume: psycopg.Connection[Any], sample: dict[str, Any], outcome: str
+) -> None:
+    plan = explain(volume, ops.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
+    assert_index_friendly(plan)
+    assert "mcp_backtest_trades_backtest_entry_idx" in index_names(plan)
+    assert scanned(plan) <= 10
+
+
+def test_iter_trades_streams_the_same_statement(sample: dict[str, Any]) -> None:
+    streamed = ops.iter_trades_statement(sample["backtest_id"])
+    step = next(ops.get_trades(sample["backtest_id"], "all"))
+    assert isinstance(step, Fetch) and (streamed.sql, streamed.params) == (
+        step.statement,
+        step.params,
+    )
+
+
+def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, Any]) -> None:
+    plan = explain(volume, ops.best_parameters(sample["optimized"], 5))
+    assert_index_friendly(plan, limit=5)
+    assert "mcp_optimization_results_backtest_idx" in index_names(plan)
+    plan = explain(
+        volume,
+        ops.children(
+            WALK_FORWARD,
+            sample["walk_forward_parent"],
+            ("test_period_start", "walk_forward_id"),
+            "walk_forward_tests",
+        ),
+    )
+    assert_index_friendly(plan)
+    assert "mcp_walk_forward_tests_parent_idx" in index_names(plan)
+    plan = explain(
+        volume, ops.compare_backtests([sample["backtest_id"], sample["optimized"]], None)
+    )
+    assert_index_friendly(plan)
+    assert index_names(plan) == {"mcp_backtest_results_pkey"}
+
+
+def test_list_portfolios_pages_and_names(
+    volume: psycopg.Connection[Any], sample: dict[str, Any]
+) -> None:
+    for kw in ({}, {"after": sample["portfolio_after"]}):
+        plan = explain(
+            volume,
+            ops.list_portfolios(
+                CODEC, portfolio_name=None, limit=50, with_series=False, **{"after": None, **kw}
+            ),
+        )
+        assert_index_friendly(plan, limit=50)
+    plan = explain(
+        volume,
+        ops.list_portfolios(
+            CODEC, portfolio_name="portfolio_7", limit=50, after=None, with_series=False
+        ),
+    )
+    assert_index_friendly(plan, limit=50)
+    assert "mcp_backtest_portfolios_name_date_idx" in index_names(plan)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"symbol": "S5"},
+        {"since": datetime(2025, 12, 31, tzinfo=UTC)},
+        {"symbol": "S5", "strategy_type": "strategy_5"},
+    ],
+)
+def test_performance_summary_filtered_reads_by_index(
+    volume: psycopg.Connection[Any], filters: dict[str, Any]
+) -> None:
+    args = {"since": None, "symbol": None, "strategy_type": None, "status": None, **filters}
+    plan = explain(volume, ops.performance_summary(CODEC, **args))
+    assert_index_friendly(plan)
+    assert scanned(plan) <= 1000
+
+
+def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any]) -> None:
+    """An unfiltered summary aggregates every row by nature; it is the one read allowed to
+    scan the table (in one pass, GROUPING SETS, no sort of the table)."""
+    args = {"since": None, "symbol": None, "strategy_type": None, "status": None}
+    plan = explain(volume, ops.performance_summary(CODEC, **args))
+    assert sum(1 for n in nodes(plan) if "Scan" in n["Node Type"]) == 1
+    assert not any(n["Node Type"] == "Sort" for n in nodes(plan))
+
+
+def test_retention_batches_use_the_date_index(volume: psycopg.Connection[Any]) -> None:
+    for symbol in (None, "S3"):
+        op = ops.delete_batch(
+            CODEC,
+            older_than=datetime(2025, 10, 1, tzinfo=UTC),
+            symbol=symbol,
+            strategy_type=None,
+            batch_size=500,
+        )
+        plan = explain(volume, op)  # measured inside a transaction that is rolled back
+        assert [n["Relation Name"] for n in nodes(plan) if n["Node Type"] == "Seq Scan"] == []
+        assert scanned(plan) <= 2 * 500 + 500
