@@ -197,3 +197,39 @@ def test_a_child_naming_another_parent_is_refused(
         store.save_trades(parent.backtest_id, [trade(0), trade(1, backtest_id=other)])
     same = store.save_trades(parent.backtest_id, [trade(0, backtest_id=parent.backtest_id)])
     assert same == 1
+
+
+JSON_EDGES: list[Any] = [
+    [1.0, None, 2],
+    {"a": None},
+    [math.nan],
+    {"x": [1, {"y": math.inf}]},
+    {1: "int key"},
+    {"when": datetime(2024, 1, 1)},
+    [uuid4()],
+    [2**70, -(2**70)],
+    ["lone \ud800"],
+    ["nul \x00"],
+    [Decimal("1.5")],
+    [[0.1, 1e-300, 5e-324, 1e16]],
+    {"nested": {"deep": [[[]]]}},
+]
+
+
+@pytest.mark.parametrize("value", JSON_EDGES, ids=[repr(v)[:30] for v in JSON_EDGES])
+def test_json_fast_path_accepts_and_refuses_exactly_as_the_standard_library(
+    monkeypatch: pytest.MonkeyPatch, value: Any
+) -> None:
+    from backtest_store import validation
+    from backtest_store.columns import jsonb
+
+    def outcome() -> Any:
+        try:
+            wrapped = validation.converter(jsonb(), "refuse")(value)
+        except validation.Refused as refused:
+            return ("refused", refused.problem)
+        return ("stored", validation.load_json(wrapped.obj))
+
+    fast = outcome()
+    monkeypatch.setattr(validation, "orjson", None)
+    assert outcome() == fast

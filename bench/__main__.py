@@ -1,0 +1,604 @@
+"""make bench: the DAO beside its baselines, every figure measured in this run on this server.
+
+    python -m bench [--trades N] [--quick]
+
+Writes a table to stdout and the figures to bench/results/bench-<time>.json. Databases
+bt_bench and bt_bench_volume are (re)created on the DATABASE_URL server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from psycopg import sql
+
+from backtest_store import BacktestResult, BacktestStore, BacktestTrade, migrations
+from backtest_store.validation import dump_json
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = migrations.libpq_url(
+    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:54329/backtest_store")
+)
+RAW_COLUMNS = (
+    "backtest_id", "trade_number", "entry_date", "entry_price", "exit_date", "exit_price",
+    "position_size", "direction", "pnl", "pnl_percent", "duration_days", "exit_reason",
+)  # fmt: skip
+RAW_TYPES = ["uuid", "int4", "date", "numeric", "date", "numeric", "numeric", "varchar",
+             "numeric", "numeric", "int4", "varchar"]  # fmt: skip
+
+
+def url_for(dbname: str) -> str:
+    return SERVER.rsplit("/", 1)[0] + "/" + dbname
+
+
+def fresh_database(name: str) -> str:
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = url_for(name)
+    migrations.apply(url)
+    return url
+
+
+def make_trades(n: int, seed: int = 7) -> list[BacktestTrade]:
+    """Plain input as a backtest engine hands it over: floats, dates, strings."""
+    rng = random.Random(seed)
+    start = date(2015, 1, 1)
+    out = []
+    for i in range(n):
+        entry = start + timedelta(days=i % 3000)
+        price = round(50 + rng.random() * 150, 2)
+        exit_price = round(price * (0.9 + rng.random() * 0.2), 2)
+        out.append(
+            BacktestTrade(
+                entry_date=entry, entry_price=price, exit_date=entry + timedelta(days=3),
+                exit_price=exit_price, position_size=100.0, direction="long" if i % 2 else "short",
+                pnl=round((exit_price - price) * 100, 4), pnl_percent=round(exit_price / price - 1, 4),
+                duration_days=3, exit_reason="signal",
+            )
+        )  # fmt: skip
+    return out
+
+
+def to_decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(repr(value))
+
+
+def raw_rows(backtest_id: UUID, trades: list[BacktestTrade]) -> Iterator[tuple[Any, ...]]:
+    """What a hand-written COPY loop sends: the floats as Decimal, nothing checked."""
+    for i, t in enumerate(trades, start=1):
+        yield (
+            backtest_id, i, t.entry_date, to_decimal(t.entry_price), t.exit_date,  # type: ignore[arg-type]
+            to_decimal(t.exit_price), to_decimal(t.position_size), t.direction,  # type: ignore[arg-type]
+            to_decimal(t.pnl), to_decimal(t.pnl_percent), t.duration_days, t.exit_reason,  # type: ignore[arg-type]
+        )  # fmt: skip
+
+
+def parent(conn: psycopg.Connection[Any]) -> UUID:
+    bid = uuid4()
+    conn.execute(
+        "INSERT INTO mcp_backtest_results (backtest_id, symbol, strategy_type, start_date, end_date)"
+        " VALUES (%s, 'BENCH', 'bench', '2015-01-01', '2024-01-01')",
+        (bid,),
+    )
+    return bid
+
+
+@contextmanager
+def timer(out: dict[str, float], key: str) -> Iterator[None]:
+    gc.collect()
+    start = time.perf_counter()
+    yield
+    out[key] = time.perf_counter() - start
+
+
+def truncate(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("TRUNCATE mcp_backtest_results CASCADE")
+    conn.execute("CHECKPOINT")
+
+
+# -- 1. bulk ingest ------------------------------------------------------------
+
+
+def bench_ingest(url: str, n: int, small: int, orm_n: int) -> dict[str, Any]:
+    trades = make_trades(n)
+    times: dict[str, float] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        store = BacktestStore(conn)
+        for round_ in (1, 2):  # best of two, alternating, each into an empty table
+            truncate(conn)
+            bid = parent(conn)
+            with timer(times, f"raw_copy_{round_}"), conn.transaction(), conn.cursor() as cur:
+                copy_sql = sql.SQL(
+                    "COPY mcp_backtest_trades ({}) FROM STDIN (FORMAT BINARY)"
+                ).format(sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS)))
+                with cur.copy(copy_sql) as copy:
+                    copy.set_types(RAW_TYPES)
+                    for row in raw_rows(bid, trades):
+                        copy.write_row(row)
+            truncate(conn)
+            bid = parent(conn)
+            with timer(times, f"dao_{round_}"):
+                assert store.save_trades(bid, trades) == n
+        truncate(conn)
+        bid = parent(conn)
+        subset = list(raw_rows(bid, trades[:small]))
+        insert = sql.SQL("INSERT INTO mcp_backtest_trades ({}) VALUES ({})").format(
+            sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS)),
+            sql.SQL(", ").join(sql.Placeholder() * len(RAW_COLUMNS)),
+        )
+        with timer(times, "executemany"), conn.transaction(), conn.cursor() as cur:
+            cur.executemany(insert, subset)
+        truncate(conn)
+    times["orm"] = orm_ingest(url, trades[:orm_n])
+    raw = min(times["raw_copy_1"], times["raw_copy_2"])
+    dao = min(times["dao_1"], times["dao_2"])
+    return {
+        "trades": n,
+        "raw_copy_rows_per_s": n / raw,
+        "dao_rows_per_s": n / dao,
+        "executemany_rows_per_s": small / times["executemany"],
+        "executemany_rows": small,
+        "orm_rows_per_s": orm_n / times["orm"],
+        "orm_rows": orm_n,
+        "dao_vs_raw": raw / dao,
+        "seconds": times,
+    }
+
+
+def orm_session(url: str) -> Any:
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    engine = create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
+    return engine, Session(engine)
+
+
+def orm_ingest(url: str, trades: list[BacktestTrade]) -> float:
+    from bench.orm import OrmResult, OrmTrade
+
+    engine, session = orm_session(url)
+    with session:
+        result = OrmResult(
+            symbol="ORM",
+            strategy_type="bench",
+            start_date=date(2015, 1, 1),
+            end_date=date(2024, 1, 1),
+        )
+        session.add(result)
+        session.commit()
+        gc.collect()
+        start = time.perf_counter()
+        session.add_all(
+            OrmTrade(
+                backtest_id=result.backtest_id,
+                trade_number=i,
+                entry_date=t.entry_date,
+                entry_price=t.entry_price,
+                exit_date=t.exit_date,
+                exit_price=t.exit_price,
+                position_size=t.position_size,
+                direction=t.direction,
+                pnl=t.pnl,
+                pnl_percent=t.pnl_percent,
+                duration_days=t.duration_days,
+                exit_reason=t.exit_reason,
+            )  # fmt: skip
+            for i, t in enumerate(trades, start=1)
+        )
+        session.commit()
+        elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed
+
+
+# -- 2. the largest realistic save, and reading it back -----------------------------
+
+
+def big_result(points: int) -> BacktestResult:
+    equity = [10_000 + i * 0.013 for i in range(points)]
+    drawdown = [-((i % 997) / 10_000) for i in range(points)]
+    return BacktestResult(
+        symbol="SPY", strategy_type="minute_mr", start_date=date(2023, 1, 1), end_date=date(2023, 12, 31),
+        parameters={"lookback": 390, "z": 2.0}, total_return=0.12, sharpe_ratio=1.1,
+        equity_curve=equity, drawdown_series=drawdown,
+    )  # fmt: skip
+
+
+def bench_large_save(url: str, points: int, repeat: int) -> dict[str, Any]:
+    from bench.orm import OrmResult, OrmTrade
+
+    result = big_result(points)
+    trades = make_trades(1000)
+    times: dict[str, list[float]] = {"dao": [], "floor": [], "orm": []}
+    with psycopg.connect(url, autocommit=True) as conn:
+        store = BacktestStore(conn)
+        equity_text = dump_json(result.equity_curve).decode()
+        drawdown_text = dump_json(result.drawdown_series).decode()
+        params_text = dump_json(result.parameters).decode()
+        for _ in range(repeat):
+            truncate(conn)
+            gc.collect()
+            start = time.perf_counter()
+            saved = store.save_backtest(result, trades)
+            times["dao"].append(time.perf_counter() - start)
+            truncate(conn)
+            rows = list(raw_rows(uuid4(), trades))
+            gc.collect()
+            start = time.perf_counter()
+            with conn.transaction():
+                bid = conn.execute(
+                    "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
+                    " parameters, total_return, sharpe_ratio, equity_curve, drawdown_series, data_points)"
+                    " VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s::jsonb, %s::jsonb, %s) RETURNING backtest_id",
+                    (
+                        "SPY",
+                        "minute_mr",
+                        date(2023, 1, 1),
+                        date(2023, 12, 31),
+                        params_text,
+                        Decimal("0.12"),
+                        Decimal("1.1"),
+                        equity_text,
+                        drawdown_text,
+                        points,
+                    ),
+                ).fetchone()[0]  # type: ignore[index]
+                with conn.cursor().copy(
+                    sql.SQL("COPY mcp_backtest_trades ({}) FROM STDIN (FORMAT BINARY)").format(
+                        sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
+                    )
+                ) as copy:
+                    copy.set_types(RAW_TYPES)
+                    for row in rows:
+                        copy.write_row((bid, *row[1:]))
+            times["floor"].append(time.perf_counter() - start)
+        truncate(conn)
+        saved = store.save_backtest(result, trades)
+    engine, session = orm_session(url)
+    for _ in range(repeat):
+        with session:
+            gc.collect()
+            start = time.perf_counter()
+            orm_result = OrmResult(
+                symbol="SPY", strategy_type="minute_mr", start_date=date(2023, 1, 1), end_date=date(2023, 12, 31),
+                parameters=result.parameters, total_return=0.12, sharpe_ratio=1.1,
+                equity_curve=result.equity_curve, drawdown_series=result.drawdown_series, data_points=points,
+            )  # fmt: skip
+            session.add(orm_result)
+            session.flush()
+            session.add_all(
+                OrmTrade(backtest_id=orm_result.backtest_id, trade_number=i, entry_date=t.entry_date,
+                         entry_price=t.entry_price, direction=t.direction, pnl=t.pnl)
+                for i, t in enumerate(trades, start=1)
+            )  # fmt: skip
+            session.commit()
+            times["orm"].append(time.perf_counter() - start)
+    engine.dispose()
+    read = child("read_back", url, str(saved.backtest_id))
+    dao, floor, orm = (statistics.median(times[k]) for k in ("dao", "floor", "orm"))
+    return {
+        "points": points,
+        "trades": 1000,
+        "dao_s": dao,
+        "floor_s": floor,
+        "orm_s": orm,
+        "dao_vs_floor": dao / floor,
+        "orm_vs_floor": orm / floor,
+        "read_back_s": read["seconds"],
+        "read_back_peak_mb": read["peak_mb"],
+        "samples": times,
+    }
+
+
+# -- 3. the typical service loop ---------------------------------------------------------
+
+
+def bench_typical(url: str, saves: int) -> dict[str, Any]:
+    from bench.orm import OrmResult, OrmTrade
+
+    def one(i: int) -> tuple[BacktestResult, list[BacktestTrade]]:
+        return (
+            BacktestResult(symbol=f"S{i % 50}", strategy_type="sma", start_date=date(2024, 1, 1),
+                           end_date=date(2024, 6, 30), total_return=0.1, sharpe_ratio=1.2,
+                           parameters={"fast": i}),
+            make_trades(25, seed=i),
+        )  # fmt: skip
+
+    work = [one(i) for i in range(saves)]
+    dao: list[float] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        truncate(conn)
+        store = BacktestStore(conn)
+        for result, trades in work[:5]:  # warm-up: prepared statements, caches
+            store.save_backtest(result, trades)
+        for result, trades in work:
+            start = time.perf_counter()
+            store.save_backtest(result, trades)
+            dao.append(time.perf_counter() - start)
+    orm: list[float] = []
+    engine, session = orm_session(url)
+    with session:
+        for result, trades in work[:5] + work:
+            start = time.perf_counter()
+            r = OrmResult(symbol=result.symbol, strategy_type=result.strategy_type, start_date=result.start_date,
+                          end_date=result.end_date, total_return=result.total_return,
+                          sharpe_ratio=result.sharpe_ratio, parameters=result.parameters)  # fmt: skip
+            session.add(r)
+            session.flush()
+            session.add_all(
+                OrmTrade(backtest_id=r.backtest_id, trade_number=i, entry_date=t.entry_date,
+                         entry_price=t.entry_price, direction=t.direction, pnl=t.pnl)
+                for i, t in enumerate(trades, start=1)
+            )  # fmt: skip
+            session.commit()
+            orm.append(time.perf_counter() - start)
+    engine.dispose()
+    orm = orm[5:]
+    return {
+        "saves": saves,
+        "trades_each": 25,
+        "dao_p50_ms": 1000 * statistics.median(dao),
+        "dao_p99_ms": 1000 * percentile(dao, 99),
+        "orm_p50_ms": 1000 * statistics.median(orm),
+        "orm_p99_ms": 1000 * percentile(orm, 99),
+        "orm_vs_dao": statistics.median(orm) / statistics.median(dao),
+    }
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+# -- 4. read latency at volume --------------------------------------------------------
+
+
+def bench_reads(iterations: int) -> dict[str, Any]:
+    url = url_for("bt_bench_volume")
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bt_bench_volume WITH (FORCE)")
+        conn.execute("CREATE DATABASE bt_bench_volume")
+    migrations.apply(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((ROOT / "tests" / "volume.sql").read_bytes())
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT backtest_id FROM mcp_backtest_results ORDER BY random() LIMIT %s",
+                (iterations,),
+            )
+        ]
+        optimized = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT backtest_id FROM mcp_optimization_results LIMIT %s", (iterations,)
+            )
+        ]
+        walked = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT parent_backtest_id FROM mcp_walk_forward_tests LIMIT %s",
+                (iterations,),
+            )
+        ]
+        ports = [
+            r[0]
+            for r in conn.execute(
+                "SELECT portfolio_backtest_id FROM mcp_backtest_portfolios LIMIT %s", (iterations,)
+            )
+        ]
+        store = BacktestStore(conn)
+        first_pages = store.list_backtests(limit=50)
+        page = first_pages
+        after_999 = None
+        cursor_rows = conn.execute(
+            "SELECT backtest_id FROM mcp_backtest_results ORDER BY backtest_date DESC, backtest_id DESC OFFSET 49949 LIMIT 1"
+        ).fetchone()
+        assert cursor_rows is not None
+        after_999 = store.get_backtest(cursor_rows[0])
+        del page
+        cases: dict[str, Callable[[int], Any]] = {
+            "get_backtest": lambda i: store.get_backtest(ids[i % len(ids)]),
+            "list_backtests page 1": lambda i: store.list_backtests(limit=50),
+            "list_backtests page 1000": lambda i: store.list_backtests(limit=50, after=after_999),
+            "list_backtests symbol": lambda i: store.list_backtests(symbol=f"S{i % 500}", limit=50),
+            "top_backtests sharpe": lambda i: store.top_backtests(limit=20),
+            "top_backtests volatility": lambda i: store.top_backtests(
+                metric="volatility", limit=20
+            ),
+            "top_backtests symbol": lambda i: store.top_backtests(symbol=f"S{i % 500}", limit=20),
+            "find_backtests": lambda i: store.find_backtests(
+                parameters={"seed": 1 + i * 97 % 200_000}
+            ),
+            "get_trades": lambda i: store.get_trades(ids[i % len(ids)]),
+            "iter_trades": lambda i: list(store.iter_trades(ids[i % len(ids)])),
+            "best_parameters": lambda i: store.best_parameters(optimized[i % len(optimized)]),
+            "walk_forward_tests": lambda i: store.walk_forward_tests(walked[i % len(walked)]),
+            "get_portfolio": lambda i: store.get_portfolio(ports[i % len(ports)]),
+            "list_portfolios": lambda i: store.list_portfolios(limit=50),
+            "compare_backtests (10)": lambda i: store.compare_backtests(ids[i % 50 : i % 50 + 10]),
+            "performance_summary symbol": lambda i: store.performance_summary(symbol=f"S{i % 500}"),
+            "performance_summary last day": lambda i: store.performance_summary(
+                since=datetime(2025, 12, 31, tzinfo=UTC)
+            ),
+            "performance_summary all rows": lambda i: store.performance_summary(),
+        }
+        out: dict[str, Any] = {}
+        for name, call in cases.items():
+            runs = iterations if "all rows" not in name else max(5, iterations // 20)
+            for i in range(5):
+                call(i)
+            samples = []
+            for i in range(runs):
+                start = time.perf_counter()
+                call(i)
+                samples.append(time.perf_counter() - start)
+            out[name] = {
+                "p50_ms": 1000 * statistics.median(samples),
+                "p99_ms": 1000 * percentile(samples, 99),
+                "n": runs,
+            }
+        assert first_pages
+    return out
+
+
+# -- 5. memory, in fresh processes -------------------------------------------------------
+
+
+def child(kind: str, url: str, backtest_id: str) -> dict[str, Any]:
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--child", kind, url, backtest_id],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    return json.loads(run.stdout)  # type: ignore[no-any-return]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(kind: str, url: str, backtest_id: str) -> None:
+    bid = UUID(backtest_id)
+    with BacktestStore.connect(url) as store:
+        gc.collect()
+        base = rss_mb()
+        start = time.perf_counter()
+        if kind == "read_back":
+            result = store.get_backtest(bid)
+            trades = store.get_trades(bid)
+            assert result is not None and len(trades) == 1000
+        elif kind == "iter_trades":
+            count = sum(1 for _ in store.iter_trades(bid, batch_size=5000))
+            assert count > 0
+        elif kind == "get_trades":
+            assert len(store.get_trades(bid)) > 0
+        seconds = time.perf_counter() - start
+        print(json.dumps({"seconds": seconds, "peak_mb": rss_mb() - base, "base_mb": base}))
+
+
+def bench_memory(url: str, n: int) -> dict[str, Any]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        truncate(conn)
+        bid = parent(conn)
+        BacktestStore(conn).save_trades(bid, make_trades(n))
+    streamed = child("iter_trades", url, str(bid))
+    listed = child("get_trades", url, str(bid))
+    return {
+        "trades": n,
+        "iter_trades_peak_growth_mb": streamed["peak_mb"],
+        "iter_trades_s": streamed["seconds"],
+        "get_trades_peak_growth_mb": listed["peak_mb"],
+        "get_trades_s": listed["seconds"],
+    }
+
+
+# -- report --------------------------------------------------------------------------
+
+
+def report(figures: dict[str, Any]) -> str:
+    lines = []
+    ing = figures["ingest"]
+    lines.append(f"1. Bulk trade ingest ({ing['trades']:,} trades, rows/s; best of 2)")
+    lines.append(f"   DAO save_trades        {ing['dao_rows_per_s']:>12,.0f}")
+    lines.append(
+        f"   raw binary COPY        {ing['raw_copy_rows_per_s']:>12,.0f}   DAO = {ing['dao_vs_raw']:.0%} of raw (target >= 90 %)"
+    )
+    lines.append(
+        f"   executemany            {ing['executemany_rows_per_s']:>12,.0f}   ({ing['executemany_rows']:,} rows)  DAO is {ing['dao_rows_per_s'] / ing['executemany_rows_per_s']:.1f}x"
+    )
+    lines.append(
+        f"   SQLAlchemy ORM add_all {ing['orm_rows_per_s']:>12,.0f}   ({ing['orm_rows']:,} rows)  DAO is {ing['dao_rows_per_s'] / ing['orm_rows_per_s']:.1f}x"
+    )
+    big = figures["large_save"]
+    lines.append(
+        f"2. Largest save ({big['points']:,}-point equity + drawdown, {big['trades']:,} trades; median)"
+    )
+    lines.append(
+        f"   DAO save_backtest      {big['dao_s'] * 1000:>9,.0f} ms   {big['dao_vs_floor']:.2f}x the floor (target <= 1.3x)"
+    )
+    lines.append(f"   floor (pre-serialized) {big['floor_s'] * 1000:>9,.0f} ms")
+    lines.append(
+        f"   SQLAlchemy ORM         {big['orm_s'] * 1000:>9,.0f} ms   {big['orm_vs_floor']:.2f}x the floor"
+    )
+    lines.append(
+        f"   read back + trades     {big['read_back_s'] * 1000:>9,.0f} ms   peak +{big['read_back_peak_mb']:.0f} MB (targets < 1 s, < 300 MB)"
+    )
+    typ = figures["typical"]
+    lines.append(
+        f"3. Typical loop ({typ['saves']} saves of a result + {typ['trades_each']} trades, per save)"
+    )
+    lines.append(
+        f"   DAO   p50 {typ['dao_p50_ms']:6.2f} ms  p99 {typ['dao_p99_ms']:6.2f} ms (target p50 <= 2 ms)"
+    )
+    lines.append(
+        f"   ORM   p50 {typ['orm_p50_ms']:6.2f} ms  p99 {typ['orm_p99_ms']:6.2f} ms  ({typ['orm_vs_dao']:.1f}x the DAO)"
+    )
+    lines.append("4. Read latency at volume (200k results, 2M trades)")
+    for name, f in figures["reads"].items():
+        lines.append(f"   {name:30s} p50 {f['p50_ms']:7.2f} ms  p99 {f['p99_ms']:7.2f} ms")
+    reads = figures["reads"]
+    ratio = reads["list_backtests page 1000"]["p50_ms"] / reads["list_backtests page 1"]["p50_ms"]
+    lines.append(f"   page 1000 / page 1: {ratio:.2f}x (target <= 2x)")
+    mem = figures["memory"]
+    lines.append(f"5. Memory over {mem['trades']:,} trades (peak RSS growth)")
+    lines.append(
+        f"   iter_trades  +{mem['iter_trades_peak_growth_mb']:7.0f} MB  {mem['iter_trades_s']:.1f} s (target < 100 MB)"
+    )
+    lines.append(
+        f"   get_trades   +{mem['get_trades_peak_growth_mb']:7.0f} MB  {mem['get_trades_s']:.1f} s"
+    )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--trades", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(*args.child)
+        return
+    n = 20_000 if args.quick else args.trades
+    url = fresh_database("bt_bench")
+    figures: dict[str, Any] = {
+        "started": datetime.now(UTC).isoformat(),
+        "server": migrations.redact(SERVER),
+    }
+    with psycopg.connect(url) as conn:
+        figures["postgres"] = conn.info.server_version
+    figures["ingest"] = bench_ingest(url, n, small=min(n, 100_000), orm_n=min(n, 20_000))
+    figures["large_save"] = bench_large_save(url, 525_600 if not args.quick else 50_000, repeat=3)
+    figures["typical"] = bench_typical(url, 50)
+    figures["memory"] = bench_memory(url, n)
+    figures["reads"] = bench_reads(200 if not args.quick else 20)
+    text = report(figures)
+    print(text)
+    out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2, default=str))
+    print(f"\nfigures: {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
