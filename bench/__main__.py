@@ -112,8 +112,11 @@ def timer(out: dict[str, float], key: str) -> Iterator[None]:
 
 
 def truncate(conn: psycopg.Connection[Any]) -> None:
+    """Empty tables and quiet the machine: the dev cluster runs with fsync off, so the
+    kernel's writeback of earlier scenarios' pages would otherwise land in later timings."""
     conn.execute("TRUNCATE mcp_backtest_results CASCADE")
     conn.execute("CHECKPOINT")
+    os.sync()
 
 
 # -- 1. bulk ingest ------------------------------------------------------------
@@ -541,7 +544,7 @@ def report(figures: dict[str, Any]) -> str:
         f"   SQLAlchemy ORM         {big['orm_s'] * 1000:>9,.0f} ms   {big['orm_vs_floor']:.2f}x the floor"
     )
     lines.append(
-        f"   read back + trades     {big['read_back_s'] * 1000:>9,.0f} ms   peak +{big['read_back_peak_mb']:.0f} MB (targets < 1 s, < 300 MB)"
+        f"   read back + trades     {big['read_back_s'] * 1000:>9,.0f} ms   peak +{big['read_back_peak_mb']:.1f} MB (targets < 1 s, < 300 MB)"
     )
     typ = figures["typical"]
     lines.append(

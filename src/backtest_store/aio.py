@@ -50,7 +50,7 @@ async def execute(conn: Connection, step: Step) -> Any:
         return count
     async with conn.cursor(row_factory=step.row or tuple_row) as cur:
         fast_json(cur)
-        await cur.execute(step.statement, step.params)
+        await cur.execute(step.statement, step.params, prepare=step.prepare)
         return await _result(cur, step)
 
 

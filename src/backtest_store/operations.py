@@ -14,12 +14,12 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache, partial
+from functools import lru_cache, partial
 from typing import Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from psycopg import sql
-from psycopg.rows import BaseRowFactory, kwargs_row
+from psycopg.rows import BaseRowFactory
 
 from backtest_store import queries
 from backtest_store.columns import Column
@@ -62,6 +62,10 @@ class Fetch:
     params: Any
     mode: Mode
     row: BaseRowFactory[Any] | None = None
+    # False: plan with the actual values every time. For filters whose best plan depends
+    # on the value (a rare jsonb key, a small symbol), a prepared statement's generic plan
+    # can be orders of magnitude slower.
+    prepare: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +83,36 @@ Operation = Generator[Step, Any, T]
 
 def _fetch(
     statement: Statement,
-    mode: Literal["one", "all", "value", "rowcount"],
+    mode: Mode,
     row: BaseRowFactory[Any] | None = None,
+    *,
+    custom_plan: bool = False,
 ) -> Fetch:
-    return Fetch(statement.sql, statement.params, mode, row)
+    return Fetch(statement.sql, statement.params, mode, row, False if custom_plan else None)
 
 
-@cache
 def record_row(spec: TableSpec[Any]) -> BaseRowFactory[Any]:
     """Rows to records; series a query left out become NOT_LOADED."""
-    record: Callable[..., Any] = spec.record
-    make = partial(record, **dict.fromkeys(spec.series, NOT_LOADED))
-    return kwargs_row(make)
+
+    def factory(cursor: Any) -> Any:
+        names = tuple(c.name for c in cursor.description or ())
+        return _record_maker(spec, names)
+
+    return factory
+
+
+@lru_cache(maxsize=256)
+def _record_maker(spec: TableSpec[Any], names: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A compiled ``values -> Record(name=values[i], ...)`` for one column list: what
+    kwargs_row does, without building a dict per row."""
+    assert set(names) <= set(spec.columns), names  # column names come from the table facts
+    args = [f"{name}=v[{i}]" for i, name in enumerate(names)]
+    args += [f"{name}=NOT_LOADED" for name in spec.series if name not in names]
+    source = f"def make(v): return Record({', '.join(args)})"
+    namespace: dict[str, Any] = {}
+    env = {"Record": spec.record, "NOT_LOADED": NOT_LOADED}
+    exec(compile(source, f"<record maker {spec.name}>", "exec"), env, namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
 
 
 class Codec:
@@ -381,7 +403,7 @@ def delete_batch(
         ),
         batch_size=_check_limit("delete_backtests", batch_size, "batch_size"),
     )
-    count = yield _fetch(statement, "rowcount")
+    count = yield _fetch(statement, "rowcount", custom_plan=True)
     return int(count)
 
 
@@ -476,7 +498,7 @@ def find_backtests(
         limit=_check_limit(m, limit),
         with_series=bool(with_series),
     )
-    rows = yield _fetch(statement, "all", record_row(RESULTS))
+    rows = yield _fetch(statement, "all", record_row(RESULTS), custom_plan=True)
     return list(rows)
 
 
@@ -562,7 +584,7 @@ def performance_summary(
         strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
         status=codec.argument(RESULTS, "status", status, method=m),
     )
-    rows = yield _fetch(statement, "all")
+    rows = yield _fetch(statement, "all", custom_plan=True)
     overall = SummaryStats(0, None, None, None, None, None)
     by_strategy: dict[str, SummaryStats] = {}
     by_symbol: dict[str, SummaryStats] = {}

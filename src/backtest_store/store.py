@@ -47,7 +47,7 @@ def execute(conn: Connection, step: Step) -> Any:
         return count
     with conn.cursor(row_factory=step.row or tuple_row) as cur:
         fast_json(cur)
-        cur.execute(step.statement, step.params)
+        cur.execute(step.statement, step.params, prepare=step.prepare)
         return _result(cur, step)
 
 
