@@ -13,10 +13,10 @@ import gc
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -477,7 +477,31 @@ def child(kind: str, url: str, backtest_id: str) -> dict[str, Any]:
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident memory now (not the process's all-time peak, which imports may have set)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class PeakSampler:
+    """Samples resident memory every 2 ms on a thread; ``peak`` is the highest seen."""
+
+    def __init__(self) -> None:
+        self.peak = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, rss_mb())
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
 
 
 def run_child(kind: str, url: str, backtest_id: str) -> None:
@@ -485,6 +509,7 @@ def run_child(kind: str, url: str, backtest_id: str) -> None:
     with BacktestStore.connect(url) as store:
         gc.collect()
         base = rss_mb()
+        sampler = PeakSampler().__enter__()
         start = time.perf_counter()
         if kind == "read_back":
             result = store.get_backtest(bid)
@@ -496,7 +521,8 @@ def run_child(kind: str, url: str, backtest_id: str) -> None:
         elif kind == "get_trades":
             assert len(store.get_trades(bid)) > 0
         seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "peak_mb": rss_mb() - base, "base_mb": base}))
+        sampler.__exit__()
+        print(json.dumps({"seconds": seconds, "peak_mb": sampler.peak - base, "base_mb": base}))
 
 
 def bench_memory(url: str, n: int) -> dict[str, Any]:
@@ -591,7 +617,7 @@ def main() -> None:
     with psycopg.connect(url) as conn:
         figures["postgres"] = conn.info.server_version
     figures["ingest"] = bench_ingest(url, n, small=min(n, 100_000), orm_n=min(n, 20_000))
-    figures["large_save"] = bench_large_save(url, 525_600 if not args.quick else 50_000, repeat=3)
+    figures["large_save"] = bench_large_save(url, 525_600 if not args.quick else 50_000, repeat=5)
     figures["typical"] = bench_typical(url, 50)
     figures["memory"] = bench_memory(url, n)
     figures["reads"] = bench_reads(200 if not args.quick else 20)

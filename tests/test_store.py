@@ -16,6 +16,7 @@ from backtest_store import (
     BacktestResult,
     BacktestStore,
     BacktestStoreError,
+    ConflictError,
     ConstraintViolation,
     NotFoundError,
     SchemaVersionError,
@@ -397,10 +398,11 @@ def test_database_errors_keep_sqlstate_constraint_and_cause(store: Store) -> Non
     )
     assert isinstance(err.__cause__, psycopg.errors.CheckViolation)
     assert "ck_mcp_backtest_results_date_range" in str(err) and "save_backtest" in str(err)
-    dup = store.save_backtest(result())
-    with pytest.raises(BacktestStoreError) as again:
-        store.save_backtest(result(backtest_id=dup.backtest_id))
-    assert again.value.sqlstate == "23505"  # type: ignore[attr-defined]
+    dup = store.save_portfolio(portfolio())
+    with pytest.raises(ConflictError) as again:  # a duplicate key, as the database says it
+        store.save_portfolio(portfolio(portfolio_backtest_id=dup.portfolio_backtest_id))
+    assert again.value.sqlstate == "23505"
+    assert again.value.constraint == "mcp_backtest_portfolios_pkey"
 
 
 def test_the_store_never_commits_a_transaction_the_caller_opened(db_url: str) -> None:

@@ -79,15 +79,47 @@ class DatabaseError(BacktestStoreError):
         self.constraint: str | None = diag.constraint_name if diag else None
         self.table: str | None = diag.table_name if diag else None
         self.column: str | None = diag.column_name if diag else None
-        super().__init__(message)
+        BacktestStoreError.__init__(self, message)
 
 
 class IntegrityError(DatabaseError):
     """A constraint refused the write (check, foreign key, unique, not null)."""
 
 
-class ConstraintViolation(IntegrityError):
-    """A ck_<table>_<rule> CHECK constraint refused a row; ``constraint`` names it."""
+class _RefusedByDatabase(ValidationError):
+    """Bad input that PostgreSQL refused rather than the package: still a ValidationError
+    (a ValueError), with the table as ``record`` and the constraint or column as ``field``."""
+
+    def _as_validation(self) -> None:
+        constraint = getattr(self, "constraint", None) or ""
+        self.record = getattr(self, "table", None) or ""
+        self.field = getattr(self, "column", None) or constraint
+        self.value = None
+        self.limit = constraint
+        self.index = None
+
+
+class ConstraintViolation(IntegrityError, _RefusedByDatabase):
+    """A ck_<table>_<rule> CHECK constraint refused a row; ``constraint`` names it.
+
+    Also a ValidationError: the input was bad, and nothing was written.
+    """
+
+    def __init__(self, message: str, *, cause: psycopg.Error | None = None) -> None:
+        IntegrityError.__init__(self, message, cause=cause)
+        self._as_validation()
+
+
+class InvalidValue(DatabaseError, _RefusedByDatabase):
+    """PostgreSQL refused a value (SQLSTATE class 22: out of range, not representable).
+
+    The package's own checks refuse these first; this is the exact edge they leave to
+    the server (e.g. a float a hair under a numeric bound that rounds over it).
+    """
+
+    def __init__(self, message: str, *, cause: psycopg.Error | None = None) -> None:
+        DatabaseError.__init__(self, message, cause=cause)
+        self._as_validation()
 
 
 class NotFoundError(IntegrityError):
@@ -125,6 +157,8 @@ def translate(exc: psycopg.Error, doing: str) -> DatabaseError:
         kind = IntegrityError
     elif isinstance(exc, pg.QueryCanceled | pg.LockNotAvailable):
         kind = QueryTimeoutError
+    elif exc.sqlstate is not None and exc.sqlstate.startswith("22"):
+        kind = InvalidValue
     elif isinstance(exc, pg.InsufficientPrivilege):
         kind = PermissionDeniedError
     elif isinstance(exc, psycopg.OperationalError | pg.AdminShutdown | pg.ConnectionException):

@@ -10,6 +10,7 @@ differ in nothing but ``await``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,11 +20,11 @@ from typing import Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from psycopg import sql
-from psycopg.rows import BaseRowFactory
+from psycopg.rows import BaseRowFactory, dict_row
 
 from backtest_store import queries
 from backtest_store.columns import Column
-from backtest_store.errors import NotFoundError, ValidationError
+from backtest_store.errors import ConflictError, NotFoundError, ValidationError
 from backtest_store.queries import METRICS, Outcome, Statement
 from backtest_store.records import (
     NOT_LOADED,
@@ -187,18 +188,66 @@ def _page_key(method: str, after: Any, record: type[Any], key: str) -> tuple[dat
 # -- writes ---------------------------------------------------------------------
 
 
-def _insert_one(
-    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
-) -> Operation[R]:
-    columns = tuple(
+def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) -> tuple[str, ...]:
+    """Every column but those the database fills and the caller left out."""
+    return tuple(
         name
         for name, column in spec.columns.items()
         if not (column.db_fills and name not in override and getattr(record, name, None) is None)
     )
+
+
+def _insert_one(
+    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
+) -> Operation[R]:
+    columns = _columns_given(spec, record, override)
     values = codec.preparer(spec, columns).row(record, None, override)
-    row = yield Fetch(queries.insert_returning(spec, columns), values, "one", record_row(spec))
+    # A series that comes back from jsonb exactly as sent is not sent back: a year of
+    # minutes is ~9 MB each way. Any other series is returned as PostgreSQL stored it.
+    echoed = {s: getattr(record, s) for s in spec.series if _reads_back_equal(getattr(record, s))}
+    returning = tuple(c for c in spec.column_names if c not in echoed)
+    statement = queries.insert_returning(spec, columns, returning=returning)
+    row = yield Fetch(statement, values, "one", record_row(spec))
     assert row is not None
-    return row  # type: ignore[no-any-return]
+    return dataclasses.replace(row, **echoed) if echoed else row  # type: ignore[no-any-return]
+
+
+def _reads_back_equal(series: Any) -> bool:
+    """True when jsonb gives this list back equal: a flat list of finite ints and floats
+    below 2**53 (jsonb keeps the digits; larger floats come back as ints). Cheap: C loops."""
+    if type(series) is not list or not series:
+        return False
+    try:
+        total = sum(series)
+        low, high = min(series), max(series)
+    except TypeError:  # strings, pairs, objects: not a flat list of numbers
+        return False
+    limit = 2.0**53
+    return isinstance(total, int | float) and math.isfinite(total) and -limit < low and high < limit
+
+
+def _insert_or_recognise(
+    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
+) -> Operation[tuple[R, bool]]:
+    """Insert a record whose key the caller chose; if that key is stored already (an
+    earlier attempt committed but its acknowledgement was lost), return the stored row
+    when it is the same record, else raise ConflictError. The flag says it was inserted."""
+    columns = _columns_given(spec, record, override)
+    values = codec.preparer(spec, columns).row(record, None, override)
+    statement = queries.insert_returning(spec, columns, retry=True)
+    row = yield Fetch(statement, values, "one", record_row(spec))
+    if row is not None:
+        return row, True
+    key = getattr(record, spec.key)
+    same = yield Fetch(queries.same_as_stored(spec, columns), (*values, key), "one", dict_row)
+    differing = sorted(name for name, equal in (same or {}).items() if not equal)
+    if same is None or differing:
+        raise ConflictError(
+            f"{spec.record.__name__} {key} is stored already with other values "
+            f"({', '.join(differing) or 'deleted meanwhile'}): a retry must send the same record"
+        )
+    stored = yield _fetch(queries.get_by_key(spec, key), "one", record_row(spec))
+    return stored, False
 
 
 def _copy_children(
@@ -258,7 +307,19 @@ def save_backtest(
     override: dict[str, Any] = {"backtest_id": result.backtest_id or uuid4()}
     if result.data_points is None and isinstance(result.equity_curve, list):
         override["data_points"] = len(result.equity_curve)
-    saved = yield from _insert_one(codec, RESULTS, result, override)
+    if result.backtest_id is None:
+        saved = yield from _insert_one(codec, RESULTS, result, override)
+    else:  # the caller chose the id: this may be the retry of a save that did commit
+        saved, inserted = yield from _insert_or_recognise(codec, RESULTS, result, override)
+        if not inserted:
+            stored_trades = yield _fetch(queries.trade_count(result.backtest_id), "value")
+            if stored_trades != len(trade_list):
+                raise ConflictError(
+                    f"BacktestResult {result.backtest_id} is stored already with "
+                    f"{stored_trades} trades, not {len(trade_list)}: a retry must send the "
+                    "same record and trades"
+                )
+            return saved
     if trade_list:
         yield from _copy_children(
             codec, TRADES, trade_list, override["backtest_id"], number="trade_number"

@@ -20,6 +20,7 @@ from pypika import Field, Order, Parameter, PostgreSQLQuery, Table, Tuple
 from pypika import analytics as an
 from pypika import functions as fn
 from pypika.enums import JSONOperators
+from pypika.functions import Cast
 from pypika.queries import QueryBuilder
 from pypika.terms import BasicCriterion, Function, Term
 
@@ -89,15 +90,56 @@ def _render(query: QueryBuilder) -> str:
 
 
 @lru_cache(maxsize=64)
-def insert_returning(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
-    """INSERT one row of ``columns`` (positional %s) RETURNING every column."""
+def insert_returning(
+    spec: TableSpec[Any],
+    columns: tuple[str, ...],
+    *,
+    retry: bool = False,
+    returning: tuple[str, ...] | None = None,
+) -> str:
+    """INSERT one row of ``columns`` (positional %s) RETURNING ``returning`` (default: all).
+
+    ``retry``: ON CONFLICT (key) DO NOTHING, for a caller-chosen key that an earlier,
+    unacknowledged attempt may have saved; no row comes back if it did.
+    """
     t = spec.table
-    query = (
+    query: Any = (  # PostgreSQLQueryBuilder: pypika's hints know only the base class
         PostgreSQLQuery.into(t)
         .columns(*(_col(t, c) for c in columns))
-        .insert(*(Parameter("%s") for _ in columns))  # type: ignore[operator]
-        .returning(*(_col(t, c) for c in spec.column_names))
+        .insert(*(Parameter("%s") for _ in columns))
     )
+    if retry:
+        query = query.on_conflict(_col(t, spec.key)).do_nothing()
+    back = spec.column_names if returning is None else returning
+    return _render(query.returning(*(_col(t, c) for c in back)))
+
+
+class _NotDistinct(Term):
+    """<left> IS NOT DISTINCT FROM <right>: equality where NULL equals NULL."""
+
+    def __init__(self, left: Term, right: Term, alias: str | None = None) -> None:
+        super().__init__(alias=alias)
+        self.left, self.right = left, right
+
+    def get_sql(self, **kwargs: Any) -> str:
+        sql_ = f"{self.left.get_sql(**kwargs)} IS NOT DISTINCT FROM {self.right.get_sql(**kwargs)}"
+        return f'{sql_} "{self.alias}"' if kwargs.get("with_alias") and self.alias else sql_
+
+
+@lru_cache(maxsize=64)
+def same_as_stored(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
+    """For each of ``columns``: is the stored value the one these parameters would store?
+
+    Positional %s: the row's values (as for insert_returning), then the key. Each value is
+    cast to its column's type, so PostgreSQL rounds it as it did when it stored the row.
+    """
+    t = spec.table
+    cast: Any = Cast  # untyped in pypika
+    checks = [
+        _NotDistinct(cast(Parameter("%s"), spec.columns[c].sql_type), _col(t, c)).as_(c)
+        for c in columns
+    ]
+    query = PostgreSQLQuery.from_(t).select(*checks).where(_col(t, spec.key) == Parameter("%s"))
     return _render(query)
 
 
@@ -130,6 +172,17 @@ def _last_trade_number_sql() -> str:
         .where(t.backtest_id == _p("backtest_id"))
     )
     return _render(query)
+
+
+@lru_cache(maxsize=1)
+def _trade_count_sql() -> str:
+    t = TRADES.table
+    query = PostgreSQLQuery.from_(t).select(fn.Count("*")).where(t.backtest_id == _p("backtest_id"))
+    return _render(query)
+
+
+def trade_count(backtest_id: Any) -> Statement:
+    return Statement(_trade_count_sql(), {"backtest_id": backtest_id})
 
 
 def last_trade_number(backtest_id: Any) -> Statement:
