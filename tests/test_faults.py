@@ -105,7 +105,9 @@ def test_a_server_restart_mid_save_leaves_nothing_and_the_retry_succeeds(db_url:
                 if row and str(row[0]).lstrip().upper().startswith("COPY"):
                     break
                 time.sleep(0.005)
-        _pg_ctl("-D", datadir, "-l", os.path.join(datadir, "server.log"), "-m", "fast", "-w", "restart")
+        _pg_ctl(
+            "-D", datadir, "-l", os.path.join(datadir, "server.log"), "-m", "fast", "-w", "restart"
+        )
 
     restarter = threading.Thread(target=restart_when_copying)
     restarter.start()

@@ -86,7 +86,7 @@ def test_backtest_results_and_trades_round_trip(
             number = sent.trade_number if sent.trade_number is not None else position
             if sent.trade_id is not None:
                 expected(TRADES, sent, next(t for t in got if t.trade_id == sent.trade_id))
-            elif list(by_number).count(number) == 1:
+            elif [t.trade_number for t in got].count(number) == 1:  # unambiguous
                 expected(TRADES, sent, by_number[number])
 
 
