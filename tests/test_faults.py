@@ -27,17 +27,25 @@ from tests.support import result, row_counts, trade
 TRADES = [trade(i) for i in range(150_000)]
 
 
-def kill_when_copying(pid: int, stop: threading.Event) -> None:
-    """From another connection: terminate backend ``pid`` as soon as it is streaming COPY."""
+def wait_for_copy(pid: int, stop: threading.Event) -> bool:
+    """Watch backend ``pid`` from another connection until it streams COPY (True) or
+    ``stop`` is set (False)."""
     with maintenance() as admin:
         while not stop.is_set():
             row = admin.execute(
                 "SELECT query FROM pg_stat_activity WHERE pid = %s AND state = 'active'", (pid,)
             ).fetchone()
             if row and str(row[0]).lstrip().upper().startswith("COPY"):
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-                return
+                return True
             time.sleep(0.005)
+    return False
+
+
+def kill_when_copying(pid: int, stop: threading.Event) -> None:
+    """Terminate backend ``pid`` as soon as it is streaming COPY."""
+    if wait_for_copy(pid, stop):
+        with maintenance() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
 def test_a_connection_killed_while_trades_stream_leaves_nothing_and_the_retry_succeeds(
@@ -97,14 +105,8 @@ def test_a_server_restart_mid_save_leaves_nothing_and_the_retry_succeeds(db_url:
     stop = threading.Event()
 
     def restart_when_copying() -> None:
-        with maintenance() as admin:
-            while not stop.is_set():
-                row = admin.execute(
-                    "SELECT query FROM pg_stat_activity WHERE pid = %s AND state = 'active'", (pid,)
-                ).fetchone()
-                if row and str(row[0]).lstrip().upper().startswith("COPY"):
-                    break
-                time.sleep(0.005)
+        if not wait_for_copy(pid, stop):
+            return
         _pg_ctl(
             "-D", datadir, "-l", os.path.join(datadir, "server.log"), "-m", "fast", "-w", "restart"
         )

@@ -288,9 +288,10 @@ class AsyncBacktestStore:
     ) -> int:
         """Retention: delete backtests run before ``older_than``, batch by batch.
 
-        Each batch is its own short transaction and skips rows that other
-        transactions hold, so saves are never blocked for longer than a batch.
-        Returns how many were deleted.
+        Each batch is its own short transaction (on an autocommit connection or a
+        pool) and skips rows that other transactions hold, so saves are never
+        blocked for longer than a batch. Inside a caller's transaction the batches
+        commit with it. Returns how many were deleted.
         """
         total = 0
         while True:
