@@ -1326,7 +1326,7 @@ CREATE INDEX mcp_backtest_results_max_drawdown_idx ON public.mcp_backtest_result
 -- Name: mcp_backtest_results_parameters_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results USING gin (parameters jsonb_path_ops);
+CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results USING gin (parameters jsonb_path_ops) WITH (fastupdate=off);
 
 
 --
