@@ -2,19 +2,6 @@
 -- PostgreSQL database dump
 --
 
-
-
-SET statement_timeout = 0;
-SET lock_timeout = 0;
-SET idle_in_transaction_session_timeout = 0;
-SET client_encoding = 'UTF8';
-SET standard_conforming_strings = on;
-SELECT pg_catalog.set_config('search_path', '', false);
-SET check_function_bodies = false;
-SET xmloption = content;
-SET client_min_messages = warning;
-SET row_security = off;
-
 --
 -- Name: mcp_set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -31,17 +18,11 @@ BEGIN
 END;
 $$;
 
-
 --
 -- Name: FUNCTION mcp_set_updated_at(); Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON FUNCTION public.mcp_set_updated_at() IS 'BEFORE UPDATE trigger of the mcp_backtest_* tables: sets updated_at to now() and keeps created_at unchanged.';
-
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: mcp_backtest_portfolios; Type: TABLE; Schema: public; Owner: -
@@ -88,13 +69,11 @@ CREATE TABLE public.mcp_backtest_portfolios (
     CONSTRAINT ck_mcp_backtest_portfolios_volatility CHECK ((volatility >= (0)::numeric))
 );
 
-
 --
 -- Name: TABLE mcp_backtest_portfolios; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON TABLE public.mcp_backtest_portfolios IS 'One portfolio backtest: several symbols traded together with weights, risk limits, portfolio metrics and series.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.portfolio_backtest_id; Type: COMMENT; Schema: public; Owner: -
@@ -102,13 +81,11 @@ COMMENT ON TABLE public.mcp_backtest_portfolios IS 'One portfolio backtest: seve
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_backtest_id IS 'Primary key; gen_random_uuid() unless given.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.portfolio_name; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_name IS 'Name of the portfolio (at most 100 characters).';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.description; Type: COMMENT; Schema: public; Owner: -
@@ -116,13 +93,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_name IS 'Name of the 
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.description IS 'Free-form description.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.backtest_date; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.backtest_date IS 'When the portfolio backtest was run (recorded); defaults to now().';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.start_date; Type: COMMENT; Schema: public; Owner: -
@@ -130,13 +105,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.backtest_date IS 'When the port
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.start_date IS 'First day of the tested period.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.end_date; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.end_date IS 'Last day of the tested period; not before start_date.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.symbols; Type: COMMENT; Schema: public; Owner: -
@@ -144,13 +117,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.end_date IS 'Last day of the te
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.symbols IS 'The symbols in the portfolio, as a JSON array of strings.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.weights; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.weights IS 'Target weight per symbol as fractions, as a JSON object, e.g. {"AAPL": 0.6, "MSFT": 0.4}.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.rebalance_frequency; Type: COMMENT; Schema: public; Owner: -
@@ -158,13 +129,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.weights IS 'Target weight per s
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.rebalance_frequency IS 'daily | weekly | monthly | ... (at most 20 characters).';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.initial_capital; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.initial_capital IS 'Starting capital in account currency; default 100000.00.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.max_positions; Type: COMMENT; Schema: public; Owner: -
@@ -172,13 +141,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.initial_capital IS 'Starting ca
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.max_positions IS 'Maximum number of open positions; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.position_sizing_method; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.position_sizing_method IS 'How positions are sized, e.g. equal_weight (at most 50 characters).';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.portfolio_stop_loss; Type: COMMENT; Schema: public; Owner: -
@@ -186,13 +153,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.position_sizing_method IS 'How 
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_stop_loss IS 'Portfolio-level stop loss as a fraction of equity (0.10 = 10 %).';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.max_sector_allocation; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.max_sector_allocation IS 'Maximum allocation to one sector as a fraction between 0 and 1.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.correlation_threshold; Type: COMMENT; Schema: public; Owner: -
@@ -200,13 +165,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.max_sector_allocation IS 'Maxim
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.correlation_threshold IS 'Correlation above which positions are considered redundant (-1 to 1).';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.total_return; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.total_return IS 'Total return as a fraction (0.15 = 15 %).';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.annualized_return; Type: COMMENT; Schema: public; Owner: -
@@ -214,13 +177,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.total_return IS 'Total return a
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.annualized_return IS 'Annualized return as a fraction.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.sharpe_ratio; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.sharpe_ratio IS 'Annualized Sharpe ratio; dimensionless.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.sortino_ratio; Type: COMMENT; Schema: public; Owner: -
@@ -228,13 +189,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.sharpe_ratio IS 'Annualized Sha
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.sortino_ratio IS 'Annualized Sortino ratio; dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.max_drawdown; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.max_drawdown IS 'Maximum drawdown as a negative fraction of peak equity; <= 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.volatility; Type: COMMENT; Schema: public; Owner: -
@@ -242,13 +201,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.max_drawdown IS 'Maximum drawdo
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.volatility IS 'Annualized volatility as a fraction; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.diversification_ratio; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.diversification_ratio IS 'Weighted mean volatility / portfolio volatility; dimensionless.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.concentration_index; Type: COMMENT; Schema: public; Owner: -
@@ -256,13 +213,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.diversification_ratio IS 'Weigh
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.concentration_index IS 'Herfindahl concentration of weights, between 0 and 1.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.turnover_rate; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.turnover_rate IS 'Annualized turnover as a fraction of equity.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.component_backtest_ids; Type: COMMENT; Schema: public; Owner: -
@@ -270,13 +225,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.turnover_rate IS 'Annualized tu
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.component_backtest_ids IS 'backtest_id of each component backtest, as a JSON array of uuid strings.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.portfolio_equity_curve; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_equity_curve IS 'Portfolio equity time series as a JSON array. List queries leave it out.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.portfolio_weights_history; Type: COMMENT; Schema: public; Owner: -
@@ -284,13 +237,11 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_equity_curve IS 'Port
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.portfolio_weights_history IS 'Weights over time as a JSON array. List queries leave it out.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.status; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.status IS 'completed | failed | in_progress; default completed.';
-
 
 --
 -- Name: COLUMN mcp_backtest_portfolios.notes; Type: COMMENT; Schema: public; Owner: -
@@ -298,20 +249,17 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.status IS 'completed | failed |
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.notes IS 'Free-form notes.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.created_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.created_at IS 'When the row was inserted; never changes.';
 
-
 --
 -- Name: COLUMN mcp_backtest_portfolios.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_portfolios.updated_at IS 'When the row was last changed; set by trigger mcp_backtest_portfolios_set_updated_at.';
-
 
 --
 -- Name: mcp_backtest_results; Type: TABLE; Schema: public; Owner: -
@@ -369,13 +317,11 @@ CREATE TABLE public.mcp_backtest_results (
     CONSTRAINT ck_mcp_backtest_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))
 );
 
-
 --
 -- Name: TABLE mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON TABLE public.mcp_backtest_results IS 'One backtest run of one strategy on one symbol: setup, parameters, performance and risk metrics, optional equity and drawdown series. Parent of mcp_backtest_trades, mcp_optimization_results and mcp_walk_forward_tests (ON DELETE CASCADE).';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.backtest_id; Type: COMMENT; Schema: public; Owner: -
@@ -383,13 +329,11 @@ COMMENT ON TABLE public.mcp_backtest_results IS 'One backtest run of one strateg
 
 COMMENT ON COLUMN public.mcp_backtest_results.backtest_id IS 'Primary key; gen_random_uuid() unless the caller chooses one (idempotent retries).';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.symbol; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.symbol IS 'Ticker symbol tested, e.g. AAPL (at most 10 characters).';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.strategy_type; Type: COMMENT; Schema: public; Owner: -
@@ -397,13 +341,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.symbol IS 'Ticker symbol tested, e
 
 COMMENT ON COLUMN public.mcp_backtest_results.strategy_type IS 'Strategy name, e.g. sma_cross (at most 50 characters).';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.backtest_date; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.backtest_date IS 'When the backtest was run (recorded); defaults to the inserting transaction''s now().';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.start_date; Type: COMMENT; Schema: public; Owner: -
@@ -411,13 +353,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.backtest_date IS 'When the backtes
 
 COMMENT ON COLUMN public.mcp_backtest_results.start_date IS 'First day of the tested price history (inclusive).';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.end_date; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.end_date IS 'Last day of the tested price history (inclusive); not before start_date.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.initial_capital; Type: COMMENT; Schema: public; Owner: -
@@ -425,13 +365,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.end_date IS 'Last day of the teste
 
 COMMENT ON COLUMN public.mcp_backtest_results.initial_capital IS 'Starting capital in account currency; default 10000.00.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.fees; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.fees IS 'Commission per trade as a fraction of traded value (0.001 = 0.1 %); default 0.001.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.slippage; Type: COMMENT; Schema: public; Owner: -
@@ -439,13 +377,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.fees IS 'Commission per trade as a
 
 COMMENT ON COLUMN public.mcp_backtest_results.slippage IS 'Assumed slippage per trade as a fraction of price (0.001 = 0.1 %); default 0.001.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.parameters; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.parameters IS 'Strategy parameters as a JSON object, e.g. {"fast": 10, "slow": 50}; searched by jsonb containment.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.total_return; Type: COMMENT; Schema: public; Owner: -
@@ -453,13 +389,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.parameters IS 'Strategy parameters
 
 COMMENT ON COLUMN public.mcp_backtest_results.total_return IS 'Total return over the period as a fraction (0.15 = 15 %).';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.annualized_return; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.annualized_return IS 'Annualized (compound) return as a fraction.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.sharpe_ratio; Type: COMMENT; Schema: public; Owner: -
@@ -467,13 +401,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.annualized_return IS 'Annualized (
 
 COMMENT ON COLUMN public.mcp_backtest_results.sharpe_ratio IS 'Annualized Sharpe ratio (excess return / volatility); dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.sortino_ratio; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.sortino_ratio IS 'Annualized Sortino ratio (excess return / downside volatility); dimensionless.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.calmar_ratio; Type: COMMENT; Schema: public; Owner: -
@@ -481,13 +413,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.sortino_ratio IS 'Annualized Sorti
 
 COMMENT ON COLUMN public.mcp_backtest_results.calmar_ratio IS 'Calmar ratio (annualized return / |max drawdown|); dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.max_drawdown; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.max_drawdown IS 'Maximum drawdown as a negative fraction of peak equity (-0.20 = 20 % below the peak); <= 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.max_drawdown_duration; Type: COMMENT; Schema: public; Owner: -
@@ -495,13 +425,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.max_drawdown IS 'Maximum drawdown 
 
 COMMENT ON COLUMN public.mcp_backtest_results.max_drawdown_duration IS 'Longest drawdown, peak to recovery, in days; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.volatility; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.volatility IS 'Annualized volatility of returns as a fraction (0.25 = 25 %); >= 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.downside_volatility; Type: COMMENT; Schema: public; Owner: -
@@ -509,13 +437,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.volatility IS 'Annualized volatili
 
 COMMENT ON COLUMN public.mcp_backtest_results.downside_volatility IS 'Annualized downside volatility as a fraction; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.total_trades; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.total_trades IS 'Number of closed trades; default 0; >= winning_trades + losing_trades.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.winning_trades; Type: COMMENT; Schema: public; Owner: -
@@ -523,13 +449,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.total_trades IS 'Number of closed 
 
 COMMENT ON COLUMN public.mcp_backtest_results.winning_trades IS 'Trades with pnl > 0; default 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.losing_trades; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.losing_trades IS 'Trades with pnl < 0; default 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.win_rate; Type: COMMENT; Schema: public; Owner: -
@@ -537,13 +461,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.losing_trades IS 'Trades with pnl 
 
 COMMENT ON COLUMN public.mcp_backtest_results.win_rate IS 'winning_trades / total_trades as a fraction between 0 and 1.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.profit_factor; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.profit_factor IS 'Gross profit / gross loss; dimensionless; NULL when undefined (no losing trade).';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.average_win; Type: COMMENT; Schema: public; Owner: -
@@ -551,13 +473,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.profit_factor IS 'Gross profit / g
 
 COMMENT ON COLUMN public.mcp_backtest_results.average_win IS 'Mean pnl of winning trades, in account currency.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.average_loss; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.average_loss IS 'Mean pnl of losing trades, in account currency (negative).';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.largest_win; Type: COMMENT; Schema: public; Owner: -
@@ -565,13 +485,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.average_loss IS 'Mean pnl of losin
 
 COMMENT ON COLUMN public.mcp_backtest_results.largest_win IS 'Largest single-trade pnl, in account currency.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.largest_loss; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.largest_loss IS 'Smallest (most negative) single-trade pnl, in account currency.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.final_portfolio_value; Type: COMMENT; Schema: public; Owner: -
@@ -579,13 +497,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.largest_loss IS 'Smallest (most ne
 
 COMMENT ON COLUMN public.mcp_backtest_results.final_portfolio_value IS 'Equity at end_date, in account currency.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.peak_portfolio_value; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.peak_portfolio_value IS 'Highest equity reached, in account currency.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.beta; Type: COMMENT; Schema: public; Owner: -
@@ -593,13 +509,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.peak_portfolio_value IS 'Highest e
 
 COMMENT ON COLUMN public.mcp_backtest_results.beta IS 'Beta against the benchmark; dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.alpha; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.alpha IS 'Annualized alpha against the benchmark as a fraction.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.equity_curve; Type: COMMENT; Schema: public; Owner: -
@@ -607,13 +521,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.alpha IS 'Annualized alpha against
 
 COMMENT ON COLUMN public.mcp_backtest_results.equity_curve IS 'Equity time series as a JSON array (e.g. of values or [timestamp, value] pairs); up to a year of minutes (~9 MB). List queries leave it out.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.drawdown_series; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.drawdown_series IS 'Drawdown time series (negative fractions) as a JSON array, aligned with equity_curve. List queries leave it out.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.execution_time_seconds; Type: COMMENT; Schema: public; Owner: -
@@ -621,13 +533,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.drawdown_series IS 'Drawdown time 
 
 COMMENT ON COLUMN public.mcp_backtest_results.execution_time_seconds IS 'Wall-clock time the backtest took, in seconds; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.data_points; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.data_points IS 'Number of bars the backtest processed (the length of equity_curve when stored); >= 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.status; Type: COMMENT; Schema: public; Owner: -
@@ -635,13 +545,11 @@ COMMENT ON COLUMN public.mcp_backtest_results.data_points IS 'Number of bars the
 
 COMMENT ON COLUMN public.mcp_backtest_results.status IS 'completed | failed | in_progress; default completed.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.error_message; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.error_message IS 'Why the run failed, when status = failed.';
-
 
 --
 -- Name: COLUMN mcp_backtest_results.notes; Type: COMMENT; Schema: public; Owner: -
@@ -649,20 +557,17 @@ COMMENT ON COLUMN public.mcp_backtest_results.error_message IS 'Why the run fail
 
 COMMENT ON COLUMN public.mcp_backtest_results.notes IS 'Free-form notes.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.created_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.created_at IS 'When the row was inserted; never changes.';
 
-
 --
 -- Name: COLUMN mcp_backtest_results.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.updated_at IS 'When the row was last changed; set by trigger mcp_backtest_results_set_updated_at.';
-
 
 --
 -- Name: mcp_backtest_trades; Type: TABLE; Schema: public; Owner: -
@@ -697,13 +602,11 @@ CREATE TABLE public.mcp_backtest_trades (
     CONSTRAINT ck_mcp_backtest_trades_trade_number CHECK ((trade_number >= 0))
 );
 
-
 --
 -- Name: TABLE mcp_backtest_trades; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON TABLE public.mcp_backtest_trades IS 'One trade of a backtest (mcp_backtest_results); deleted with its backtest (ON DELETE CASCADE).';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.trade_id; Type: COMMENT; Schema: public; Owner: -
@@ -711,13 +614,11 @@ COMMENT ON TABLE public.mcp_backtest_trades IS 'One trade of a backtest (mcp_bac
 
 COMMENT ON COLUMN public.mcp_backtest_trades.trade_id IS 'Primary key; gen_random_uuid() unless given.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.backtest_id; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.backtest_id IS 'The backtest this trade belongs to.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.trade_number; Type: COMMENT; Schema: public; Owner: -
@@ -725,13 +626,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.backtest_id IS 'The backtest this t
 
 COMMENT ON COLUMN public.mcp_backtest_trades.trade_number IS 'Sequence number of the trade within its backtest, 1..n; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.entry_date; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.entry_date IS 'Day the position was opened.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.entry_price; Type: COMMENT; Schema: public; Owner: -
@@ -739,13 +638,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.entry_date IS 'Day the position was
 
 COMMENT ON COLUMN public.mcp_backtest_trades.entry_price IS 'Fill price at entry, in account currency.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.entry_time; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.entry_time IS 'Exact entry time, for intraday strategies.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.exit_date; Type: COMMENT; Schema: public; Owner: -
@@ -753,13 +650,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.entry_time IS 'Exact entry time, fo
 
 COMMENT ON COLUMN public.mcp_backtest_trades.exit_date IS 'Day the position was closed; NULL while open; not before entry_date.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.exit_price; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.exit_price IS 'Fill price at exit, in account currency.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.exit_time; Type: COMMENT; Schema: public; Owner: -
@@ -767,13 +662,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.exit_price IS 'Fill price at exit, 
 
 COMMENT ON COLUMN public.mcp_backtest_trades.exit_time IS 'Exact exit time; not before entry_time.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.position_size; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.position_size IS 'Position size (shares or contracts).';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.direction; Type: COMMENT; Schema: public; Owner: -
@@ -781,13 +674,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.position_size IS 'Position size (sh
 
 COMMENT ON COLUMN public.mcp_backtest_trades.direction IS 'long | short.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.pnl; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.pnl IS 'Realized profit or loss after costs, in account currency; > 0 winning, < 0 losing.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.pnl_percent; Type: COMMENT; Schema: public; Owner: -
@@ -795,13 +686,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.pnl IS 'Realized profit or loss aft
 
 COMMENT ON COLUMN public.mcp_backtest_trades.pnl_percent IS 'Return of the trade as a fraction of the entry value (0.05 = 5 %).';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.mae; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.mae IS 'Maximum adverse excursion as a fraction of the entry price.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.mfe; Type: COMMENT; Schema: public; Owner: -
@@ -809,13 +698,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.mae IS 'Maximum adverse excursion a
 
 COMMENT ON COLUMN public.mcp_backtest_trades.mfe IS 'Maximum favorable excursion as a fraction of the entry price.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.duration_days; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.duration_days IS 'Holding period in whole days; >= 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.duration_hours; Type: COMMENT; Schema: public; Owner: -
@@ -823,13 +710,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.duration_days IS 'Holding period in
 
 COMMENT ON COLUMN public.mcp_backtest_trades.duration_hours IS 'Holding period in hours; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.exit_reason; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.exit_reason IS 'Why the trade closed, e.g. signal, stop_loss, take_profit (at most 50 characters).';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.fees_paid; Type: COMMENT; Schema: public; Owner: -
@@ -837,13 +722,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.exit_reason IS 'Why the trade close
 
 COMMENT ON COLUMN public.mcp_backtest_trades.fees_paid IS 'Commissions paid on the trade, in account currency; default 0.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.slippage_cost; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.slippage_cost IS 'Slippage cost of the trade, in account currency; default 0.';
-
 
 --
 -- Name: COLUMN mcp_backtest_trades.created_at; Type: COMMENT; Schema: public; Owner: -
@@ -851,13 +734,11 @@ COMMENT ON COLUMN public.mcp_backtest_trades.slippage_cost IS 'Slippage cost of 
 
 COMMENT ON COLUMN public.mcp_backtest_trades.created_at IS 'When the row was inserted; never changes.';
 
-
 --
 -- Name: COLUMN mcp_backtest_trades.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_backtest_trades.updated_at IS 'When the row was last changed; set by trigger mcp_backtest_trades_set_updated_at.';
-
 
 --
 -- Name: mcp_optimization_results; Type: TABLE; Schema: public; Owner: -
@@ -890,13 +771,11 @@ CREATE TABLE public.mcp_optimization_results (
     CONSTRAINT ck_mcp_optimization_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))
 );
 
-
 --
 -- Name: TABLE mcp_optimization_results; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON TABLE public.mcp_optimization_results IS 'One parameter set evaluated by a parameter optimization of a backtest (mcp_backtest_results); deleted with it (ON DELETE CASCADE).';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.optimization_id; Type: COMMENT; Schema: public; Owner: -
@@ -904,13 +783,11 @@ COMMENT ON TABLE public.mcp_optimization_results IS 'One parameter set evaluated
 
 COMMENT ON COLUMN public.mcp_optimization_results.optimization_id IS 'Primary key; gen_random_uuid() unless given.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.backtest_id; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.backtest_id IS 'The backtest the optimization belongs to.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.optimization_date; Type: COMMENT; Schema: public; Owner: -
@@ -918,13 +795,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.backtest_id IS 'The backtest t
 
 COMMENT ON COLUMN public.mcp_optimization_results.optimization_date IS 'When the optimization ran (recorded); defaults to now().';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.parameter_set; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.parameter_set IS 'Number of this parameter set within the optimization, 1..n; >= 0.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.parameters; Type: COMMENT; Schema: public; Owner: -
@@ -932,13 +807,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.parameter_set IS 'Number of th
 
 COMMENT ON COLUMN public.mcp_optimization_results.parameters IS 'The parameter values tried, as a JSON object.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.objective_function; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.objective_function IS 'Name of the optimized objective, e.g. sharpe_ratio (at most 50 characters).';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.objective_value; Type: COMMENT; Schema: public; Owner: -
@@ -946,13 +819,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.objective_function IS 'Name of
 
 COMMENT ON COLUMN public.mcp_optimization_results.objective_value IS 'Value of the objective for this parameter set; higher is better.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.total_return; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.total_return IS 'Total return as a fraction (0.15 = 15 %).';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.sharpe_ratio; Type: COMMENT; Schema: public; Owner: -
@@ -960,13 +831,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.total_return IS 'Total return 
 
 COMMENT ON COLUMN public.mcp_optimization_results.sharpe_ratio IS 'Annualized Sharpe ratio; dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.max_drawdown; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.max_drawdown IS 'Maximum drawdown as a negative fraction of peak equity; <= 0.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.win_rate; Type: COMMENT; Schema: public; Owner: -
@@ -974,13 +843,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.max_drawdown IS 'Maximum drawd
 
 COMMENT ON COLUMN public.mcp_optimization_results.win_rate IS 'Fraction of winning trades, between 0 and 1.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.profit_factor; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.profit_factor IS 'Gross profit / gross loss; dimensionless.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.total_trades; Type: COMMENT; Schema: public; Owner: -
@@ -988,13 +855,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.profit_factor IS 'Gross profit
 
 COMMENT ON COLUMN public.mcp_optimization_results.total_trades IS 'Number of trades with these parameters; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.rank; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.rank IS 'Rank by objective_value within the optimization, 1 = best; >= 1.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.is_statistically_significant; Type: COMMENT; Schema: public; Owner: -
@@ -1002,13 +867,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.rank IS 'Rank by objective_val
 
 COMMENT ON COLUMN public.mcp_optimization_results.is_statistically_significant IS 'Whether the result passed the significance test; default false.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.p_value; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.p_value IS 'p-value of the significance test, between 0 and 1.';
-
 
 --
 -- Name: COLUMN mcp_optimization_results.created_at; Type: COMMENT; Schema: public; Owner: -
@@ -1016,13 +879,11 @@ COMMENT ON COLUMN public.mcp_optimization_results.p_value IS 'p-value of the sig
 
 COMMENT ON COLUMN public.mcp_optimization_results.created_at IS 'When the row was inserted; never changes.';
 
-
 --
 -- Name: COLUMN mcp_optimization_results.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_optimization_results.updated_at IS 'When the row was last changed; set by trigger mcp_optimization_results_set_updated_at.';
-
 
 --
 -- Name: mcp_walk_forward_tests; Type: TABLE; Schema: public; Owner: -
@@ -1057,13 +918,11 @@ CREATE TABLE public.mcp_walk_forward_tests (
     CONSTRAINT ck_mcp_walk_forward_tests_window CHECK (((window_size_months >= 1) AND (step_size_months >= 1)))
 );
 
-
 --
 -- Name: TABLE mcp_walk_forward_tests; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON TABLE public.mcp_walk_forward_tests IS 'One walk-forward window (in-sample training, out-of-sample test) of a parent backtest (mcp_backtest_results); deleted with it (ON DELETE CASCADE).';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.walk_forward_id; Type: COMMENT; Schema: public; Owner: -
@@ -1071,13 +930,11 @@ COMMENT ON TABLE public.mcp_walk_forward_tests IS 'One walk-forward window (in-s
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.walk_forward_id IS 'Primary key; gen_random_uuid() unless given.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.parent_backtest_id; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.parent_backtest_id IS 'The backtest whose strategy is validated.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.test_date; Type: COMMENT; Schema: public; Owner: -
@@ -1085,13 +942,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.parent_backtest_id IS 'The backt
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.test_date IS 'When the walk-forward test ran (recorded); defaults to now().';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.window_size_months; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.window_size_months IS 'Length of the training window in months; > 0.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.step_size_months; Type: COMMENT; Schema: public; Owner: -
@@ -1099,13 +954,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.window_size_months IS 'Length of
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.step_size_months IS 'How far the window moves between tests, in months; > 0.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.training_start; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.training_start IS 'First day of the in-sample training period.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.training_end; Type: COMMENT; Schema: public; Owner: -
@@ -1113,13 +966,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.training_start IS 'First day of 
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.training_end IS 'Last day of the training period; not before training_start.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.test_period_start; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.test_period_start IS 'First day of the out-of-sample test period.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.test_period_end; Type: COMMENT; Schema: public; Owner: -
@@ -1127,13 +978,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.test_period_start IS 'First day 
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.test_period_end IS 'Last day of the test period; not before test_period_start.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.optimal_parameters; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.optimal_parameters IS 'Parameters chosen on the training period, as a JSON object.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.training_performance; Type: COMMENT; Schema: public; Owner: -
@@ -1141,13 +990,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.optimal_parameters IS 'Parameter
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.training_performance IS 'Objective value reached on the training period.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.out_of_sample_return; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_return IS 'Return over the test period as a fraction (0.05 = 5 %).';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.out_of_sample_sharpe; Type: COMMENT; Schema: public; Owner: -
@@ -1155,13 +1002,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_return IS 'Return 
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_sharpe IS 'Sharpe ratio over the test period; dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.out_of_sample_drawdown; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_drawdown IS 'Maximum drawdown over the test period as a negative fraction; <= 0.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.out_of_sample_trades; Type: COMMENT; Schema: public; Owner: -
@@ -1169,13 +1014,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_drawdown IS 'Maxim
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.out_of_sample_trades IS 'Number of trades in the test period; >= 0.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.performance_ratio; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.performance_ratio IS 'Out-of-sample performance / in-sample performance; dimensionless.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.degradation_factor; Type: COMMENT; Schema: public; Owner: -
@@ -1183,13 +1026,11 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.performance_ratio IS 'Out-of-sam
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.degradation_factor IS 'How much performance degraded out of sample (1 - performance_ratio); dimensionless.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.is_profitable; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.is_profitable IS 'Whether the test period made money.';
-
 
 --
 -- Name: COLUMN mcp_walk_forward_tests.is_statistically_significant; Type: COMMENT; Schema: public; Owner: -
@@ -1197,20 +1038,17 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.is_profitable IS 'Whether the te
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.is_statistically_significant IS 'Whether the out-of-sample result is statistically significant; default false.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.created_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.created_at IS 'When the row was inserted; never changes.';
 
-
 --
 -- Name: COLUMN mcp_walk_forward_tests.updated_at; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.mcp_walk_forward_tests.updated_at IS 'When the row was last changed; set by trigger mcp_walk_forward_tests_set_updated_at.';
-
 
 --
 -- Name: mcp_backtest_portfolios mcp_backtest_portfolios_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1219,14 +1057,12 @@ COMMENT ON COLUMN public.mcp_walk_forward_tests.updated_at IS 'When the row was 
 ALTER TABLE ONLY public.mcp_backtest_portfolios
     ADD CONSTRAINT mcp_backtest_portfolios_pkey PRIMARY KEY (portfolio_backtest_id);
 
-
 --
 -- Name: mcp_backtest_results mcp_backtest_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.mcp_backtest_results
     ADD CONSTRAINT mcp_backtest_results_pkey PRIMARY KEY (backtest_id);
-
 
 --
 -- Name: mcp_backtest_trades mcp_backtest_trades_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1235,14 +1071,12 @@ ALTER TABLE ONLY public.mcp_backtest_results
 ALTER TABLE ONLY public.mcp_backtest_trades
     ADD CONSTRAINT mcp_backtest_trades_pkey PRIMARY KEY (trade_id);
 
-
 --
 -- Name: mcp_optimization_results mcp_optimization_results_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.mcp_optimization_results
     ADD CONSTRAINT mcp_optimization_results_pkey PRIMARY KEY (optimization_id);
-
 
 --
 -- Name: mcp_walk_forward_tests mcp_walk_forward_tests_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1251,13 +1085,11 @@ ALTER TABLE ONLY public.mcp_optimization_results
 ALTER TABLE ONLY public.mcp_walk_forward_tests
     ADD CONSTRAINT mcp_walk_forward_tests_pkey PRIMARY KEY (walk_forward_id);
 
-
 --
 -- Name: mcp_backtest_portfolios_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_portfolios_date_idx ON public.mcp_backtest_portfolios USING btree (backtest_date);
-
 
 --
 -- Name: mcp_backtest_portfolios_name_date_idx; Type: INDEX; Schema: public; Owner: -
@@ -1265,13 +1097,11 @@ CREATE INDEX mcp_backtest_portfolios_date_idx ON public.mcp_backtest_portfolios 
 
 CREATE INDEX mcp_backtest_portfolios_name_date_idx ON public.mcp_backtest_portfolios USING btree (portfolio_name, backtest_date, portfolio_backtest_id);
 
-
 --
 -- Name: mcp_backtest_portfolios_name_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_portfolios_name_idx ON public.mcp_backtest_portfolios USING btree (portfolio_name);
-
 
 --
 -- Name: mcp_backtest_portfolios_return_idx; Type: INDEX; Schema: public; Owner: -
@@ -1279,13 +1109,11 @@ CREATE INDEX mcp_backtest_portfolios_name_idx ON public.mcp_backtest_portfolios 
 
 CREATE INDEX mcp_backtest_portfolios_return_idx ON public.mcp_backtest_portfolios USING btree (total_return);
 
-
 --
 -- Name: mcp_backtest_results_alpha_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_alpha_idx ON public.mcp_backtest_results USING btree (alpha);
-
 
 --
 -- Name: mcp_backtest_results_annualized_return_idx; Type: INDEX; Schema: public; Owner: -
@@ -1293,13 +1121,11 @@ CREATE INDEX mcp_backtest_results_alpha_idx ON public.mcp_backtest_results USING
 
 CREATE INDEX mcp_backtest_results_annualized_return_idx ON public.mcp_backtest_results USING btree (annualized_return);
 
-
 --
 -- Name: mcp_backtest_results_calmar_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_calmar_idx ON public.mcp_backtest_results USING btree (calmar_ratio);
-
 
 --
 -- Name: mcp_backtest_results_date_idx; Type: INDEX; Schema: public; Owner: -
@@ -1307,13 +1133,11 @@ CREATE INDEX mcp_backtest_results_calmar_idx ON public.mcp_backtest_results USIN
 
 CREATE INDEX mcp_backtest_results_date_idx ON public.mcp_backtest_results USING btree (backtest_date);
 
-
 --
 -- Name: mcp_backtest_results_downside_volatility_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_downside_volatility_idx ON public.mcp_backtest_results USING btree (downside_volatility);
-
 
 --
 -- Name: mcp_backtest_results_max_drawdown_idx; Type: INDEX; Schema: public; Owner: -
@@ -1321,13 +1145,11 @@ CREATE INDEX mcp_backtest_results_downside_volatility_idx ON public.mcp_backtest
 
 CREATE INDEX mcp_backtest_results_max_drawdown_idx ON public.mcp_backtest_results USING btree (max_drawdown);
 
-
 --
 -- Name: mcp_backtest_results_parameters_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results USING gin (parameters jsonb_path_ops) WITH (fastupdate=off);
-
 
 --
 -- Name: mcp_backtest_results_profit_factor_idx; Type: INDEX; Schema: public; Owner: -
@@ -1335,13 +1157,11 @@ CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results 
 
 CREATE INDEX mcp_backtest_results_profit_factor_idx ON public.mcp_backtest_results USING btree (profit_factor);
 
-
 --
 -- Name: mcp_backtest_results_sharpe_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_sharpe_idx ON public.mcp_backtest_results USING btree (sharpe_ratio);
-
 
 --
 -- Name: mcp_backtest_results_sortino_idx; Type: INDEX; Schema: public; Owner: -
@@ -1349,13 +1169,11 @@ CREATE INDEX mcp_backtest_results_sharpe_idx ON public.mcp_backtest_results USIN
 
 CREATE INDEX mcp_backtest_results_sortino_idx ON public.mcp_backtest_results USING btree (sortino_ratio);
 
-
 --
 -- Name: mcp_backtest_results_strategy_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_strategy_date_idx ON public.mcp_backtest_results USING btree (strategy_type, backtest_date, backtest_id);
-
 
 --
 -- Name: mcp_backtest_results_strategy_idx; Type: INDEX; Schema: public; Owner: -
@@ -1363,13 +1181,11 @@ CREATE INDEX mcp_backtest_results_strategy_date_idx ON public.mcp_backtest_resul
 
 CREATE INDEX mcp_backtest_results_strategy_idx ON public.mcp_backtest_results USING btree (strategy_type);
 
-
 --
 -- Name: mcp_backtest_results_symbol_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_symbol_date_idx ON public.mcp_backtest_results USING btree (symbol, backtest_date, backtest_id);
-
 
 --
 -- Name: mcp_backtest_results_symbol_idx; Type: INDEX; Schema: public; Owner: -
@@ -1377,13 +1193,11 @@ CREATE INDEX mcp_backtest_results_symbol_date_idx ON public.mcp_backtest_results
 
 CREATE INDEX mcp_backtest_results_symbol_idx ON public.mcp_backtest_results USING btree (symbol);
 
-
 --
 -- Name: mcp_backtest_results_symbol_strategy_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_symbol_strategy_idx ON public.mcp_backtest_results USING btree (symbol, strategy_type);
-
 
 --
 -- Name: mcp_backtest_results_total_return_idx; Type: INDEX; Schema: public; Owner: -
@@ -1391,13 +1205,11 @@ CREATE INDEX mcp_backtest_results_symbol_strategy_idx ON public.mcp_backtest_res
 
 CREATE INDEX mcp_backtest_results_total_return_idx ON public.mcp_backtest_results USING btree (total_return);
 
-
 --
 -- Name: mcp_backtest_results_volatility_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_results_volatility_idx ON public.mcp_backtest_results USING btree (volatility);
-
 
 --
 -- Name: mcp_backtest_results_win_rate_idx; Type: INDEX; Schema: public; Owner: -
@@ -1405,13 +1217,11 @@ CREATE INDEX mcp_backtest_results_volatility_idx ON public.mcp_backtest_results 
 
 CREATE INDEX mcp_backtest_results_win_rate_idx ON public.mcp_backtest_results USING btree (win_rate);
 
-
 --
 -- Name: mcp_backtest_trades_backtest_entry_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_trades_backtest_entry_idx ON public.mcp_backtest_trades USING btree (backtest_id, entry_date);
-
 
 --
 -- Name: mcp_backtest_trades_backtest_idx; Type: INDEX; Schema: public; Owner: -
@@ -1419,13 +1229,11 @@ CREATE INDEX mcp_backtest_trades_backtest_entry_idx ON public.mcp_backtest_trade
 
 CREATE INDEX mcp_backtest_trades_backtest_idx ON public.mcp_backtest_trades USING btree (backtest_id);
 
-
 --
 -- Name: mcp_backtest_trades_entry_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_trades_entry_date_idx ON public.mcp_backtest_trades USING btree (entry_date);
-
 
 --
 -- Name: mcp_backtest_trades_exit_date_idx; Type: INDEX; Schema: public; Owner: -
@@ -1433,13 +1241,11 @@ CREATE INDEX mcp_backtest_trades_entry_date_idx ON public.mcp_backtest_trades US
 
 CREATE INDEX mcp_backtest_trades_exit_date_idx ON public.mcp_backtest_trades USING btree (exit_date);
 
-
 --
 -- Name: mcp_backtest_trades_pnl_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_backtest_trades_pnl_idx ON public.mcp_backtest_trades USING btree (pnl);
-
 
 --
 -- Name: mcp_optimization_results_backtest_idx; Type: INDEX; Schema: public; Owner: -
@@ -1447,13 +1253,11 @@ CREATE INDEX mcp_backtest_trades_pnl_idx ON public.mcp_backtest_trades USING btr
 
 CREATE INDEX mcp_optimization_results_backtest_idx ON public.mcp_optimization_results USING btree (backtest_id);
 
-
 --
 -- Name: mcp_optimization_results_objective_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_optimization_results_objective_idx ON public.mcp_optimization_results USING btree (objective_value);
-
 
 --
 -- Name: mcp_optimization_results_param_set_idx; Type: INDEX; Schema: public; Owner: -
@@ -1461,13 +1265,11 @@ CREATE INDEX mcp_optimization_results_objective_idx ON public.mcp_optimization_r
 
 CREATE INDEX mcp_optimization_results_param_set_idx ON public.mcp_optimization_results USING btree (parameter_set);
 
-
 --
 -- Name: mcp_walk_forward_tests_parent_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_walk_forward_tests_parent_idx ON public.mcp_walk_forward_tests USING btree (parent_backtest_id);
-
 
 --
 -- Name: mcp_walk_forward_tests_performance_idx; Type: INDEX; Schema: public; Owner: -
@@ -1475,13 +1277,11 @@ CREATE INDEX mcp_walk_forward_tests_parent_idx ON public.mcp_walk_forward_tests 
 
 CREATE INDEX mcp_walk_forward_tests_performance_idx ON public.mcp_walk_forward_tests USING btree (out_of_sample_return);
 
-
 --
 -- Name: mcp_walk_forward_tests_period_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX mcp_walk_forward_tests_period_idx ON public.mcp_walk_forward_tests USING btree (test_period_start);
-
 
 --
 -- Name: mcp_backtest_portfolios mcp_backtest_portfolios_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -1489,13 +1289,11 @@ CREATE INDEX mcp_walk_forward_tests_period_idx ON public.mcp_walk_forward_tests 
 
 CREATE TRIGGER mcp_backtest_portfolios_set_updated_at BEFORE UPDATE ON public.mcp_backtest_portfolios FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
 
-
 --
 -- Name: mcp_backtest_results mcp_backtest_results_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER mcp_backtest_results_set_updated_at BEFORE UPDATE ON public.mcp_backtest_results FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
-
 
 --
 -- Name: mcp_backtest_trades mcp_backtest_trades_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
@@ -1503,20 +1301,17 @@ CREATE TRIGGER mcp_backtest_results_set_updated_at BEFORE UPDATE ON public.mcp_b
 
 CREATE TRIGGER mcp_backtest_trades_set_updated_at BEFORE UPDATE ON public.mcp_backtest_trades FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
 
-
 --
 -- Name: mcp_optimization_results mcp_optimization_results_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER mcp_optimization_results_set_updated_at BEFORE UPDATE ON public.mcp_optimization_results FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
 
-
 --
 -- Name: mcp_walk_forward_tests mcp_walk_forward_tests_set_updated_at; Type: TRIGGER; Schema: public; Owner: -
 --
 
 CREATE TRIGGER mcp_walk_forward_tests_set_updated_at BEFORE UPDATE ON public.mcp_walk_forward_tests FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
-
 
 --
 -- Name: mcp_backtest_trades mcp_backtest_trades_backtest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1525,14 +1320,12 @@ CREATE TRIGGER mcp_walk_forward_tests_set_updated_at BEFORE UPDATE ON public.mcp
 ALTER TABLE ONLY public.mcp_backtest_trades
     ADD CONSTRAINT mcp_backtest_trades_backtest_id_fkey FOREIGN KEY (backtest_id) REFERENCES public.mcp_backtest_results(backtest_id) ON DELETE CASCADE;
 
-
 --
 -- Name: mcp_optimization_results mcp_optimization_results_backtest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.mcp_optimization_results
     ADD CONSTRAINT mcp_optimization_results_backtest_id_fkey FOREIGN KEY (backtest_id) REFERENCES public.mcp_backtest_results(backtest_id) ON DELETE CASCADE;
-
 
 --
 -- Name: mcp_walk_forward_tests mcp_walk_forward_tests_parent_backtest_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -1541,9 +1334,7 @@ ALTER TABLE ONLY public.mcp_optimization_results
 ALTER TABLE ONLY public.mcp_walk_forward_tests
     ADD CONSTRAINT mcp_walk_forward_tests_parent_backtest_id_fkey FOREIGN KEY (parent_backtest_id) REFERENCES public.mcp_backtest_results(backtest_id) ON DELETE CASCADE;
 
-
 --
 -- PostgreSQL database dump complete
 --
-
 

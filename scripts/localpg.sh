@@ -35,6 +35,15 @@ find_bindir() {
         if [ -x "$d/initdb" ]; then echo "$d"; return; fi
     done
     if command -v initdb >/dev/null 2>&1; then dirname "$(command -v initdb)"; return; fi
+    # A fresh machine where we are root: install the distribution's server, once.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${LOCAL_PG_NO_INSTALL:-}" ]; then
+        say "no PostgreSQL server binaries: installing Debian's postgresql package (LOCAL_PG_NO_INSTALL=1 to skip)"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >&2 \
+            || die "apt-get install postgresql failed"
+        for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+            if [ -x "$d/initdb" ]; then echo "$d"; return; fi
+        done
+    fi
     die "no PostgreSQL server binaries (initdb, pg_ctl) found.
   Install them (Debian/Ubuntu: apt-get install postgresql; Fedora: dnf install postgresql-server;
   macOS: brew install postgresql@15), set PG_BINDIR to their directory,

@@ -26,7 +26,10 @@ def dump(url: str) -> str:
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     out = re.sub(r"^-- Dumped (from|by) .*\n", "", out, flags=re.M)
     out = re.sub(r"^\\(un)?restrict .*\n", "", out, flags=re.M)  # pg_dump >= 17.6 nonce lines
-    return out
+    # The session preamble (SET ..., set_config) varies between pg_dump versions and is
+    # not schema.
+    out = re.sub(r"^(SET |SELECT pg_catalog\.set_config).*\n", "", out, flags=re.M)
+    return re.sub(r"\n{3,}", "\n\n", out)
 
 
 def fresh_dump() -> str:
