@@ -377,49 +377,23 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def bench_reads(iterations: int) -> dict[str, Any]:
-    url = url_for("bt_bench_volume")
-    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bt_bench_volume WITH (FORCE)")
-        conn.execute("CREATE DATABASE bt_bench_volume")
-    migrations.apply(url)
+    url = fresh_database("bt_bench_volume")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute((ROOT / "tests" / "volume.sql").read_bytes())
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "SELECT backtest_id FROM mcp_backtest_results ORDER BY random() LIMIT %s",
-                (iterations,),
-            )
-        ]
-        optimized = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT backtest_id FROM mcp_optimization_results LIMIT %s", (iterations,)
-            )
-        ]
-        walked = [
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT parent_backtest_id FROM mcp_walk_forward_tests LIMIT %s",
-                (iterations,),
-            )
-        ]
-        ports = [
-            r[0]
-            for r in conn.execute(
-                "SELECT portfolio_backtest_id FROM mcp_backtest_portfolios LIMIT %s", (iterations,)
-            )
-        ]
+
+        def sample(query: str) -> list[Any]:
+            return [r[0] for r in conn.execute(query + " LIMIT %s", (iterations,))]
+
+        ids = sample("SELECT backtest_id FROM mcp_backtest_results ORDER BY random()")
+        optimized = sample("SELECT DISTINCT backtest_id FROM mcp_optimization_results")
+        walked = sample("SELECT DISTINCT parent_backtest_id FROM mcp_walk_forward_tests")
+        ports = sample("SELECT portfolio_backtest_id FROM mcp_backtest_portfolios")
         store = BacktestStore(conn)
-        first_pages = store.list_backtests(limit=50)
-        page = first_pages
-        after_999 = None
-        cursor_rows = conn.execute(
+        last_of_page_999 = conn.execute(
             "SELECT backtest_id FROM mcp_backtest_results ORDER BY backtest_date DESC, backtest_id DESC OFFSET 49949 LIMIT 1"
         ).fetchone()
-        assert cursor_rows is not None
-        after_999 = store.get_backtest(cursor_rows[0])
-        del page
+        assert last_of_page_999 is not None
+        after_999 = store.get_backtest(last_of_page_999[0])
         cases: dict[str, Callable[[int], Any]] = {
             "get_backtest": lambda i: store.get_backtest(ids[i % len(ids)]),
             "list_backtests page 1": lambda i: store.list_backtests(limit=50),
@@ -461,7 +435,6 @@ def bench_reads(iterations: int) -> dict[str, Any]:
                 "p99_ms": 1000 * percentile(samples, 99),
                 "n": runs,
             }
-        assert first_pages
     return out
 
 

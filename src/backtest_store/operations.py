@@ -517,13 +517,7 @@ def top_backtests(
 ) -> Operation[list[BacktestResult]]:
     m = "top_backtests"
     if metric not in METRICS:
-        raise ValidationError(
-            m,
-            "metric",
-            metric,
-            "one of " + ", ".join(sorted(METRICS)),
-            problem="is not a rankable metric",
-        )
+        raise _unknown_metric(m, "metric", metric)
     if type(min_trades) is not int or min_trades < 0:
         raise ValidationError(m, "min_trades", min_trades, "an int >= 0")
     statement = queries.top_backtests(
@@ -613,13 +607,7 @@ def compare_backtests(
     chosen = tuple(METRICS) if metrics is None else tuple(metrics)
     for metric in chosen:
         if metric not in METRICS:
-            raise ValidationError(
-                m,
-                "metrics",
-                metric,
-                "one of " + ", ".join(sorted(METRICS)),
-                problem="is not a rankable metric",
-            )
+            raise _unknown_metric(m, "metrics", metric)
     if not chosen:
         raise ValidationError(m, "metrics", metrics, "at least one metric")
     if not ids:
