@@ -60,13 +60,26 @@ CREATE TABLE public.mcp_backtest_portfolios (
     notes text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ck_mcp_backtest_portfolios_annualized_return_not_nan CHECK ((annualized_return <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_concentration_index_not_nan CHECK ((concentration_index <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_correlation_threshold_not_nan CHECK ((correlation_threshold <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_portfolios_date_range CHECK ((end_date >= start_date)),
+    CONSTRAINT ck_mcp_backtest_portfolios_diversification_ratio_not_nan CHECK ((diversification_ratio <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_initial_capital_not_nan CHECK ((initial_capital <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_portfolios_max_drawdown CHECK ((max_drawdown <= (0)::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_max_drawdown_not_nan CHECK ((max_drawdown <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_portfolios_max_positions CHECK ((max_positions >= 0)),
     CONSTRAINT ck_mcp_backtest_portfolios_max_sector_allocation CHECK (((max_sector_allocation >= (0)::numeric) AND (max_sector_allocation <= (1)::numeric))),
+    CONSTRAINT ck_mcp_backtest_portfolios_max_sector_allocation_not_nan CHECK ((max_sector_allocation <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_portfolio_stop_loss_not_nan CHECK ((portfolio_stop_loss <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_sharpe_ratio_not_nan CHECK ((sharpe_ratio <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_sortino_ratio_not_nan CHECK ((sortino_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_portfolios_status CHECK (((status)::text = ANY ((ARRAY['completed'::character varying, 'failed'::character varying, 'in_progress'::character varying])::text[]))),
     CONSTRAINT ck_mcp_backtest_portfolios_symbols_array CHECK ((jsonb_typeof(symbols) = 'array'::text)),
-    CONSTRAINT ck_mcp_backtest_portfolios_volatility CHECK ((volatility >= (0)::numeric))
+    CONSTRAINT ck_mcp_backtest_portfolios_total_return_not_nan CHECK ((total_return <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_turnover_rate_not_nan CHECK ((turnover_rate <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_volatility CHECK ((volatility >= (0)::numeric)),
+    CONSTRAINT ck_mcp_backtest_portfolios_volatility_not_nan CHECK ((volatility <> 'NaN'::numeric))
 );
 
 --
@@ -307,14 +320,36 @@ CREATE TABLE public.mcp_backtest_results (
     notes text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ck_mcp_backtest_results_alpha_not_nan CHECK ((alpha <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_annualized_return_not_nan CHECK ((annualized_return <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_average_loss_not_nan CHECK ((average_loss <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_average_win_not_nan CHECK ((average_win <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_beta_not_nan CHECK ((beta <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_calmar_ratio_not_nan CHECK ((calmar_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_date_range CHECK ((end_date >= start_date)),
+    CONSTRAINT ck_mcp_backtest_results_downside_volatility_not_nan CHECK ((downside_volatility <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_durations CHECK (((max_drawdown_duration >= 0) AND (execution_time_seconds >= (0)::numeric) AND (data_points >= 0))),
+    CONSTRAINT ck_mcp_backtest_results_execution_time_seconds_not_nan CHECK ((execution_time_seconds <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_fees_not_nan CHECK ((fees <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_final_portfolio_value_not_nan CHECK ((final_portfolio_value <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_initial_capital_not_nan CHECK ((initial_capital <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_largest_loss_not_nan CHECK ((largest_loss <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_largest_win_not_nan CHECK ((largest_win <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_max_drawdown CHECK ((max_drawdown <= (0)::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_max_drawdown_not_nan CHECK ((max_drawdown <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_peak_portfolio_value_not_nan CHECK ((peak_portfolio_value <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_profit_factor_not_nan CHECK ((profit_factor <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_sharpe_ratio_not_nan CHECK ((sharpe_ratio <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_slippage_not_nan CHECK ((slippage <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_sortino_ratio_not_nan CHECK ((sortino_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_status CHECK (((status)::text = ANY ((ARRAY['completed'::character varying, 'failed'::character varying, 'in_progress'::character varying])::text[]))),
+    CONSTRAINT ck_mcp_backtest_results_total_return_not_nan CHECK ((total_return <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_trade_counts CHECK (((total_trades >= 0) AND (winning_trades >= 0) AND (losing_trades >= 0))),
     CONSTRAINT ck_mcp_backtest_results_trades_add_up CHECK ((((winning_trades)::bigint + losing_trades) <= total_trades)),
     CONSTRAINT ck_mcp_backtest_results_volatility CHECK (((volatility >= (0)::numeric) AND (downside_volatility >= (0)::numeric))),
-    CONSTRAINT ck_mcp_backtest_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))
+    CONSTRAINT ck_mcp_backtest_results_volatility_not_nan CHECK ((volatility <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric))),
+    CONSTRAINT ck_mcp_backtest_results_win_rate_not_nan CHECK ((win_rate <> 'NaN'::numeric))
 );
 
 --
@@ -597,8 +632,18 @@ CREATE TABLE public.mcp_backtest_trades (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ck_mcp_backtest_trades_direction CHECK (((direction)::text = ANY ((ARRAY['long'::character varying, 'short'::character varying])::text[]))),
+    CONSTRAINT ck_mcp_backtest_trades_duration_hours_not_nan CHECK ((duration_hours <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_trades_durations CHECK (((duration_days >= 0) AND (duration_hours >= (0)::numeric))),
+    CONSTRAINT ck_mcp_backtest_trades_entry_price_not_nan CHECK ((entry_price <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_trades_exit_after_entry CHECK (((exit_date >= entry_date) AND (exit_time >= entry_time))),
+    CONSTRAINT ck_mcp_backtest_trades_exit_price_not_nan CHECK ((exit_price <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_fees_paid_not_nan CHECK ((fees_paid <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_mae_not_nan CHECK ((mae <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_mfe_not_nan CHECK ((mfe <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_pnl_not_nan CHECK ((pnl <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_pnl_percent_not_nan CHECK ((pnl_percent <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_position_size_not_nan CHECK ((position_size <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_trades_slippage_cost_not_nan CHECK ((slippage_cost <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_trades_trade_number CHECK ((trade_number >= 0))
 );
 
@@ -764,11 +809,18 @@ CREATE TABLE public.mcp_optimization_results (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT ck_mcp_optimization_results_max_drawdown CHECK ((max_drawdown <= (0)::numeric)),
+    CONSTRAINT ck_mcp_optimization_results_max_drawdown_not_nan CHECK ((max_drawdown <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_optimization_results_objective_value_not_nan CHECK ((objective_value <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_optimization_results_p_value CHECK (((p_value >= (0)::numeric) AND (p_value <= (1)::numeric))),
+    CONSTRAINT ck_mcp_optimization_results_p_value_not_nan CHECK ((p_value <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_optimization_results_parameter_set CHECK ((parameter_set >= 0)),
+    CONSTRAINT ck_mcp_optimization_results_profit_factor_not_nan CHECK ((profit_factor <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_optimization_results_rank CHECK ((rank >= 1)),
+    CONSTRAINT ck_mcp_optimization_results_sharpe_ratio_not_nan CHECK ((sharpe_ratio <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_optimization_results_total_return_not_nan CHECK ((total_return <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_optimization_results_total_trades CHECK ((total_trades >= 0)),
-    CONSTRAINT ck_mcp_optimization_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric)))
+    CONSTRAINT ck_mcp_optimization_results_win_rate CHECK (((win_rate >= (0)::numeric) AND (win_rate <= (1)::numeric))),
+    CONSTRAINT ck_mcp_optimization_results_win_rate_not_nan CHECK ((win_rate <> 'NaN'::numeric))
 );
 
 --
@@ -911,9 +963,15 @@ CREATE TABLE public.mcp_walk_forward_tests (
     is_statistically_significant boolean DEFAULT false,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT ck_mcp_walk_forward_tests_degradation_factor_not_nan CHECK ((degradation_factor <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_walk_forward_tests_drawdown CHECK ((out_of_sample_drawdown <= (0)::numeric)),
+    CONSTRAINT ck_mcp_walk_forward_tests_out_of_sample_drawdown_not_nan CHECK ((out_of_sample_drawdown <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_walk_forward_tests_out_of_sample_return_not_nan CHECK ((out_of_sample_return <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_walk_forward_tests_out_of_sample_sharpe_not_nan CHECK ((out_of_sample_sharpe <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_walk_forward_tests_performance_ratio_not_nan CHECK ((performance_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_walk_forward_tests_test_period CHECK ((test_period_end >= test_period_start)),
     CONSTRAINT ck_mcp_walk_forward_tests_trades CHECK ((out_of_sample_trades >= 0)),
+    CONSTRAINT ck_mcp_walk_forward_tests_training_performance_not_nan CHECK ((training_performance <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_walk_forward_tests_training_period CHECK ((training_end >= training_start)),
     CONSTRAINT ck_mcp_walk_forward_tests_window CHECK (((window_size_months >= 1) AND (step_size_months >= 1)))
 );

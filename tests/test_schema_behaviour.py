@@ -213,8 +213,10 @@ VIOLATIONS: list[tuple[str, str, dict[str, Any]]] = [
 
 
 def test_every_check_constraint_has_a_violation_case(conn: psycopg.Connection[Any]) -> None:
+    """Every ck_ check but 0009's ck_*_not_nan, which tests/test_nan.py violates one by one."""
     rows = conn.execute(
         "SELECT conname FROM pg_constraint WHERE contype = 'c' AND conname LIKE 'ck\\_%%'"
+        " AND conname NOT LIKE '%%\\_not\\_nan'"
     ).fetchall()
     assert {r[0] for r in rows} == {v[0] for v in VIOLATIONS}
 

@@ -22,7 +22,7 @@ from pypika import functions as fn
 from pypika.enums import JSONOperators
 from pypika.functions import Cast
 from pypika.queries import QueryBuilder
-from pypika.terms import BasicCriterion, Function, Term
+from pypika.terms import BasicCriterion, Function, Term, ValueWrapper
 
 from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, TableSpec
 
@@ -71,6 +71,15 @@ def _given(**values: Any) -> dict[str, Any]:
 
 def _col(table: Table, name: str) -> Field:
     return Field(name, table=table)
+
+
+# numeric's NaN: sorts above every number and equals itself. Reads treat it as NULL.
+_NAN: Any = ValueWrapper("NaN")
+
+
+def _number(column: Term) -> Term:
+    """NULLIF(column, 'NaN'): a NaN metric counts as unknown in ranks and aggregates."""
+    return fn.NullIf(column, _NAN)  # type: ignore[no-untyped-call]
 
 
 def _columns(spec: TableSpec[Any], with_series: bool) -> tuple[str, ...]:
@@ -316,12 +325,15 @@ def list_backtests(
 def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
     column = _col(t, metric)
-    query = _select(RESULTS, _columns(RESULTS, with_series)).where(column.notnull())
+    # "< 'NaN'" leaves out NULL and NaN alike, as one range condition on the metric's
+    # btree: numeric sorts NaN above every number, so on a database without the
+    # ck_*_not_nan checks (0009) a NaN written by another writer would otherwise rank first.
+    query = _select(RESULTS, _columns(RESULTS, with_series)).where(column < _NAN)
     query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
     if "min_trades" in present:
         query = query.where(t.total_trades >= _p("min_trades"))
-    # NULLs are filtered out above, and the default NULL placement of each
-    # direction matches a plain ascending btree read forwards or backwards.
+    # With NULLs filtered out above, either direction is a plain ascending btree read
+    # forwards or backwards.
     order = Order.desc if METRICS[metric] == "desc" else Order.asc
     query = query.orderby(column, order=order).orderby(t.backtest_id)
     return _render(query.limit(_p("limit")))
@@ -375,8 +387,8 @@ def find_backtests(
 def _trades_sql(outcome: Outcome) -> str:
     t = TRADES.table
     query = _select(TRADES, TRADES.column_names).where(t.backtest_id == _p("backtest_id"))
-    if outcome == "winning":
-        query = query.where(t.pnl > 0)
+    if outcome == "winning":  # numeric's NaN is greater than every number: not a win
+        query = query.where(t.pnl > 0).where(t.pnl < _NAN)
     elif outcome == "losing":
         query = query.where(t.pnl < 0)
     return _render(query.orderby(t.entry_date, t.trade_number))
@@ -451,12 +463,12 @@ def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
     t = RESULTS.table
     terms: list[Term] = [t.backtest_id, t.symbol, t.strategy_type]
     for metric in metrics:
-        column = _col(t, metric)
+        column = _number(_col(t, metric))
         rank = an.Rank().over()  # type: ignore[no-untyped-call]
         # NULLs rank last in the window, and are blanked out below.
         rank = rank.orderby(column.isnull())
         rank = rank.orderby(column, order=Order.desc if METRICS[metric] == "desc" else Order.asc)
-        terms.append(column)
+        terms.append(column.as_(metric))
         terms.append(_CaseNull(column, rank).as_(f"{metric}_rank"))
     query = (
         PostgreSQLQuery.from_(t).select(*terms).where(t.backtest_id == Function("ANY", _p("ids")))
@@ -514,11 +526,11 @@ def _performance_summary_sql(present: frozenset[str]) -> str:
         t.strategy_type,
         t.symbol,
         fn.Count("*").as_("count"),
-        fn.Avg(t.total_return).as_("mean_return"),
-        fn.Max(t.total_return).as_("best_return"),
-        fn.Min(t.total_return).as_("worst_return"),
-        fn.Avg(t.sharpe_ratio).as_("mean_sharpe"),
-        fn.Avg(t.win_rate).as_("mean_win_rate"),
+        fn.Avg(_number(t.total_return)).as_("mean_return"),
+        fn.Max(_number(t.total_return)).as_("best_return"),
+        fn.Min(_number(t.total_return)).as_("worst_return"),
+        fn.Avg(_number(t.sharpe_ratio)).as_("mean_sharpe"),
+        fn.Avg(_number(t.win_rate)).as_("mean_win_rate"),
     )
     if "since" in present:
         query = query.where(t.backtest_date >= _p("since"))
