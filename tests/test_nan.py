@@ -67,7 +67,7 @@ def test_nan_written_by_another_writer_is_refused_naming_the_column(
     row = conn.execute(
         "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s", (name,)
     ).fetchone()
-    assert row is not None and name.startswith(f"ck_{table}_")
+    assert row is not None and name is not None and name.startswith(f"ck_{table}_")
     assert name == f"ck_{table}_{column}_not_nan" or f"({column} " in row[0], (name, row)
 
 
@@ -126,7 +126,7 @@ def test_a_nan_metric_never_ranks_first_nor_spoils_a_summary(without_checks: str
         ]
 
         ids = [spoiled.backtest_id, good[1].backtest_id, good[0].backtest_id]
-        compared = {
+        compared: dict[Any, Any] = {
             c.backtest_id: c for c in store.compare_backtests(ids, metrics=["sharpe_ratio"])
         }
         assert compared[good[0].backtest_id].ranks["sharpe_ratio"] == 1
