@@ -18,11 +18,14 @@ from tests.dbs import pg_bin, scratch_database
 EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", migrations.CHECKSUM_TABLE)
 
 
-def dump(url: str) -> str:
-    args = [pg_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges", "--no-comments"]
-    args = [a for a in args if a != "--no-comments"]  # comments are part of the schema
-    for table in EXCLUDED:
+def dump(url: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> str:
+    """The schema of ``url``, without bookkeeping tables (and the tables in ``exclude``);
+    with ``only``, the schema of those tables alone."""
+    args = [pg_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges"]
+    for table in (*EXCLUDED, *exclude):
         args += ["--exclude-table", table]
+    for table in only:
+        args += ["--table", table]
     out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
     out = re.sub(r"^-- Dumped (from|by) .*\n", "", out, flags=re.M)
     out = re.sub(r"^\\(un)?restrict .*\n", "", out, flags=re.M)  # pg_dump >= 17.6 nonce lines

@@ -1,4 +1,6 @@
-"""backtest-store migrate | rollback [--all | --steps N] | status | break-lock [--database URL]."""
+"""backtest-store migrate | rollback [--all | --steps N] | status | break-lock | adopt.
+
+Every command takes --database URL (default: $DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "break-lock", parents=[database], help="remove a migration lock left by a killed run"
     )
+    ad = sub.add_parser(
+        "adopt",
+        parents=[database],
+        help="take over a database the Alembic revision 013 (or its models) created",
+        description="Verify the tables, check every row against the package's rules, then "
+        "convert them to the package's schema in one transaction and apply the later "
+        "migrations. Nothing is changed if anything is found.",
+    )
+    ad.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    ad.add_argument(
+        "--nan-to-null", action="store_true", help="store NULL for NaN in numeric columns"
+    )
     return parser
 
 
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rolled back {len(done)} migration(s) on {where}:")
             for m in done:
                 print(f"  {m}")
+        elif args.command == "adopt":
+            return _adopt(url, dry_run=args.dry_run, nan_to_null=args.nan_to_null)
         elif args.command == "status":
             st = migrations.status(url)
             for m in st.applied:
@@ -60,12 +76,35 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"unknown  {m} (applied by a newer release)")
             if st.edited:
                 migrations.refuse_edited(st)
+            migrations.refuse_clashes(st, url)
         elif args.command == "break-lock":
             cleared = migrations.break_lock(url)
             print("lock removed" if cleared else "there was no lock")
     except BacktestStoreError as exc:
         print(f"backtest-store: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _adopt(url: str, *, dry_run: bool, nan_to_null: bool) -> int:
+    from backtest_store.adoption import terminal_progress
+    from backtest_store.errors import AdoptionError
+
+    try:
+        plan = migrations.adopt(
+            url, dry_run=dry_run, nan_to_null=nan_to_null, progress=terminal_progress()
+        )
+    except AdoptionError as exc:
+        if exc.plan is not None and dry_run:
+            print(exc.plan.render())
+        print(f"backtest-store: {exc}", file=sys.stderr)
+        return 1
+    print(plan.render())
+    if not dry_run:
+        repaired = ", ".join(f"{c} {n}" for c, n in plan.nan_repairs.items())
+        if repaired:
+            print(f"NaN set to NULL: {repaired}")
+        print(f"adopted; applied afterwards: {', '.join(plan.applied) or 'nothing'}")
     return 0
 
 

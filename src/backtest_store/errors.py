@@ -7,6 +7,8 @@ swallowed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import errors as pg
 
@@ -68,6 +70,33 @@ class MigrationLockedError(MigrationError):
 
 class MigrationChecksumError(MigrationError):
     """An applied migration file was edited after it was applied."""
+
+
+class NotAdoptedError(MigrationError):
+    """The database holds the tables of the Alembic revision this package replaces, and
+    backtest-store has not adopted them yet (``backtest-store adopt``)."""
+
+
+class AdoptionError(MigrationError):
+    """The database cannot be adopted as it is; nothing was changed.
+
+    ``differences`` lists where the tables differ from the shape that was recognised,
+    ``findings`` the rows the package's rules would refuse (see ``adoption.Finding``),
+    ``plan`` what adopt found (``adoption.Plan``; None when there was nothing to adopt).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        differences: list[str] | None = None,
+        findings: list[Any] | None = None,
+        plan: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.differences = differences or []
+        self.findings = findings or []
+        self.plan = plan
 
 
 class DatabaseError(BacktestStoreError):

@@ -18,14 +18,15 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+import sqlparse
 from psycopg import sql
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
@@ -34,8 +35,12 @@ from backtest_store.errors import (
     MigrationChecksumError,
     MigrationError,
     MigrationLockedError,
+    NotAdoptedError,
     SchemaVersionError,
 )
+
+if TYPE_CHECKING:
+    from backtest_store.adoption import Plan
 
 # Key of the session-level advisory lock that serialises migration runs.
 _ADVISORY_LOCK_KEY = 0x6274_7374_6F72_65  # "btstore"
@@ -110,6 +115,66 @@ def resolve_url(url: str | None) -> str:
     return url
 
 
+def statements(migration_id: str) -> list[str]:
+    """The statements of a migration file, comments stripped, split as yoyo splits them."""
+    text = (migrations_dir() / f"{migration_id}.sql").read_text(encoding="utf-8")
+    out = []
+    for statement in sqlparse.split(text):
+        stripped = sqlparse.format(statement, strip_comments=True).strip().rstrip(";").strip()
+        if stripped:
+            out.append(stripped)
+    return out
+
+
+_CREATES = re.compile(
+    r"^CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|FUNCTION|TRIGGER|(?:UNIQUE\s+)?INDEX)"
+    r"(?:\s+CONCURRENTLY)?\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)",
+    re.I,
+)
+_ADD_CONSTRAINT = re.compile(r"\bADD\s+CONSTRAINT\s+(\w+)", re.I)
+_DROP_CONSTRAINT_IF_EXISTS = re.compile(r"\bDROP\s+CONSTRAINT\s+IF\s+EXISTS\s+(\w+)", re.I)
+
+
+def created_objects(migration_id: str) -> list[tuple[str, str]]:
+    """(kind, name) of each object the migration creates that must not exist beforehand:
+    what a CREATE without IF NOT EXISTS, or an ADD CONSTRAINT not preceded by its own
+    DROP CONSTRAINT IF EXISTS, would fail on."""
+    out: list[tuple[str, str]] = []
+    for statement in statements(migration_id):
+        match = _CREATES.match(statement)
+        if match and not match.group(2):
+            kind = match.group(1).split()[-1].lower()
+            out.append(("relation" if kind in ("table", "index") else kind, match.group(3)))
+        dropped = set(_DROP_CONSTRAINT_IF_EXISTS.findall(statement))
+        out += [("constraint", n) for n in _ADD_CONSTRAINT.findall(statement) if n not in dropped]
+    return out
+
+
+_EXISTS_SQL = {
+    "relation": "SELECT to_regclass(%s) IS NOT NULL",
+    "function": "SELECT EXISTS (SELECT FROM pg_proc WHERE proname = %s"
+    " AND pronamespace = current_schema()::regnamespace)",
+    "trigger": "SELECT EXISTS (SELECT FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+    " WHERE t.tgname = %s AND c.relnamespace = current_schema()::regnamespace)",
+    "constraint": "SELECT EXISTS (SELECT FROM pg_constraint WHERE conname = %s"
+    " AND connamespace = current_schema()::regnamespace)",
+}
+
+
+def _clashes(conn: psycopg.Connection[Any], pending: list[str]) -> list[str]:
+    """Objects that pending migrations would create but that exist already."""
+    found = []
+    for migration_id in pending:
+        for kind, name in created_objects(migration_id):
+            row = conn.execute(_EXISTS_SQL[kind], (name,)).fetchone()
+            if row and row[0]:
+                found.append(f"{kind} {name} (created by {migration_id})")
+    return found
+
+
+LEGACY_TABLE = "mcp_backtest_results"
+
+
 @dataclass(frozen=True)
 class Status:
     """Which migrations a database has."""
@@ -118,10 +183,33 @@ class Status:
     pending: list[str]
     unknown: list[str]  # applied, but not migrations of this package (a newer release)
     edited: list[str]  # applied, and the file changed since
+    # objects pending migrations would create that exist already; when the backtest
+    # tables are among them, the database was made by the Alembic revision: adopt it
+    clashes: list[str] = field(default_factory=list)
+
+    @property
+    def not_adopted(self) -> bool:
+        return any(c.startswith(f"relation {LEGACY_TABLE} ") for c in self.clashes)
+
+
+def refuse_clashes(status: Status, url: str) -> None:
+    """Stop, before anything is changed, when pending migrations would meet their objects."""
+    if status.not_adopted:
+        raise NotAdoptedError(
+            f"{redact(url)} holds backtest tables that backtest-store did not create (the "
+            "Alembic revision 013_add_backtest_persistence_models, or its models); nothing "
+            "was changed. Adopt them first: "
+            f"backtest-store adopt --database '{redact(url)}' (add --dry-run to see the plan)"
+        )
+    if status.clashes:
+        raise MigrationError(
+            f"nothing was changed: objects that pending migrations create exist already on "
+            f"{redact(url)}: {'; '.join(status.clashes)}"
+        )
 
 
 @contextmanager
-def _serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connection[Any]]:
+def serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connection[Any]]:
     """Hold the migration advisory lock for the duration of the block.
 
     A waiting run polls with pg_try_advisory_lock instead of blocking in
@@ -150,13 +238,13 @@ def _serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connecti
             conn.execute("SELECT pg_advisory_unlock(%s)", (_ADVISORY_LOCK_KEY,))
 
 
-def _table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
+def table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
     return bool(row and row[0])
 
 
 def _applied(conn: psycopg.Connection[Any]) -> list[str]:
-    if not _table_exists(conn, YOYO_MIGRATION_TABLE):
+    if not table_exists(conn, YOYO_MIGRATION_TABLE):
         return []
     query = sql.SQL("SELECT migration_id FROM {} ORDER BY migration_id")
     rows = conn.execute(query.format(sql.Identifier(YOYO_MIGRATION_TABLE))).fetchall()
@@ -164,22 +252,24 @@ def _applied(conn: psycopg.Connection[Any]) -> list[str]:
 
 
 def _checksums(conn: psycopg.Connection[Any]) -> dict[str, str]:
-    if not _table_exists(conn, CHECKSUM_TABLE):
+    if not table_exists(conn, CHECKSUM_TABLE):
         return {}
     query = sql.SQL("SELECT migration_id, sha256 FROM {}")
     rows = conn.execute(query.format(sql.Identifier(CHECKSUM_TABLE))).fetchall()
     return {r[0]: r[1] for r in rows}
 
 
-def _status(conn: psycopg.Connection[Any]) -> Status:
+def current_status(conn: psycopg.Connection[Any]) -> Status:
     ours = migration_ids()
     applied = _applied(conn)
     recorded = _checksums(conn)
+    pending = [m for m in ours if m not in applied]
     return Status(
         applied=[m for m in applied if m in ours],
-        pending=[m for m in ours if m not in applied],
+        pending=pending,
         unknown=[m for m in applied if m not in ours],
         edited=[m for m in applied if m in recorded and recorded[m] != file_checksum(m)],
+        clashes=_clashes(conn, pending),
     )
 
 
@@ -193,7 +283,7 @@ def refuse_edited(status: Status) -> None:
         )
 
 
-def _record_checksums(conn: psycopg.Connection[Any], applied: list[str]) -> None:
+def record_checksums(conn: psycopg.Connection[Any], applied: list[str]) -> None:
     conn.execute(_CREATE_CHECKSUM_TABLE)
     with conn.cursor() as cur:
         query = sql.SQL(
@@ -209,7 +299,7 @@ def _record_checksums(conn: psycopg.Connection[Any], applied: list[str]) -> None
 def _refuse_stale_lock(conn: psycopg.Connection[Any], url: str) -> None:
     # We hold the advisory lock, so no other run of this tool is migrating: a
     # yoyo lock row now was left by a killed run (or a plain `yoyo` run).
-    if not _table_exists(conn, YOYO_LOCK_TABLE):
+    if not table_exists(conn, YOYO_LOCK_TABLE):
         return
     query = sql.SQL("SELECT pid, ctime FROM {}").format(sql.Identifier(YOYO_LOCK_TABLE))
     row = conn.execute(query).fetchone()
@@ -225,21 +315,22 @@ def status(url: str | None = None) -> Status:
     """Which migrations are applied, pending, unknown or edited."""
     url = resolve_url(url)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        return _status(conn)
+        return current_status(conn)
 
 
 def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str]:
     """Apply every pending migration; return the ids applied (empty: nothing to do)."""
     url = resolve_url(url)
-    with _serialised(url, lock_wait_seconds) as conn:
-        before = _status(conn)
+    with serialised(url, lock_wait_seconds) as conn:
+        before = current_status(conn)
         refuse_edited(before)
         if before.unknown:
             raise MigrationError(
                 "the database has migrations this package does not know "
                 f"({', '.join(before.unknown)}): it was migrated by a newer release"
             )
-        _record_checksums(conn, before.applied)
+        refuse_clashes(before, url)
+        record_checksums(conn, before.applied)
         if not before.pending:
             return []
         _refuse_stale_lock(conn, url)
@@ -256,7 +347,7 @@ def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str
         finally:
             backend.connection.close()
         done = [m.id for m in todo]
-        _record_checksums(conn, done)
+        record_checksums(conn, done)
         return done
 
 
@@ -265,8 +356,8 @@ def rollback(
 ) -> list[str]:
     """Roll back the last ``steps`` applied migrations (all when steps is None)."""
     url = resolve_url(url)
-    with _serialised(url, lock_wait_seconds) as conn:
-        before = _status(conn)
+    with serialised(url, lock_wait_seconds) as conn:
+        before = current_status(conn)
         refuse_edited(before)
         if not before.applied:
             return []
@@ -286,7 +377,7 @@ def rollback(
         finally:
             backend.connection.close()
         done = [m.id for m in todo]
-        if _table_exists(conn, CHECKSUM_TABLE):
+        if table_exists(conn, CHECKSUM_TABLE):
             query = sql.SQL("DELETE FROM {} WHERE migration_id = ANY(%s)")
             conn.execute(query.format(sql.Identifier(CHECKSUM_TABLE)), (done,))
         return done
@@ -296,7 +387,7 @@ def break_lock(url: str | None = None) -> bool:
     """Remove a migration lock left by a killed run; True if there was one."""
     url = resolve_url(url)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        if not _table_exists(conn, YOYO_LOCK_TABLE):
+        if not table_exists(conn, YOYO_LOCK_TABLE):
             return False
         cur = conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(YOYO_LOCK_TABLE)))
         return cur.rowcount > 0
@@ -334,3 +425,24 @@ def verify_applied(applied: set[str]) -> None:
         current=current,
         required=need,
     )
+
+
+# -- adoption of databases the Alembic revision made (adoption.py) -----------------------
+
+
+def adopt(
+    url: str | None = None,
+    *,
+    dry_run: bool = False,
+    nan_to_null: bool = False,
+    lock_timeout: str = "5s",
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
+    """Adopt a database that the Alembic revision 013 (or its models) created; see
+    ``backtest_store.adoption``. Returns the plan, carried out unless ``dry_run``."""
+    from backtest_store import adoption
+
+    return adoption.adopt(
+        url, dry_run=dry_run, nan_to_null=nan_to_null, lock_timeout=lock_timeout,
+        progress=progress,
+    )  # fmt: skip

@@ -1,0 +1,529 @@
+"""Adoption of the databases the Alembic revision 013 (or its models) made, with data.
+
+Every legacy database here is made by running the revision itself through Alembic
+(tests/legacy.py), then filled the way the replaced SQLAlchemy writer filled it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from backtest_store import BacktestStore, BacktestTrade, adoption, migrations
+from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
+from backtest_store.tables import ALL
+from tests import legacy
+from tests.dbs import scratch_database
+from tests.schema_dump import dump, fresh_dump
+from tests.support import result
+
+BIN = Path(sys.executable).parent
+# The application's other tables (and their sequences) beside ours: never touched.
+OTHER = (
+    "alembic_version",
+    "mcp_users",
+    "mcp_users_user_id_seq",
+    "mcp_users_email_key",
+    "mcp_watchlists",
+    "mcp_watchlists_id_seq",
+)
+OTHER_TABLES = (
+    ("alembic_version", "version_num"),
+    ("mcp_users", "user_id"),
+    ("mcp_watchlists", "id"),
+)
+SHAPES = ("revision", "models")
+
+
+@pytest.fixture(scope="module")
+def migrated_dump() -> str:
+    """The schema `migrate` makes on an empty database."""
+    return fresh_dump()
+
+
+@pytest.fixture(params=SHAPES)
+def legacy_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database as the replaced service left it, in either shape, with rows."""
+    with scratch_database("bt_legacy") as url:
+        legacy.make_legacy(url, request.param)
+        legacy.fill(url)
+        yield url
+
+
+def snapshot(url: str, *, as_jsonb: bool = True) -> dict[str, Any]:
+    """Every row of every table, ours and the application's; json compared as jsonb, or
+    as text when the json may hold what jsonb refuses."""
+    keys = [(spec.name, spec.key) for spec in ALL]
+    out: dict[str, Any] = {}
+    for table, key in (*keys, *OTHER_TABLES):
+        if migrations_table_exists(url, table):
+            out[table] = legacy.table_rows(url, table, key, as_jsonb=as_jsonb)
+    return out
+
+
+def migrations_table_exists(url: str, table: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return migrations.table_exists(conn, table)
+
+
+def whole_state(url: str) -> tuple[str, dict[str, Any], list[Any]]:
+    """Schema, rows, and what yoyo records as applied: all that a refusal must not change."""
+    with psycopg.connect(url) as conn:
+        applied = (
+            conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
+            if migrations.table_exists(conn, "_yoyo_migration")
+            else []
+        )
+    return dump(url), snapshot(url, as_jsonb=False), applied
+
+
+def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "backtest-store"), *args], capture_output=True, text=True, check=check
+    )
+
+
+def execute(url: str, statement: str, params: Any = None) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(statement, params)
+
+
+# -- the happy path, both shapes --------------------------------------------------------
+
+
+def test_adopt_makes_the_migrated_schema_and_keeps_every_row(
+    legacy_url: str, migrated_dump: str
+) -> None:
+    before = snapshot(legacy_url)
+    others_schema = dump(legacy_url, only=OTHER)
+
+    plan = migrations.adopt(legacy_url)
+
+    assert plan.applied == [m for m in migrations.migration_ids() if m not in adoption.ADOPTED]
+    assert dump(legacy_url, exclude=OTHER) == migrated_dump
+    assert snapshot(legacy_url) == before  # every row, every value, the other tables too
+    assert dump(legacy_url, only=OTHER) == others_schema
+    status = migrations.status(legacy_url)
+    assert (status.pending, status.unknown, status.edited, status.clashes) == ([], [], [], [])
+    assert status.applied == migrations.migration_ids()
+
+
+def test_the_shape_is_recognised_and_alembic_version_reported(legacy_url: str) -> None:
+    plan = migrations.adopt(legacy_url, dry_run=True)
+    with psycopg.connect(legacy_url) as conn:
+        has_alembic = migrations.table_exists(conn, "alembic_version")
+    assert plan.shape == ("revision" if has_alembic else "models")
+    assert plan.alembic_version == (legacy.REVISION if has_alembic else None)
+    assert plan.differences == []
+    assert plan.rows == {
+        "mcp_backtest_results": 40,
+        "mcp_backtest_trades": 160,
+        "mcp_optimization_results": 15,
+        "mcp_walk_forward_tests": 5,
+        "mcp_backtest_portfolios": 3,
+    }
+
+
+def test_the_store_reads_adopted_rows_and_saves_new_ones(legacy_url: str) -> None:
+    migrations.adopt(legacy_url)
+    with BacktestStore.connect(legacy_url) as store:
+        old = store.list_backtests(symbol="S0", limit=100)
+        assert len(old) == 8 and {r.symbol for r in old} == {"S0"}
+        full = store.get_backtest(old[0].backtest_id)
+        assert full is not None and isinstance(full.parameters, dict)
+        assert full.parameters["filters"]["name"] == "Ünïcødé ☃"
+        trades = store.get_trades(old[0].backtest_id)
+        assert [t.trade_number for t in trades] == [1, 2, 3, 4]
+        assert trades[-1].exit_date is None  # the open trade
+        best = store.top_backtests(limit=3)
+        assert best[0].sharpe_ratio is not None
+        assert best == sorted(best, key=lambda r: r.sharpe_ratio or 0, reverse=True)
+
+        saved = store.save_backtest(
+            result(symbol="NEW"),
+            [
+                BacktestTrade(
+                    entry_date=date(2024, 1, 2), entry_price=10, position_size=1, direction="long"
+                )
+            ],
+        )
+        # The server defaults adopt added: id, timestamps, trade number.
+        assert saved.backtest_id is not None and saved.created_at is not None
+        assert store.get_trades(saved.backtest_id)[0].trade_number == 1
+        # ON DELETE CASCADE, which the models' foreign keys lacked.
+        assert store.delete_backtest(old[0].backtest_id)
+        assert store.get_trades(old[0].backtest_id) == []
+    with psycopg.connect(legacy_url, autocommit=True) as conn:
+        # The updated_at trigger adopt added.
+        row = conn.execute(
+            "UPDATE mcp_backtest_results SET notes = 'x' WHERE symbol = 'NEW'"
+            " RETURNING updated_at > created_at"
+        ).fetchone()
+        assert row == (True,)
+
+
+def test_adopt_again_and_migrate_afterwards_have_nothing_left_to_do(legacy_url: str) -> None:
+    migrations.adopt(legacy_url)
+    again = migrations.adopt(legacy_url)
+    assert again.already_adopted and again.applied == []
+    assert migrations.apply(legacy_url) == []
+    assert cli("status", "--database", legacy_url).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "later", [m for m in migrations.migration_ids() if m not in adoption.ADOPTED]
+)
+def test_each_later_migration_upgrades_an_adopted_database_and_a_fresh_one(
+    later: str, migrated_dump: str
+) -> None:
+    """Every migration after the adopted ones is rolled back and re-applied on a database
+    that adopt made (both shapes) and on a fresh one, each with data in it: same schema as
+    a fresh migrate, same rows. A new migration file is covered by this test on its own."""
+    steps = len(migrations.migration_ids()) - migrations.migration_ids().index(later)
+    for origin in (*SHAPES, "fresh"):
+        with scratch_database("bt_upgrade") as url:
+            if origin == "fresh":
+                migrations.apply(url)
+                with BacktestStore.connect(url) as store:
+                    store.save_backtest(result(sharpe_ratio=1.5))
+            else:
+                legacy.make_legacy(url, origin)  # type: ignore[arg-type]
+                legacy.fill(url)
+                migrations.adopt(url)
+            migrations.rollback(url, steps=steps)
+            before = snapshot(url)
+            assert migrations.apply(url) == migrations.migration_ids()[-steps:]
+            assert dump(url, exclude=OTHER) == migrated_dump, origin
+            assert snapshot(url) == before, origin
+
+
+# -- what adopt reproduces -----------------------------------------------------------------
+
+
+def test_every_statement_of_the_adopted_migrations_is_replayed_or_verified() -> None:
+    """adopt re-runs what the legacy tables lack and verifies what they have: no statement
+    of 0001-0007 may be neither (a new kind would silently be skipped)."""
+    for migration_id in adoption.ADOPTED:
+        for statement in migrations.statements(migration_id):
+            assert adoption.replayed(statement) != adoption.verified(statement), statement
+
+
+def test_the_expected_shapes_list_the_seed_revision_indexes() -> None:
+    revision = adoption.expected_shape("revision")
+    models = adoption.expected_shape("models")
+    names = {i[0] for shape in revision.values() for i in shape.indexes}
+    assert len(names) == 5 + 20  # five primary keys, the revision's twenty indexes
+    extra = {i[0] for s in models.values() for i in s.indexes} - names
+    assert extra == {"ix_mcp_backtest_results_symbol"}
+
+
+# -- refusals: nothing changes ------------------------------------------------------------
+
+
+def test_dirty_rows_are_refused_with_each_rule_named_and_nothing_changes(
+    legacy_url: str,
+) -> None:
+    bad = {
+        "ck_mcp_backtest_results_win_rate": "UPDATE mcp_backtest_results SET win_rate = 1.5"
+        " WHERE symbol = 'S1'",
+        "ck_mcp_backtest_results_date_range": "UPDATE mcp_backtest_results SET end_date ="
+        " '2022-01-01' WHERE symbol = 'S2' AND strategy_type = 'rsi'",
+        "ck_mcp_backtest_trades_direction": "UPDATE mcp_backtest_trades SET direction = 'flat'"
+        " WHERE trade_number = 2",
+        "ck_mcp_backtest_portfolios_symbols_array": "UPDATE mcp_backtest_portfolios"
+        " SET symbols = '{\"S0\": 1}' WHERE portfolio_name LIKE '%1'",
+        "sharpe_ratio: NaN": "UPDATE mcp_backtest_results SET sharpe_ratio = 'NaN'"
+        " WHERE symbol = 'S3'",
+        "parameters: json": 'UPDATE mcp_backtest_results SET parameters = \'{"a": "\\u0000"}\''
+        " WHERE symbol = 'S4' AND strategy_type = 'rsi'",
+    }
+    for statement in bad.values():
+        execute(legacy_url, statement)
+    state = whole_state(legacy_url)
+
+    with pytest.raises(AdoptionError) as caught:
+        migrations.adopt(legacy_url, nan_to_null=True)
+
+    found = {f.rule: f for f in caught.value.findings}
+    assert set(found) == set(bad) - {"sharpe_ratio: NaN"}  # NaN was repairable
+    assert found["ck_mcp_backtest_trades_direction"].count == 40
+    assert len(found["ck_mcp_backtest_trades_direction"].keys) == 5  # up to five keys
+    for rule in found:
+        assert rule in str(caught.value)
+    assert whole_state(legacy_url) == state
+
+    result_cli = cli("adopt", "--database", legacy_url)
+    assert result_cli.returncode == 1
+    for rule in bad:
+        assert rule in result_cli.stderr
+    assert whole_state(legacy_url) == state
+
+
+def test_nulls_where_the_package_requires_a_value_are_a_finding() -> None:
+    with scratch_database("bt_legacy") as url:
+        legacy.make_legacy(url, "models")
+        legacy.fill(url)
+        execute(
+            url,
+            "UPDATE mcp_optimization_results SET optimization_date = NULL WHERE parameter_set = 1",
+        )
+        with pytest.raises(AdoptionError) as caught:
+            migrations.adopt(url)
+        (finding,) = caught.value.findings
+        assert (finding.table, finding.rule, finding.count) == (
+            "mcp_optimization_results",
+            "optimization_date: NULL",
+            5,
+        )
+
+
+def test_nan_to_null_repairs_nan_and_nothing_else(legacy_url: str) -> None:
+    execute(
+        legacy_url,
+        "UPDATE mcp_backtest_results SET sharpe_ratio = 'NaN', alpha = 'NaN' WHERE symbol = 'S3'",
+    )
+    execute(legacy_url, "UPDATE mcp_backtest_trades SET pnl = 'NaN' WHERE trade_number = 1")
+    before = snapshot(legacy_url)
+
+    with pytest.raises(AdoptionError) as caught:
+        migrations.adopt(legacy_url)  # without the flag, NaN is a finding like any other
+    assert {f.rule for f in caught.value.findings} == {
+        "sharpe_ratio: NaN",
+        "alpha: NaN",
+        "pnl: NaN",
+    }
+
+    plan = migrations.adopt(legacy_url, nan_to_null=True)
+
+    assert plan.nan_repairs == {
+        "mcp_backtest_results.sharpe_ratio": 8,
+        "mcp_backtest_results.alpha": 8,
+        "mcp_backtest_trades.pnl": 40,
+    }
+    after = snapshot(legacy_url)
+    assert after.keys() == before.keys()
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows)
+        for old, new in zip(rows, after[table], strict=True):
+            # Each value is kept, except that NaN became NULL.
+            assert [None if v == legacy.NAN else v for v in old] == list(new)
+
+
+def test_nan_in_a_column_that_must_have_a_value_is_not_repaired(legacy_url: str) -> None:
+    execute(legacy_url, "UPDATE mcp_backtest_trades SET entry_price = 'NaN' WHERE trade_number = 3")
+    with pytest.raises(AdoptionError) as caught:
+        migrations.adopt(legacy_url, nan_to_null=True)
+    (finding,) = caught.value.findings
+    assert (finding.rule, finding.repairable) == ("entry_price: NaN", False)
+
+
+def test_tables_that_differ_from_both_shapes_are_listed_and_left_alone(legacy_url: str) -> None:
+    execute(legacy_url, "ALTER TABLE mcp_backtest_results ADD COLUMN desk text")
+    execute(legacy_url, "DROP INDEX mcp_backtest_trades_entry_date_idx")
+    execute(
+        legacy_url, "ALTER TABLE mcp_backtest_portfolios ALTER COLUMN description TYPE varchar(99)"
+    )
+    state = whole_state(legacy_url)
+    with pytest.raises(AdoptionError) as caught:
+        migrations.adopt(legacy_url)
+    text = "\n".join(caught.value.differences)
+    assert "mcp_backtest_results.desk: an extra column (text)" in text
+    assert "missing index mcp_backtest_trades_entry_date_idx" in text
+    assert "mcp_backtest_portfolios.description: is character varying(99), expected text" in text
+    assert len(caught.value.differences) == 3
+    assert whole_state(legacy_url) == state
+    dry = cli("adopt", "--dry-run", "--database", legacy_url)
+    assert dry.returncode == 1 and "an extra column" in dry.stdout + dry.stderr
+
+
+def test_a_database_without_the_tables_is_not_adoptable(empty_db_url: str) -> None:
+    with pytest.raises(AdoptionError, match="nothing to adopt"):
+        migrations.adopt(empty_db_url)
+
+
+def test_a_dry_run_prints_the_plan_and_changes_nothing(legacy_url: str) -> None:
+    execute(legacy_url, "UPDATE mcp_backtest_results SET alpha = 'NaN' WHERE symbol = 'S1'")
+    state = whole_state(legacy_url)
+
+    run = cli("adopt", "--dry-run", "--nan-to-null", "--database", legacy_url)
+
+    assert run.returncode == 0, run.stderr
+    plan = run.stdout
+    assert "mcp_backtest_results 40" in plan and "mcp_backtest_trades 160" in plan
+    assert "alpha: NaN: 8 row(s)" in plan and "-> NULL (--nan-to-null)" in plan
+    assert "[ACCESS EXCLUSIVE on the five tables] LOCK TABLE" in plan
+    assert "[ACCESS EXCLUSIVE on mcp_backtest_results; rewrites 40 rows] ALTER TABLE" in plan
+    assert "[ACCESS EXCLUSIVE on mcp_backtest_trades; reads 160 rows] ALTER TABLE" in plan
+    assert "CREATE TRIGGER" in plan and "COMMENT ON" in plan
+    assert "then, the normal way: 0008" in plan
+    assert whole_state(legacy_url) == state
+    with psycopg.connect(legacy_url) as conn:  # not even yoyo's tables
+        assert not migrations.table_exists(conn, "_yoyo_migration")
+
+
+def test_migrate_and_status_on_an_unadopted_database_name_adopt_and_change_nothing(
+    legacy_url: str,
+) -> None:
+    state = whole_state(legacy_url)
+    for command in ("migrate", "status"):
+        run = cli(command, "--database", legacy_url)
+        assert run.returncode == 1, command
+        assert f"backtest-store adopt --database '{legacy_url}'" in run.stderr, command
+    with pytest.raises(NotAdoptedError):
+        migrations.apply(legacy_url)
+    assert whole_state(legacy_url) == state
+    with psycopg.connect(legacy_url) as conn:
+        assert not migrations.table_exists(conn, "_yoyo_migration")
+
+
+def test_migrate_refuses_objects_that_exist_already_before_changing_anything(
+    empty_db_url: str,
+) -> None:
+    """Not only the legacy tables: any object a pending migration would create."""
+    execute(empty_db_url, "CREATE TABLE mcp_backtest_portfolios (id int)")
+    with pytest.raises(MigrationError, match="relation mcp_backtest_portfolios") as caught:
+        migrations.apply(empty_db_url)
+    assert not isinstance(caught.value, NotAdoptedError)
+    with psycopg.connect(empty_db_url) as conn:
+        assert not migrations.table_exists(conn, "_yoyo_migration")
+        assert not migrations.table_exists(conn, "mcp_backtest_results")
+
+
+# -- notes, locks, kills, progress ------------------------------------------------------------
+
+
+def test_values_whose_meaning_jsonb_changes_are_reported(legacy_url: str) -> None:
+    execute(
+        legacy_url,
+        """UPDATE mcp_backtest_results
+        SET parameters = '{"fast": 5, "nested": {"k": 1, "k": 2}, "fast": 7}'
+        WHERE symbol = 'S2' AND strategy_type = 'breakout'""",
+    )
+    plan = migrations.adopt(legacy_url)
+    (note,) = plan.meaning_changes
+    assert note.rule == "parameters: duplicate json keys (jsonb keeps the last)"
+    assert note.count == 3  # rows 2, 17 and 32 have symbol S2 and strategy breakout
+    with psycopg.connect(legacy_url) as conn:
+        row = conn.execute(
+            "SELECT parameters FROM mcp_backtest_results WHERE backtest_id = %s::uuid",
+            (note.keys[0],),
+        ).fetchone()
+    assert row == ({"fast": 7, "nested": {"k": 2}},)
+
+
+def test_a_busy_table_makes_adopt_give_up_and_roll_back(legacy_url: str) -> None:
+    state = whole_state(legacy_url)
+    with psycopg.connect(legacy_url) as reader:
+        reader.execute("SELECT count(*) FROM mcp_backtest_trades")  # holds ACCESS SHARE
+        with pytest.raises(MigrationError, match="gave up waiting 200ms for a lock"):
+            migrations.adopt(legacy_url, lock_timeout="200ms")
+        reader.rollback()
+    after = whole_state(legacy_url)
+    # Only yoyo's empty bookkeeping tables may have appeared: they record nothing.
+    assert (after[0], after[1]) == (state[0], state[1]) and after[2] == []
+    migrations.adopt(legacy_url)  # quiet again: it goes through
+    assert migrations.status(legacy_url).pending == []
+
+
+@pytest.fixture(scope="module")
+def legacy_volume_template() -> Iterator[str]:
+    """A legacy database with 20,000 results and 200,000 trades, built once (in SQL)."""
+    with scratch_database("bt_legacy_volume") as url:
+        legacy.make_legacy(url, "revision")
+        legacy.fill_volume(url, results=20_000)
+        yield url
+
+
+def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
+    legacy_volume_template: str, migrated_dump: str
+) -> None:
+    template = legacy_volume_template.rsplit("/", 1)[1]
+    with scratch_database("bt_kill") as url:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        before = snapshot(url)
+        schema = dump(url)
+
+        proc = subprocess.Popen(
+            [str(BIN / "backtest-store"), "adopt", "--database", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _wait_for(watcher, "ALTER TABLE mcp_backtest_trades")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _wait_for(watcher, None)  # the server noticed and rolled back
+
+        assert dump(url) == schema
+        assert snapshot(url) == before
+        assert migrations.status(url).applied == []
+
+        migrations.adopt(url)
+        assert dump(url, exclude=OTHER) == migrated_dump
+        assert snapshot(url) == before
+
+
+def _wait_for(conn: psycopg.Connection[Any], statement: str | None, seconds: float = 60) -> None:
+    """Until a backend of the database runs ``statement`` (None: until none runs anything)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        rows = conn.execute(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND state <> 'idle'"
+        ).fetchall()
+        if statement is None and not rows:
+            return
+        if statement is not None and any(r[0].startswith(statement) for r in rows):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {statement or 'the backends to end'}")
+
+
+def test_progress_shows_each_table_on_a_terminal_and_nothing_in_a_pipe(legacy_url: str) -> None:
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.run(
+        [str(BIN / "backtest-store"), "adopt", "--database", legacy_url],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        check=True,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    text = shown.decode()
+    assert "mcp_backtest_results: json to jsonb, defaults, NOT NULL, 40 rows" in text
+    rows = {"mcp_backtest_results": 40, "mcp_backtest_trades": 160,
+            "mcp_optimization_results": 15, "mcp_walk_forward_tests": 5,
+            "mcp_backtest_portfolios": 3}  # fmt: skip
+    for table, count in rows.items():
+        assert f"{table}: {count} rows adopted in" in text
+
+    with scratch_database("bt_legacy") as url:
+        legacy.make_legacy(url, "revision")
+        piped = cli("adopt", "--database", url, check=True)
+        assert piped.stderr == ""
