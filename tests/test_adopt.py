@@ -12,12 +12,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from backtest_store import BacktestStore, BacktestTrade, adoption, migrations
 from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
@@ -447,12 +449,7 @@ def legacy_volume_template() -> Iterator[str]:
 def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
     legacy_volume_template: str, migrated_dump: str
 ) -> None:
-    template = legacy_volume_template.rsplit("/", 1)[1]
-    with scratch_database("bt_kill") as url:
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE "{name}"')
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    with _copy_of(legacy_volume_template) as url:
         before = snapshot(url)
         schema = dump(url)
 
@@ -475,6 +472,52 @@ def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
         migrations.adopt(url)
         assert dump(url, exclude=OTHER) == migrated_dump
         assert snapshot(url) == before
+
+
+def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishes(
+    legacy_volume_template: str, migrated_dump: str
+) -> None:
+    """Killed while 0008 builds its indexes: the adoption itself is committed. What is
+    left is what a killed `migrate` leaves (yoyo's lock row, perhaps an INVALID index):
+    break-lock, as the message says, and adopt again finishes."""
+    with _copy_of(legacy_volume_template) as url:
+        before = snapshot(url)
+        proc = subprocess.Popen(
+            [str(BIN / "backtest-store"), "adopt", "--database", url],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _wait_for(watcher, "CREATE INDEX CONCURRENTLY")
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with psycopg.connect(url, autocommit=True) as watcher:
+            _wait_for(watcher, None)
+
+        status = migrations.status(url)
+        assert set(adoption.ADOPTED) <= set(status.applied) and status.pending
+        with pytest.raises(MigrationError, match=f"backtest-store break-lock --database '{url}'"):
+            migrations.adopt(url)
+        assert cli("break-lock", "--database", url).returncode == 0
+        migrations.adopt(url)
+        assert dump(url, exclude=OTHER) == migrated_dump
+        assert snapshot(url) == before
+
+
+@contextmanager
+def _copy_of(template_url: str) -> Iterator[str]:
+    """A scratch database cloned from a template database (fast: a file copy)."""
+    template = template_url.rsplit("/", 1)[1]
+    with scratch_database("bt_copy") as url:
+        name = url.rsplit("/", 1)[1]
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
+        yield url
 
 
 def _wait_for(conn: psycopg.Connection[Any], statement: str | None, seconds: float = 60) -> None:

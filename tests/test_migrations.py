@@ -149,6 +149,27 @@ def test_a_lock_left_by_a_killed_run_is_reported_with_the_command_that_clears_it
     assert migrations.apply(empty_db_url) == [migrations.migration_ids()[-1]]
 
 
+def test_an_invalid_index_left_by_a_failed_concurrent_build_is_rebuilt(db_url: str) -> None:
+    """A killed or failed CREATE INDEX CONCURRENTLY leaves an INVALID index of the same
+    name, which IF NOT EXISTS would keep: the next run drops it and builds it again."""
+    migrations.rollback(db_url, steps=len(migrations.migration_ids()) - 7)  # back to 0007
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for _ in range(2):
+            conn.execute(
+                "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date)"
+                " VALUES ('A', 's', '2024-01-01', '2024-02-01')"
+            )
+        with pytest.raises(psycopg.errors.UniqueViolation):  # fails half-way: INVALID
+            conn.execute(
+                "CREATE UNIQUE INDEX CONCURRENTLY mcp_backtest_results_volatility_idx"
+                " ON mcp_backtest_results (symbol)"
+            )
+        valid = "SELECT indisvalid FROM pg_index WHERE indexrelid = %s::regclass"
+        assert conn.execute(valid, ("mcp_backtest_results_volatility_idx",)).fetchone() == (False,)
+    migrations.apply(db_url)
+    assert dump(db_url) == (ROOT / "schema.sql").read_text()
+
+
 def test_a_running_migration_holds_others_back(empty_db_url: str) -> None:
     """While one run holds the advisory lock, another waits, then gives up clearly."""
     with psycopg.connect(empty_db_url, autocommit=True) as holder:

@@ -175,6 +175,27 @@ def _clashes(conn: psycopg.Connection[Any], pending: list[str]) -> list[str]:
 LEGACY_TABLE = "mcp_backtest_results"
 
 
+def _drop_invalid_indexes(conn: psycopg.Connection[Any], pending: list[str]) -> list[str]:
+    """Drop the INVALID indexes that pending migrations build: what a killed or failed
+    CREATE INDEX CONCURRENTLY leaves behind, and what IF NOT EXISTS would otherwise keep.
+    We hold the advisory lock and no yoyo lock row is left, so no build is running."""
+    names = [
+        match.group(3)
+        for migration_id in pending
+        for statement in statements(migration_id)
+        if (match := _CREATES.match(statement)) and match.group(1).upper().endswith("INDEX")
+    ]
+    rows = conn.execute(
+        """SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE NOT i.indisvalid AND c.relname = ANY(%s)
+             AND c.relnamespace = current_schema()::regnamespace""",
+        (names,),
+    ).fetchall()
+    for (name,) in rows:
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
+    return [r[0] for r in rows]
+
+
 @dataclass(frozen=True)
 class Status:
     """Which migrations a database has."""
@@ -334,6 +355,7 @@ def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str
         if not before.pending:
             return []
         _refuse_stale_lock(conn, url)
+        _drop_invalid_indexes(conn, before.pending)
         backend = get_backend(yoyo_url(url))
         try:
             migrations = read_migrations(str(migrations_dir()))
@@ -362,6 +384,7 @@ def rollback(
         if not before.applied:
             return []
         _refuse_stale_lock(conn, url)
+        _drop_invalid_indexes(conn, before.pending)
         backend = get_backend(yoyo_url(url))
         try:
             migrations = read_migrations(str(migrations_dir()))
