@@ -514,6 +514,103 @@ def bench_memory(url: str, n: int) -> dict[str, Any]:
     }
 
 
+# -- adopt at volume ------------------------------------------------------------------
+
+
+def copy_database(source: str, name: str) -> str:
+    """A fresh copy of a database (CREATE DATABASE ... TEMPLATE: a file copy)."""
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source)
+            )
+        )
+    return url_for(name)
+
+
+def json_rewrite_floor(url: str) -> dict[str, float]:
+    """The floor: each table's json columns turned into jsonb by one bare ALTER TABLE,
+    nothing else (no checks, defaults, foreign keys, indexes, bookkeeping)."""
+    from backtest_store.tables import ALL
+
+    out = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        for spec in ALL:
+            columns = [n for n, c in spec.columns.items() if c.kind == "jsonb"]
+            started = time.perf_counter()
+            if columns:
+                actions = sql.SQL(", ").join(
+                    sql.SQL("ALTER COLUMN {c} TYPE jsonb USING {c}::jsonb").format(
+                        c=sql.Identifier(c)
+                    )
+                    for c in columns
+                )
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} {}").format(sql.Identifier(spec.name), actions)
+                )
+            out[spec.name] = time.perf_counter() - started
+    return out
+
+
+def bench_adopt(results: int, rounds: int) -> dict[str, Any]:
+    """adopt on legacy databases of both shapes (filled in SQL), beside the bare
+    json-to-jsonb rewrite; fresh copies of the same rows, alternating rounds."""
+    from tests import legacy
+
+    from backtest_store import adoption
+
+    out: dict[str, Any] = {"results": results, "rounds": rounds}
+    for shape in ("revision", "models"):
+        source = f"bt_bench_legacy_{shape}"
+        with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(source))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(source)))
+        legacy.make_legacy(url_for(source), shape)
+        legacy.fill_volume(url_for(source), results=results)
+        adopt_rounds: list[dict[str, float]] = []
+        floor_rounds: list[dict[str, float]] = []
+        for _ in range(rounds):
+            url = copy_database(source, "bt_bench_adopt")
+            started = time.perf_counter()
+            adoption.adopt(url, dry_run=True)
+            preflight = time.perf_counter() - started
+            started = time.perf_counter()
+            plan = adoption.adopt(url, lock_timeout="5s")
+            total = time.perf_counter() - started
+            locked = sum(plan.seconds.values())
+            adopt_rounds.append(
+                {
+                    **plan.seconds,
+                    "preflight (as a dry run)": preflight,
+                    "the locked transaction": locked,
+                    "0008-0009 (no ACCESS EXCLUSIVE)": total - locked - preflight,
+                    "adopt, all of it": total,
+                }
+            )
+            url = copy_database(source, "bt_bench_adopt")
+            floor = json_rewrite_floor(url)
+            floor_rounds.append({**floor, "the locked transaction": sum(floor.values())})
+        out["rows"] = plan.rows
+        out[shape] = {
+            "adopt": {k: _spread([r[k] for r in adopt_rounds]) for k in adopt_rounds[0]},
+            "floor": {k: _spread([r[k] for r in floor_rounds]) for k in floor_rounds[0]},
+        }
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
+        for name in ("bt_bench_adopt", "bt_bench_legacy_revision", "bt_bench_legacy_models"):
+            conn.execute(drop.format(sql.Identifier(name)))
+    return out
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median_s": statistics.median(values), "min_s": min(values), "max_s": max(values)}
+
+
 # -- report --------------------------------------------------------------------------
 
 
@@ -572,14 +669,40 @@ def report(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_adopt(ad: dict[str, Any]) -> str:
+    lines = [
+        f"6. adopt at volume ({ad['rows']['mcp_backtest_results']:,} results, "
+        f"{ad['rows']['mcp_backtest_trades']:,} trades; median of {ad['rounds']}, min-max)"
+    ]
+    for shape in ("revision", "models"):
+        lines.append(f"   {shape + ' shape':34s} {'adopt':>22s}   {'floor: bare json->jsonb':>24s}")
+        for key, f in ad[shape]["adopt"].items():
+            floor = ad[shape]["floor"].get(key)
+            shown = (
+                f"{floor['median_s']:6.1f} s ({floor['min_s']:.1f}-{floor['max_s']:.1f})"
+                if floor
+                else ""
+            )
+            lines.append(
+                f"   {key:34s} {f['median_s']:8.1f} s ({f['min_s']:.1f}-{f['max_s']:.1f})"
+                f"   {shown:>24s}"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["adopt"], help="run one section alone")
     args = parser.parse_args()
     if args.child:
         run_child(*args.child)
+        return
+    if args.only == "adopt":
+        adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)
+        print(report_adopt(adopt))
         return
     n = 20_000 if args.quick else args.trades
     url = fresh_database("bt_bench")
@@ -594,7 +717,8 @@ def main() -> None:
     figures["typical"] = bench_typical(url, 50)
     figures["memory"] = bench_memory(url, n)
     figures["reads"] = bench_reads(200 if not args.quick else 20)
-    text = report(figures)
+    figures["adopt"] = bench_adopt(20_000 if args.quick else 200_000, 1 if args.quick else 2)
+    text = report(figures) + "\n" + report_adopt(figures["adopt"])
     print(text)
     out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)

@@ -209,6 +209,27 @@ def test_each_later_migration_upgrades_an_adopted_database_and_a_fresh_one(
             assert snapshot(url) == before, origin
 
 
+def test_the_readme_adopt_commands_run_as_written(legacy_url: str) -> None:
+    """The shell block of the README's adoption section, line by line, on a legacy database."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### Adopting a database the Alembic revision made", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    commands = [line.split("#", 1)[0].split() for line in block.group(1).splitlines()]
+    assert [c[:2] for c in commands] == [["backtest-store", "adopt"]] * 2 + [
+        ["backtest-store", "status"]
+    ]
+    env = {**os.environ, "DATABASE_URL": legacy_url}
+    for command in commands:
+        run = subprocess.run(
+            [str(BIN / command[0]), *command[1:]], capture_output=True, text=True, env=env
+        )
+        assert run.returncode == 0, (command, run.stderr)
+    assert "pending" not in run.stdout and migrations.status(legacy_url).pending == []
+
+
 # -- what adopt reproduces -----------------------------------------------------------------
 
 
