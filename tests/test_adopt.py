@@ -474,17 +474,7 @@ def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
         before = snapshot(url)
         schema = dump(url)
 
-        proc = subprocess.Popen(
-            [str(BIN / "backtest-store"), "adopt", "--database", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        with psycopg.connect(url, autocommit=True) as watcher:
-            _wait_for(watcher, "ALTER TABLE mcp_backtest_trades")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        with psycopg.connect(url, autocommit=True) as watcher:
-            _wait_for(watcher, None)  # the server noticed and rolled back
+        _kill_adopt_during(url, "ALTER TABLE mcp_backtest_trades")
 
         assert dump(url) == schema
         assert snapshot(url) == before
@@ -503,17 +493,7 @@ def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishe
     break-lock, as the message says, and adopt again finishes."""
     with _copy_of(legacy_volume_template) as url:
         before = snapshot(url)
-        proc = subprocess.Popen(
-            [str(BIN / "backtest-store"), "adopt", "--database", url],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        with psycopg.connect(url, autocommit=True) as watcher:
-            _wait_for(watcher, "CREATE INDEX CONCURRENTLY")
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        with psycopg.connect(url, autocommit=True) as watcher:
-            _wait_for(watcher, None)
+        _kill_adopt_during(url, "CREATE INDEX CONCURRENTLY")
 
         status = migrations.status(url)
         assert set(adoption.ADOPTED) <= set(status.applied) and status.pending
@@ -523,6 +503,21 @@ def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishe
         migrations.adopt(url)
         assert dump(url, exclude=OTHER) == migrated_dump
         assert snapshot(url) == before
+
+
+def _kill_adopt_during(url: str, statement: str) -> None:
+    """Run `backtest-store adopt`, SIGKILL it while the server runs ``statement``, and wait
+    until the server has noticed (its backends gone: what was not committed rolled back)."""
+    proc = subprocess.Popen(
+        [str(BIN / "backtest-store"), "adopt", "--database", url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    with psycopg.connect(url, autocommit=True) as watcher:
+        _wait_for(watcher, statement)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        _wait_for(watcher, None)
 
 
 @contextmanager

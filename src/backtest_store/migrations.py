@@ -18,12 +18,12 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import psycopg
 import sqlparse
@@ -38,9 +38,6 @@ from backtest_store.errors import (
     NotAdoptedError,
     SchemaVersionError,
 )
-
-if TYPE_CHECKING:
-    from backtest_store.adoption import Plan
 
 # Key of the session-level advisory lock that serialises migration runs.
 _ADVISORY_LOCK_KEY = 0x6274_7374_6F72_65  # "btstore"
@@ -450,22 +447,6 @@ def verify_applied(applied: set[str]) -> None:
     )
 
 
-# -- adoption of databases the Alembic revision made (adoption.py) -----------------------
+# -- adoption of databases the Alembic revision made: its own module, exported here ------
 
-
-def adopt(
-    url: str | None = None,
-    *,
-    dry_run: bool = False,
-    nan_to_null: bool = False,
-    lock_timeout: str = "5s",
-    progress: Callable[[str], None] | None = None,
-) -> Plan:
-    """Adopt a database that the Alembic revision 013 (or its models) created; see
-    ``backtest_store.adoption``. Returns the plan, carried out unless ``dry_run``."""
-    from backtest_store import adoption
-
-    return adoption.adopt(
-        url, dry_run=dry_run, nan_to_null=nan_to_null, lock_timeout=lock_timeout,
-        progress=progress,
-    )  # fmt: skip
+from backtest_store.adoption import adopt as adopt  # noqa: E402  (adoption imports this module)
