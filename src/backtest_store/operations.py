@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache, partial
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar
 from uuid import UUID, uuid4
 
 from psycopg import sql
@@ -45,6 +45,7 @@ from backtest_store.tables import (
     TableSpec,
 )
 from backtest_store.validation import NonFinite, Refused, RowPreparer, converter
+from backtest_store.values import plain_scalar
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -134,6 +135,7 @@ class Codec:
 
     def argument(self, spec: TableSpec[Any], name: str, value: Any, *, method: str) -> Any:
         """Validate a filter argument like the column it is compared with (length aside)."""
+        value = plain_scalar(value)  # numpy scalars; pandas.NA and NaT are None
         if value is None:
             return None
         column = spec.columns[name]
@@ -146,12 +148,21 @@ class Codec:
             raise ValidationError(method, name, value, limit, problem=refused.problem) from None
 
 
+def _is_series(value: Any) -> TypeGuard[Sized]:
+    """A sequence of points: a list or tuple (of values or [timestamp, value] pairs), a
+    numpy array or a pandas Series; not a dict, a string or NOT_LOADED."""
+    return isinstance(value, list | tuple) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype") and getattr(value, "ndim", 0) == 1
+    )
+
+
 def _unknown_metric(method: str, name: str, metric: Any) -> ValidationError:
     allowed = "one of " + ", ".join(sorted(METRICS))
     return ValidationError(method, name, metric, allowed, problem="is not a rankable metric")
 
 
 def _check_limit(method: str, limit: Any, name: str = "limit") -> int:
+    limit = plain_scalar(limit)
     if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(method, name, limit, f"an int from 1 to {MAX_LIMIT}")
     return limit
@@ -164,6 +175,7 @@ def _check_id(method: str, name: str, value: Any) -> UUID:
 
 
 def _check_aware(method: str, name: str, value: Any) -> datetime | None:
+    value = plain_scalar(value)
     if value is None:
         return None
     if type(value) is date:
@@ -305,8 +317,9 @@ def save_backtest(
         )
     trade_list = list(trades)
     override: dict[str, Any] = {"backtest_id": result.backtest_id or uuid4()}
-    if result.data_points is None and isinstance(result.equity_curve, list):
-        override["data_points"] = len(result.equity_curve)
+    curve = result.equity_curve
+    if result.data_points is None and _is_series(curve):  # a list, tuple, array, Series
+        override["data_points"] = len(curve)
     if result.backtest_id is None:
         saved = yield from _insert_one(codec, RESULTS, result, override)
     else:  # the caller chose the id: this may be the retry of a save that did commit
@@ -361,6 +374,7 @@ def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[Optimizatio
 
     def stored(value: Any) -> Decimal | None:
         try:
+            value = plain_scalar(value)  # pandas.NA: no value, no rank
             converted = None if value is None else convert(value)
         except Refused:
             return None  # the preparer refuses the record with a clear message
@@ -518,6 +532,7 @@ def top_backtests(
     m = "top_backtests"
     if metric not in METRICS:
         raise _unknown_metric(m, "metric", metric)
+    min_trades = plain_scalar(min_trades)
     if type(min_trades) is not int or min_trades < 0:
         raise ValidationError(m, "min_trades", min_trades, "an int >= 0")
     statement = queries.top_backtests(

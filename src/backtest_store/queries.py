@@ -25,6 +25,7 @@ from pypika.queries import QueryBuilder
 from pypika.terms import BasicCriterion, Function, Term, ValueWrapper
 
 from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, TableSpec
+from backtest_store.values import plain_scalar
 
 # top_backtests / compare_backtests: the metric columns one may rank by, and
 # which direction is better. Drawdowns are stored as negative fractions, so
@@ -60,8 +61,10 @@ def _p(name: str) -> Any:
 
 
 def _given(**values: Any) -> dict[str, Any]:
-    """The parameters a call binds: the values that are not None."""
-    return {name: value for name, value in values.items() if value is not None}
+    """The parameters a call binds: the values that are not None (nor pandas.NA/NaT),
+    numpy and pandas scalars as their plain values."""
+    plain = {name: plain_scalar(value) for name, value in values.items()}
+    return {name: value for name, value in plain.items() if value is not None}
 
 
 # Every builder below is split in two: the public function binds the values, and a cached

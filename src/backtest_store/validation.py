@@ -40,6 +40,7 @@ from backtest_store.columns import Column
 from backtest_store.errors import ValidationError
 from backtest_store.records import NOT_LOADED
 from backtest_store.tables import TableSpec
+from backtest_store.values import is_missing, json_ready, plain_json, plain_scalar
 
 NonFinite = Literal["refuse", "null"]
 Converter = Callable[[Any], Any]
@@ -83,10 +84,20 @@ def _text(column: Column) -> Converter:
     return convert
 
 
-def _integer(column: Column) -> Converter:
+def _integer(column: Column, nonfinite: NonFinite) -> Converter:
     limit = column.describe()
+    to_null = nonfinite == "null" and not column.not_null
 
     def convert(value: Any) -> Any:
+        value = _plain(value)
+        if isinstance(value, float):  # pandas makes 3.0 of an int column with a gap
+            if not math.isfinite(value):
+                if to_null:
+                    return None
+                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+            if not value.is_integer():
+                raise Refused("is not a whole number", limit)
+            value = int(value)
         if type(value) is not int:
             raise Refused(f"is a {type(value).__name__}, not an int", limit)
         if not _INT4_MIN <= value <= _INT4_MAX:
@@ -102,6 +113,7 @@ def _numeric(column: Column, nonfinite: NonFinite) -> Converter:
     to_null = nonfinite == "null" and not column.not_null
 
     def convert(value: Any) -> Any:
+        value = _plain(value)
         kind = type(value)
         if kind is float:
             if not math.isfinite(value):
@@ -134,6 +146,7 @@ def _uuid(column: Column) -> Converter:
 
 def _date(column: Column) -> Converter:
     def convert(value: Any) -> Any:
+        value = _plain(value)
         if type(value) is not date:
             hint = " (pass value.date())" if isinstance(value, datetime) else ""
             raise Refused(f"is a {type(value).__name__}, not a datetime.date{hint}", "date")
@@ -144,12 +157,17 @@ def _date(column: Column) -> Converter:
 
 def _timestamptz(column: Column) -> Converter:
     def convert(value: Any) -> Any:
+        value = _plain(value)
         if not isinstance(value, datetime):
             raise Refused(f"is a {type(value).__name__}, not a datetime", "timestamptz")
         if value.utcoffset() is None:
             raise Refused(
-                "is a naive datetime", "timestamptz: a timezone-aware datetime (e.g. tzinfo=UTC)"
+                "is a naive datetime: localize it (value.replace(tzinfo=UTC), or "
+                "ts.tz_localize('UTC') for a pandas Timestamp)",
+                "timestamptz: a timezone-aware datetime (e.g. tzinfo=UTC)",
             )
+        if type(value) is not datetime and hasattr(value, "to_pydatetime"):
+            value = value.to_pydatetime()  # pandas.Timestamp (nanoseconds are dropped)
         return value
 
     return convert
@@ -157,6 +175,7 @@ def _timestamptz(column: Column) -> Converter:
 
 def _boolean(column: Column) -> Converter:
     def convert(value: Any) -> Any:
+        value = _plain(value)
         if type(value) is not bool:
             raise Refused(f"is a {type(value).__name__}, not a bool", "boolean")
         return value
@@ -172,7 +191,7 @@ _ORJSON_OPTIONS = (
 def _json_default(value: Any) -> Any:
     if isinstance(value, UUID):
         return str(value)
-    raise TypeError(f"a {type(value).__name__} is not JSON")
+    return json_ready(value)  # numpy and pandas values; raises TypeError for the rest
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -235,14 +254,16 @@ def _jsonb(column: Column, nonfinite: NonFinite) -> Converter:
                 limit,
             )
         if not isinstance(value, dict | list):
-            raise Refused(f"is a {type(value).__name__}, not a list or dict", limit)
+            value = _json_container(value)
+            if not isinstance(value, dict | list):
+                raise Refused(f"is a {type(value).__name__}, not a list or dict", limit)
         try:
             try:
                 data = dump_json(value)
             except ValueError as exc:
                 if nonfinite != "null" or isinstance(exc, UnicodeError):
                     raise
-                data = dump_json(_finite_or_none(value))
+                data = dump_json(_finite_or_none(plain_json(value)))
         except UnicodeEncodeError:
             raise Refused(
                 "holds a string that is not valid Unicode (a lone surrogate)", limit
@@ -258,13 +279,37 @@ def _jsonb(column: Column, nonfinite: NonFinite) -> Converter:
     return convert
 
 
+class _Missing(Exception):
+    """pandas.NA or NaT met by a converter: the row is decided by the exact path, which
+    treats it as None (NULL, the default, or "is required")."""
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its plain value; pandas' missing values are None to the caller."""
+    if type(value) in (int, float, str, bool, Decimal, date, datetime):
+        return value
+    if is_missing(value):
+        raise _Missing
+    return plain_scalar(value)
+
+
+def _json_container(value: Any) -> Any:
+    """A tuple, numpy array or pandas Series/Index as the list it stands for."""
+    if isinstance(value, tuple):
+        return list(value)
+    try:
+        return json_ready(value)
+    except TypeError:
+        return value
+
+
 def converter(column: Column, nonfinite: NonFinite) -> Converter:
     """The converter of one column; None passes through (NOT NULL is checked by the caller)."""
     kind = column.kind
     if kind in ("varchar", "text"):
         return _text(column)
     if kind == "integer":
-        return _integer(column)
+        return _integer(column, nonfinite)
     if kind == "numeric":
         return _numeric(column, nonfinite)
     if kind == "uuid":
@@ -358,7 +403,7 @@ class RowPreparer:
         """The validated values of ``record`` (with ``override`` applied) in column order."""
         try:
             return self._fast(record, override or _NO_OVERRIDE)
-        except (_Slow, Refused, InvalidOperation, OverflowError, AttributeError):
+        except (_Slow, _Missing, Refused, InvalidOperation, OverflowError, AttributeError):
             return self.checked_row(record, index, override)  # raises, naming the field
 
     def _compile(self) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
@@ -407,6 +452,8 @@ class RowPreparer:
         for (name, column, convert), value in zip(self._plan, values, strict=True):
             if name in override:
                 value = override[name]
+            if value is not None and is_missing(value):
+                value = None  # pandas.NA, NaT
             if value is None:
                 if column.default is not None:
                     value = column.default  # the server default, as the catalog test proves
