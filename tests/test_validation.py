@@ -57,7 +57,7 @@ CASES: list[tuple[str, Any, str, str, str]] = [
         "does not fit",
         "integer: -2147483648 to 2147483647",
     ),
-    ("result", {"total_trades": 1.5}, "total_trades", "is a float, not an int", "integer"),
+    ("result", {"total_trades": 1.5}, "total_trades", "is not a whole number", "integer"),
     ("result", {"total_trades": True}, "total_trades", "is a bool, not an int", "integer"),
     ("result", {"sharpe_ratio": "1.2"}, "sharpe_ratio", "is a str, not a number", "numeric(8,4)"),
     ("result", {"start_date": datetime(2024, 1, 1)}, "start_date", "pass value.date()", "date"),
