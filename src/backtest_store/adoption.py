@@ -191,7 +191,6 @@ class Catalog:
 
     shapes: dict[str, TableShape]
     defaults: dict[tuple[str, str], str | None]  # (table, column) -> pg_get_expr
-    fk_names: dict[str, str]  # child table -> its foreign key's name
 
 
 def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
@@ -204,13 +203,11 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
     pkeys: dict[str, tuple[str, ...]] = {}
     fks: dict[str, set[tuple[str, tuple[str, ...], str, str]]] = {}
     checks: dict[str, set[str]] = {}
-    fk_names: dict[str, str] = {}
     for table, name, kind, cols, ref, on_delete in conn.execute(_CONSTRAINTS_SQL, params):
         if kind == "p":
             pkeys[table] = tuple(cols)
         elif kind == "f":
             fks.setdefault(table, set()).add((name, tuple(cols), ref, on_delete))
-            fk_names[table] = name
         else:
             checks.setdefault(table, set()).add(name)
     indexes: dict[str, set[tuple[str, tuple[str, ...], bool, str]]] = {}
@@ -231,7 +228,7 @@ def read_catalog(conn: psycopg.Connection[Any]) -> Catalog:
         )
         for table, cols in columns.items()
     }
-    return Catalog(shapes, defaults, fk_names)
+    return Catalog(shapes, defaults)
 
 
 def differences(live: dict[str, TableShape], expected: dict[str, TableShape]) -> list[str]:
@@ -312,7 +309,8 @@ class Finding:
     rule: str  # ck_... constraint name, or "<column>: NaN" / "<column>: NULL" / "<column>: json"
     count: int
     keys: tuple[str, ...]  # up to five primary keys
-    repairable: bool = False  # NaN: --nan-to-null stores NULL instead
+    repairable: bool = False  # NaN in a nullable column: --nan-to-null stores NULL instead
+    column: str | None = None  # the column, for the per-column rules (NaN, NULL, json)
 
     def describe(self) -> str:
         sample = ", ".join(self.keys)
@@ -342,20 +340,23 @@ def _preflight_table(
 ) -> tuple[int, list[Finding]]:
     """Row count and findings of one table, in one scan (and the json values jsonb
     refuses, found by _refused_json)."""
-    rules: list[tuple[str, sql.Composable, bool]] = []
-    for table, name, expression in _checks_of_0007():
-        if table == spec.name:
-            rules.append((name, sql.SQL("({}) IS FALSE").format(sql.SQL(expression)), False))
+    checks = [(n, e) for t, n, e in _checks_of_0007() if t == spec.name]
+    # (rule, condition, repairable, column)
+    rules: list[tuple[str, sql.Composable, bool, str | None]] = [
+        (name, sql.SQL("({}) IS FALSE").format(sql.SQL(expression)), False, None)
+        for name, expression in checks
+    ]
     live_not_null = {c[0]: c[2] for c in catalog.shapes[spec.name].columns}
     for name, column in spec.columns.items():
         ident = sql.Identifier(name)
         if column.kind == "numeric":
-            rules.append((f"{name}: NaN", sql.SQL("{} = 'NaN'").format(ident), not column.not_null))
+            nan = sql.SQL("{} = 'NaN'").format(ident)
+            rules.append((f"{name}: NaN", nan, not column.not_null, name))
         if column.not_null and not live_not_null.get(name, True):
-            rules.append((f"{name}: NULL", sql.SQL("{} IS NULL").format(ident), False))
+            rules.append((f"{name}: NULL", sql.SQL("{} IS NULL").format(ident), False, name))
     key = sql.Identifier(spec.key)
     selects: list[sql.Composable] = [sql.SQL("count(*)")]
-    for _, condition, _ in rules:
+    for _, condition, _, _ in rules:
         selects.append(sql.SQL("count(*) FILTER (WHERE {c})").format(c=condition))
         selects.append(
             sql.SQL("(array_agg({k}::text ORDER BY {k}) FILTER (WHERE {c}))[1:{n}]").format(
@@ -364,7 +365,7 @@ def _preflight_table(
         )
     # The checks are written for jsonb: the json columns they name are read as jsonb
     # (what jsonb refuses reads as NULL here and is reported by _refused_json).
-    expressions = " ".join(e for t, _, e in _checks_of_0007() if t == spec.name)
+    expressions = " ".join(e for _, e in checks)
     source: list[sql.Composable] = []
     for name in spec.columns:
         ident = sql.Identifier(name)
@@ -382,12 +383,14 @@ def _preflight_table(
     row = conn.execute(query).fetchone()
     assert row is not None
     findings = []
-    for i, (rule, _, repairable) in enumerate(rules):
+    for i, (rule, _, repairable, of_column) in enumerate(rules):
         count, keys = row[1 + 2 * i], row[2 + 2 * i]
         if count:
-            findings.append(Finding(spec.name, rule, count, tuple(keys or ()), repairable))
+            sample = tuple(keys or ())
+            findings.append(Finding(spec.name, rule, count, sample, repairable, of_column))
     for name, bad in refused_json.items():
-        findings.append(Finding(spec.name, f"{name}: json", len(bad), tuple(bad[:_SAMPLE])))
+        sample = tuple(bad[:_SAMPLE])
+        findings.append(Finding(spec.name, f"{name}: json", len(bad), sample, column=name))
     return int(row[0]), findings
 
 
@@ -498,19 +501,24 @@ class Plan:
     rows: dict[str, int] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
     meaning_changes: list[Finding] = field(default_factory=list)
-    nan_repairs: dict[str, int] = field(default_factory=dict)  # "table.column" -> rows
+    nan_to_null: bool = False  # repair NaN (in nullable columns) as NULL
     steps: list[Step] = field(default_factory=list)
     then_apply: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # table -> time its steps took
     applied: list[str] = field(default_factory=list)  # after adoption, by migrations.apply
 
-    @property
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if f.rule not in self.nan_repairs_rules]
+    def repaired(self, finding: Finding) -> bool:
+        """True for a finding the adoption repairs (NaN set to NULL) instead of refusing."""
+        return self.nan_to_null and finding.repairable
 
     @property
-    def nan_repairs_rules(self) -> set[str]:
-        return {key.split(".", 1)[1] + ": NaN" for key in self.nan_repairs}
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if not self.repaired(f)]
+
+    @property
+    def nan_repairs(self) -> dict[str, int]:
+        """ "table.column" -> rows whose NaN the adoption sets to NULL."""
+        return {f"{f.table}.{f.column}": f.count for f in self.findings if self.repaired(f)}
 
     def render(self) -> str:
         """The plan in words: shape, findings, each statement with its lock, what follows."""
@@ -533,7 +541,7 @@ class Plan:
         if self.findings:
             lines.append("  preflight: rows the package's rules refuse:")
             for f in self.findings:
-                fix = "  -> NULL (--nan-to-null)" if f.rule in self.nan_repairs_rules else ""
+                fix = "  -> NULL (--nan-to-null)" if self.repaired(f) else ""
                 lines.append(f"    {f.describe()}{fix}")
         else:
             lines.append("  preflight: every row passes the package's rules")
@@ -557,19 +565,14 @@ class Plan:
         return "\n".join(lines)
 
 
-def _statements_to_replay() -> list[tuple[str, str]]:
-    """(migration, statement) of 0001-0007 that create what the adopted tables lack.
+def _statements_to_replay() -> list[str]:
+    """The statements of 0001-0007 that create what the adopted tables lack.
 
     Every statement of those files is either replayed here, or verified by recognise()
     (CREATE TABLE, CREATE INDEX), or a session setting adopt makes itself (SET LOCAL);
     tests/test_adopt.py proves that nothing else is in them.
     """
-    out = []
-    for migration_id in ADOPTED:
-        for statement in migrations.statements(migration_id):
-            if replayed(statement):
-                out.append((migration_id, statement))
-    return out
+    return [s for m in ADOPTED for s in migrations.statements(m) if replayed(s)]
 
 
 def replayed(statement: str) -> bool:
@@ -580,9 +583,7 @@ def verified(statement: str) -> bool:
     return statement.startswith(("CREATE TABLE", "CREATE INDEX", "SET LOCAL"))
 
 
-def _build_steps(
-    conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog, nan_to_null: bool
-) -> list[Step]:
+def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) -> list[Step]:
     def text(composed: sql.Composable) -> str:
         return composed.as_string(conn)
 
@@ -593,11 +594,10 @@ def _build_steps(
             "ACCESS EXCLUSIVE on the five tables",
         )
     ]
-    if nan_to_null:
-        for spec in ALL:
-            columns = [c for c in spec.columns if f"{spec.name}.{c}" in plan.nan_repairs]
-            if not columns:
-                continue
+    repairs = plan.nan_repairs
+    for spec in ALL:
+        columns = [c for c in spec.columns if f"{spec.name}.{c}" in repairs]
+        if columns:
             sets = sql.SQL(", ").join(
                 sql.SQL("{c} = CASE WHEN {c} = 'NaN' THEN NULL ELSE {c} END").format(
                     c=sql.Identifier(c)
@@ -610,7 +610,7 @@ def _build_steps(
             statement = sql.SQL("UPDATE {} SET {} WHERE {}").format(
                 sql.Identifier(spec.name), sets, where
             )
-            rows = sum(plan.nan_repairs[f"{spec.name}.{c}"] for c in columns)
+            rows = sum(repairs[f"{spec.name}.{c}"] for c in columns)
             steps.append(
                 Step(
                     text(statement),
@@ -692,7 +692,7 @@ def _build_steps(
     if any(i[0] == index for i in catalog.shapes[indexed].indexes):
         statement = sql.SQL("DROP INDEX {}").format(sql.Identifier(index))
         steps.append(Step(text(statement), f"ACCESS EXCLUSIVE on {indexed}", indexed))
-    for _, replay in _statements_to_replay():
+    for replay in _statements_to_replay():
         table = _table_of(replay)
         if replay.startswith("ALTER TABLE") and table:  # 0007's checks: every row is read
             doing = "adding and checking the ck_ constraints"
@@ -732,7 +732,7 @@ def _alembic_version(conn: psycopg.Connection[Any]) -> str | None:
 
 def make_plan(conn: psycopg.Connection[Any], url: str, *, nan_to_null: bool) -> Plan:
     """Recognise, verify and preflight; build the statements. Changes nothing."""
-    plan = Plan(url)
+    plan = Plan(url, nan_to_null=nan_to_null)
     status = migrations.current_status(conn)
     if "0002.create-backtest-results" in status.applied:
         plan.already_adopted = True
@@ -753,13 +753,7 @@ def make_plan(conn: psycopg.Connection[Any], url: str, *, nan_to_null: bool) -> 
         plan.rows[spec.name], found = _preflight_table(conn, spec, catalog, refused_json)
         plan.findings += found
         plan.meaning_changes += _meaning_changes(conn, spec, catalog, refused_json)
-    if nan_to_null:
-        plan.nan_repairs = {
-            f"{f.table}.{f.rule.removesuffix(': NaN')}": f.count
-            for f in plan.findings
-            if f.repairable and f.rule.endswith(": NaN")
-        }
-    plan.steps = _build_steps(conn, plan, catalog, nan_to_null)
+    plan.steps = _build_steps(conn, plan, catalog)
     plan.then_apply = [m for m in migrations.migration_ids() if m not in ADOPTED]
     return plan
 

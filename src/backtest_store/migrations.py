@@ -172,7 +172,7 @@ def _clashes(conn: psycopg.Connection[Any], pending: list[str]) -> list[str]:
 LEGACY_TABLE = "mcp_backtest_results"
 
 
-def _drop_invalid_indexes(conn: psycopg.Connection[Any], pending: list[str]) -> list[str]:
+def _drop_invalid_indexes(conn: psycopg.Connection[Any], pending: list[str]) -> None:
     """Drop the INVALID indexes that pending migrations build: what a killed or failed
     CREATE INDEX CONCURRENTLY leaves behind, and what IF NOT EXISTS would otherwise keep.
     We hold the advisory lock and no yoyo lock row is left, so no build is running."""
@@ -190,7 +190,6 @@ def _drop_invalid_indexes(conn: psycopg.Connection[Any], pending: list[str]) -> 
     ).fetchall()
     for (name,) in rows:
         conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)))
-    return [r[0] for r in rows]
 
 
 @dataclass(frozen=True)
@@ -381,7 +380,6 @@ def rollback(
         if not before.applied:
             return []
         _refuse_stale_lock(conn, url)
-        _drop_invalid_indexes(conn, before.pending)
         backend = get_backend(yoyo_url(url))
         try:
             migrations = read_migrations(str(migrations_dir()))
