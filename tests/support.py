@@ -128,3 +128,28 @@ def row_counts(conn: Any) -> dict[str, int]:
         row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608 (fixed names)
         counts[table] = int(row[0])
     return counts
+
+
+def assert_stored(record: Any, expected: dict[str, Any]) -> None:
+    """Each field of a record read back from the store equals the expected figure to the
+    column's scale (PostgreSQL rounds to it); None and NaN must match exactly."""
+    import math
+
+    from backtest_store.tables import ALL
+
+    (spec,) = (s for s in ALL if s.record is type(record))
+    for name, want in expected.items():
+        got = getattr(record, name)
+        column = spec.columns[name]
+        if want is None or got is None:
+            assert got is None and want is None, f"{name}: stored {got!r}, expected {want!r}"
+        elif isinstance(want, float) and math.isnan(want):
+            raise AssertionError(f"{name}: NaN expected, which the store cannot hold")
+        elif column.kind == "numeric":
+            assert column.scale is not None
+            tolerance = 0.5 * 10.0**-column.scale + 1e-9 * abs(want)
+            assert abs(float(got) - float(want)) <= tolerance, (
+                f"{name}: stored {got}, expected {want}"
+            )
+        else:
+            assert got == want, f"{name}: stored {got!r}, expected {want!r}"

@@ -12,8 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, SeriesNotLoadedError
-from backtest_store import frames
+from backtest_store import BacktestStore, SeriesNotLoadedError, frames
 from backtest_store.tables import ALL, RESULTS, TRADES
 from tests.support import optimization, result, trade, window
 

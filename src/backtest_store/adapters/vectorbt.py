@@ -1,0 +1,209 @@
+"""vectorbt's Portfolio as records: ``from_portfolio`` for one backtest (one column),
+``optimization_results`` for a parameter grid (one result per column).
+
+vectorbt gives returns, volatility and the win rate as fractions, drawdowns as
+negative fractions from ``max_drawdown()`` (positive percent in ``stats()``), money in
+account currency, durations in bars times ``freq``. The records get each column's own
+unit (see the ``COMMENT``s in ``sql/``):
+
+- ``max_drawdown_duration`` is the longest drawdown in calendar days, peak to recovery
+  (or to the last bar), from the drawdown records' timestamps, not bars x ``freq``;
+- ``total_trades`` counts closed trades (vectorbt's "Total Trades" includes the open
+  one) and the win rate, profit factor (gross profit / gross loss in money, NULL when
+  there is no losing trade), averages and extremes are over the same closed trades;
+- ``fees`` is what the orders paid as a fraction of what they traded (vectorbt keeps no
+  record of the ``fees`` argument); ``slippage`` is not recorded by vectorbt at all:
+  pass ``slippage=`` to store it, else the column gets the schema's default;
+- trades: direction from vectorbt's, ``fees_paid`` is entry plus exit fees, open trades
+  have no exit and no realized pnl, ``exit_reason`` stays NULL (vectorbt does not
+  record why a trade closed).
+
+Naive timestamps are taken in ``tz``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from backtest_store.adapters._common import (
+    aware,
+    longest_drawdown_days,
+    pandas,
+    trade_statistics,
+)
+from backtest_store.records import BacktestResult, BacktestTrade, OptimizationResult
+
+__all__ = ["from_portfolio", "optimization_results"]
+
+_CLOSED = 1  # vectorbt.portfolio.enums.TradeStatus.Closed
+_SHORT = 1  # vectorbt.portfolio.enums.TradeDirection.Short
+
+# Portfolio metrics that are already in the column's unit (fractions, ratios, money).
+METRICS: dict[str, str] = {
+    "total_return": "total_return",
+    "annualized_return": "annualized_return",
+    "sharpe_ratio": "sharpe_ratio",
+    "sortino_ratio": "sortino_ratio",
+    "calmar_ratio": "calmar_ratio",
+    "max_drawdown": "max_drawdown",
+    "annualized_volatility": "volatility",
+    "downside_risk": "downside_volatility",
+    "beta": "beta",
+    "alpha": "alpha",
+    "final_value": "final_portfolio_value",
+}
+
+
+def from_portfolio(
+    pf: Any,
+    *,
+    symbol: str,
+    strategy_type: str,
+    parameters: dict[str, Any] | None = None,
+    column: Any = None,
+    slippage: float | None = None,
+    tz: str = "UTC",
+) -> tuple[BacktestResult, list[BacktestTrade]]:
+    """The result and trades of one column of a vectorbt Portfolio: the only one, or
+    the one named by ``column`` (a key of ``pf.wrapper.columns``)."""
+    pandas("vectorbt")
+    pf = _one_column(pf, column)
+    index = pf.wrapper.index
+    equity = _in_tz(pf.value(), tz)
+    records = pf.trades.records
+    closed_pnl = records.loc[records["status"] == _CLOSED, "pnl"].tolist()
+    figures: dict[str, Any] = {
+        name: _scalar(getattr(pf, method)()) for method, name in METRICS.items()
+    }
+    result = BacktestResult(
+        symbol=symbol,
+        strategy_type=strategy_type,
+        start_date=aware(index[0], tz).date(),
+        end_date=aware(index[-1], tz).date(),
+        initial_capital=_scalar(pf.init_cash),
+        fees=_fee_rate(pf.orders.records),
+        slippage=slippage,
+        parameters=parameters,
+        max_drawdown_duration=longest_drawdown_days(equity),
+        peak_portfolio_value=float(equity.max()),
+        equity_curve=equity,
+        drawdown_series=_in_tz(pf.drawdown(), tz),
+        data_points=len(index),
+        **figures,
+        **trade_statistics(closed_pnl),
+    )
+    rows = records.to_dict("records")
+    trades = [_trade(i, row, index, tz) for i, row in enumerate(rows)]
+    return result, trades
+
+
+def optimization_results(
+    pf: Any, *, objective_function: str = "sharpe_ratio"
+) -> list[OptimizationResult]:
+    """One OptimizationResult per column of a Portfolio run over a parameter grid, in
+    column order: the parameters from the column index levels (as vectorbt names them,
+    e.g. ``fast_window``), the objective (a Portfolio metric such as ``sharpe_ratio``,
+    ``total_return``) and its rank (1 = best), and the key metrics, trade counts and
+    profit factor over closed trades."""
+    pandas("vectorbt")
+    if not callable(getattr(pf, objective_function, None)):
+        raise ValueError(
+            f"objective_function={objective_function!r} is not a vectorbt Portfolio "
+            "metric (e.g. 'sharpe_ratio', 'total_return', 'calmar_ratio')"
+        )
+    columns = pf.wrapper.columns
+    names = [str(n) if n is not None else f"level_{i}" for i, n in enumerate(columns.names)]
+    objective = _per_column(getattr(pf, objective_function)(), columns)
+    metrics: dict[str, list[float]] = {
+        name: _per_column(getattr(pf, name)(), columns)
+        for name in ("total_return", "sharpe_ratio", "max_drawdown")
+    }
+    records = pf.trades.records
+    closed = records[records["status"] == _CLOSED]
+    pnl_by_column: dict[int, list[float]] = {i: [] for i in range(len(columns))}
+    for col, pnl in zip(closed["col"].tolist(), closed["pnl"].tolist(), strict=True):
+        pnl_by_column[col].append(pnl)
+    ranks: dict[float, int] = {}
+    finite = sorted((v for v in objective if not math.isnan(v)), reverse=True)
+    for position, value in enumerate(finite, start=1):
+        ranks.setdefault(value, position)
+    out = []
+    for i, key in enumerate(columns):
+        combination = key if isinstance(key, tuple) else (key,)
+        statistics = trade_statistics(pnl_by_column[i])
+        value = objective[i]
+        out.append(
+            OptimizationResult(
+                parameter_set=i + 1,
+                parameters=dict(zip(names, combination, strict=True)),
+                objective_function=objective_function,
+                objective_value=value,
+                rank=ranks.get(value),
+                total_trades=statistics["total_trades"],
+                win_rate=statistics["win_rate"],
+                profit_factor=statistics["profit_factor"],
+                total_return=metrics["total_return"][i],
+                sharpe_ratio=metrics["sharpe_ratio"][i],
+                max_drawdown=metrics["max_drawdown"][i],
+            )
+        )
+    return out
+
+
+def _one_column(pf: Any, column: Any) -> Any:
+    if pf.wrapper.ndim == 1:
+        return pf
+    columns = pf.wrapper.columns
+    if column is None:
+        if len(columns) != 1:
+            raise ValueError(
+                f"the Portfolio has {len(columns)} columns: name one with column= "
+                f"(one of {list(columns)[:5]}{'...' if len(columns) > 5 else ''})"
+            )
+        column = columns[0]
+    return pf[column]
+
+
+def _per_column(values: Any, columns: Any) -> list[float]:
+    if hasattr(values, "reindex"):
+        return [float(v) for v in values.reindex(columns).tolist()]
+    return [float(values)] * len(columns)
+
+
+def _scalar(value: Any) -> float:
+    return float(value)
+
+
+def _in_tz(series: Any, tz: str) -> Any:
+    if getattr(series.index, "tz", "none") is None:
+        return series.tz_localize(tz)
+    return series
+
+
+def _fee_rate(orders: Any) -> float | None:
+    traded = (orders["size"].abs() * orders["price"]).sum()
+    return float(orders["fees"].sum() / traded) if traded else None
+
+
+def _trade(i: int, row: dict[str, Any], index: Any, tz: str) -> BacktestTrade:
+    entry = aware(index[row["entry_idx"]], tz)
+    closed = row["status"] == _CLOSED
+    exit_ = aware(index[row["exit_idx"]], tz) if closed else None
+    held = exit_ - entry if exit_ is not None else None
+    return BacktestTrade(
+        trade_number=i + 1,
+        entry_date=entry.date(),
+        entry_time=entry,
+        entry_price=float(row["entry_price"]),
+        exit_date=exit_.date() if exit_ is not None else None,
+        exit_time=exit_,
+        exit_price=float(row["exit_price"]) if closed else None,
+        position_size=abs(float(row["size"])),
+        direction="short" if row["direction"] == _SHORT else "long",
+        pnl=float(row["pnl"]) if closed else None,
+        pnl_percent=float(row["return"]) if closed else None,
+        duration_days=held.days if held is not None else None,
+        duration_hours=held.total_seconds() / 3600 if held is not None else None,
+        fees_paid=float(row["entry_fees"]) + (float(row["exit_fees"]) if closed else 0.0),
+    )
