@@ -1,8 +1,7 @@
-"""Migrations: apply, roll back, re-apply, concurrency, locks, edited files, the wheel."""
+"""Migrations: apply, roll back, re-apply, concurrency, locks, edited files."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -222,70 +221,3 @@ def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
     with pytest.raises(SchemaVersionError, match="ahead of this package"):
         migrations.verify_applied({*ids, "0099.future"})
     migrations.verify_applied(set(ids))
-
-
-@pytest.mark.slow
-def test_the_wheel_ships_the_sql_and_migrates(tmp_path: Path, empty_db_url: str) -> None:
-    """Build the wheel, install it in a fresh virtualenv, migrate from outside the repository."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(tmp_path),
-            str(ROOT),
-        ]
-        if _has_hatchling()
-        else [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("backtest_store-*.whl")
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    constraints = ROOT / "constraints.txt"
-    subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "-c",
-            str(constraints),
-            f"{wheel}[binary]",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    run = subprocess.run(
-        [str(venv / "bin" / "backtest-store"), "migrate", "--database", empty_db_url],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    assert f"applied {len(migrations.migration_ids())} migration(s)" in run.stdout
-    where = subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-c",
-            "from backtest_store import migrations; print(migrations.migrations_dir())",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert str(venv) in where  # the SQL came from the installed wheel, not the checkout
-    assert migrations.status(empty_db_url).pending == []
-
-
-def _has_hatchling() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("hatchling") is not None
