@@ -135,3 +135,92 @@ def records(draw: st.DrawFn, spec: TableSpec[Any]) -> Any:
         if (values["total_trades"] or 0) < counted:  # None is stored as the default 0
             values["total_trades"] = counted
     return spec.record(**values)
+
+
+# -- numpy and pandas twins -----------------------------------------------------------------
+# The values quant libraries hand over, each beside the plain Python value it stands for:
+# the store must treat the twin exactly as that plain value.
+
+INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+
+
+def _twin_scalar(value: Any, column: Column) -> st.SearchStrategy[tuple[Any, Any]]:
+    import numpy as np
+    import pandas as pd
+
+    if value is None:
+        return st.sampled_from(
+            [(None, None), (pd.NA, None), (pd.NaT, None), (np.nan, np.nan)]
+        ).filter(lambda pair: pair[0] is not np.nan or column.kind == "numeric")
+    kind = column.kind
+    if kind == "integer":
+        fitting = [d for d in INT_DTYPES if np.iinfo(d).min <= value <= np.iinfo(d).max]
+        ints = st.sampled_from(fitting).map(lambda d: (np.dtype(d).type(value), value))
+        return ints | st.just((np.float64(value), value))  # pandas' integer column with a gap
+    if kind == "numeric":
+        floats = st.sampled_from(["float64", "float32", "float16", "longdouble"]).map(
+            lambda d: _cast(d, float(value))
+        )
+        twins = floats.map(lambda f: (f, float(f)))
+        if value == int(value):
+            twins |= st.just((np.int64(int(value)), int(value)))
+        return twins
+    if kind == "boolean":
+        return st.just((np.bool_(value), value))
+    if kind == "timestamptz":
+        return (
+            st.just((pd.Timestamp(value), value))
+            if 1678 <= value.year <= 2261
+            else st.just((value, value))
+        )
+    if kind == "jsonb":
+        return _twin_json(value)
+    return st.just((value, value))
+
+
+def _twin_json(value: Any) -> st.SearchStrategy[tuple[Any, Any]]:
+    import numpy as np
+
+    if isinstance(value, bool):
+        return st.sampled_from([(value, value), (np.bool_(value), value)])
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return st.sampled_from([(value, value), (np.int64(value), value)])
+    if isinstance(value, float):
+        return st.sampled_from([(value, value), (np.float64(value), value)])
+    if isinstance(value, list):
+        items = st.tuples(*(_twin_json(v) for v in value))
+        as_list = items.map(lambda pairs: ([t for t, _ in pairs], [p for _, p in pairs]))
+        as_tuple = items.map(lambda pairs: (tuple(t for t, _ in pairs), [p for _, p in pairs]))
+        twins: st.SearchStrategy[tuple[Any, Any]] = as_list | as_tuple
+        if value and all(type(v) is float for v in value):
+            twins |= st.just((np.array(value, dtype="float64"), value))
+        return twins
+    if isinstance(value, dict):
+        keys = list(value)
+        items = st.tuples(*(_twin_json(value[k]) for k in keys))
+        return items.map(
+            lambda pairs: (
+                {k: t for k, (t, _) in zip(keys, pairs, strict=True)},
+                {k: p for k, (_, p) in zip(keys, pairs, strict=True)},
+            )
+        )
+    return st.just((value, value))
+
+
+def _cast(dtype: str, value: float) -> Any:
+    import numpy as np
+
+    with np.errstate(over="ignore"):  # float16 overflows to inf: refused as non-finite
+        return np.dtype(dtype).type(value)
+
+
+@st.composite
+def numpy_twins(draw: st.DrawFn, spec: TableSpec[Any]) -> tuple[Any, Any]:
+    """A record of numpy/pandas values and the same record in plain Python values."""
+    plain = draw(records(spec))
+    twin_fields: dict[str, Any] = {}
+    plain_fields: dict[str, Any] = {}
+    for name, column in spec.columns.items():
+        twin, same = draw(_twin_scalar(getattr(plain, name), column))
+        twin_fields[name], plain_fields[name] = twin, same
+    return spec.record(**twin_fields), spec.record(**plain_fields)

@@ -19,10 +19,7 @@ from backtest_store.adapters._common import longest_drawdown_days
 from backtest_store.adapters.backtesting import from_heatmap, from_stats
 from tests.support import assert_stored
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore::UserWarning"),  # "Some trades remain open": wanted
-    pytest.mark.filterwarnings("ignore:DatetimeIndex.dayofweek"),  # inside backtesting.py
-]
+pytestmark = pytest.mark.filterwarnings("ignore:Some trades remain open")  # wanted here
 
 
 class SmaCross(Strategy):  # type: ignore[misc]

@@ -18,8 +18,6 @@ from backtest_store import BacktestStore, ValidationError, frames
 from backtest_store.adapters.vectorbt import from_portfolio, optimization_results
 from tests.support import assert_stored
 
-pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")  # inside vectorbt
-
 CLOSE = GOOG.Close
 
 

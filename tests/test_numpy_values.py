@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 
 from backtest_store import BacktestStore, ValidationError
-from backtest_store.tables import ALL, OPTIMIZATIONS, RESULTS, TRADES, WALK_FORWARD
+from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
+from tests.strategies import numpy_twins
 from tests.support import optimization, portfolio, result, trade, window
+from tests.test_roundtrip import rolled_back
 
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -209,3 +213,46 @@ def test_dates_still_refuse_timestamps_but_take_plain_dates(db_url: str) -> None
     with BacktestStore.connect(db_url) as store:
         saved = store.save_backtest(result(start_date=date(2024, 1, 1)))
         assert saved.start_date == date(2024, 1, 1)
+
+
+def _save_one(tx: Any, spec: Any, record: Any) -> Any:
+    """Save ``record`` (under a fresh parent when it is a child); what the store kept."""
+    if spec is RESULTS:
+        return tx.save_backtest(record)
+    if spec is PORTFOLIOS:
+        return tx.save_portfolio(record)
+    parent = tx.save_backtest(result()).backtest_id
+    if spec is TRADES:
+        tx.save_trades(parent, [record])
+        return tx.get_trades(parent)[0]
+    if spec is OPTIMIZATIONS:
+        return tx.save_optimization_results(parent, [record])[0]
+    return tx.save_walk_forward_tests(parent, [record])[0]
+
+
+def _outcome(tx: Any, spec: Any, record: Any) -> Any:
+    """The stored values the caller chose (not ids, parents or when-stored times), or the
+    field and problem a refusal named; the save is rolled back either way."""
+    skip = {spec.key, spec.parent_key} | {n for n, c in spec.columns.items() if c.db_fills}
+    try:
+        with rolled_back(tx) as inner:
+            saved = _save_one(inner, spec, record)
+            return {n: getattr(saved, n) for n in spec.columns if n not in skip}
+    except ValidationError as error:
+        return ("refused", error.field, error.limit)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+@pytest.mark.parametrize("spec", ALL, ids=[s.name for s in ALL])
+def test_numpy_twins_of_any_record_store_as_their_plain_values(
+    db_url: str, spec: Any, data: st.DataObject
+) -> None:
+    """Property: a record of numpy/pandas values (every integer width, float32/16, NA, NaT,
+    Timestamps, arrays and tuples in jsonb) is stored, or refused, exactly as the same
+    record of plain Python values."""
+    twin, plain = data.draw(numpy_twins(spec))
+    with BacktestStore.connect(db_url) as store, rolled_back(store) as tx:
+        assert _outcome(tx, spec, twin) == _outcome(tx, spec, plain)

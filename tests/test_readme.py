@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,11 @@ def test_readme_examples_run(
     db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", db_url)
-    namespace: dict[str, object] = {"__name__": "readme"}
+    # a module of its own, as a script's __main__ is: backtesting.py's optimize() pickles
+    # the strategy class by reference for its worker processes
+    module = types.ModuleType("readme")
+    monkeypatch.setitem(sys.modules, "readme", module)
+    namespace = module.__dict__
     for number, code in enumerate(examples(), start=1):
         exec(compile(code, f"README.md example {number}", "exec"), namespace)
     out = capsys.readouterr().out

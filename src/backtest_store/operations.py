@@ -45,7 +45,7 @@ from backtest_store.tables import (
     TableSpec,
 )
 from backtest_store.validation import NonFinite, Refused, RowPreparer, converter
-from backtest_store.values import plain_scalar
+from backtest_store.values import is_missing, plain_scalar
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -200,12 +200,18 @@ def _page_key(method: str, after: Any, record: type[Any], key: str) -> tuple[dat
 # -- writes ---------------------------------------------------------------------
 
 
+def _field(record: Any, name: str) -> Any:
+    """A record's field, None when it is missing (None, pandas.NA, pandas.NaT)."""
+    value = getattr(record, name, None)
+    return None if value is None or is_missing(value) else value
+
+
 def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) -> tuple[str, ...]:
     """Every column but those the database fills and the caller left out."""
     return tuple(
         name
         for name, column in spec.columns.items()
-        if not (column.db_fills and name not in override and getattr(record, name, None) is None)
+        if not (column.db_fills and name not in override and _field(record, name) is None)
     )
 
 
@@ -277,7 +283,7 @@ def _copy_children(
     # the records that do not get a fresh value.
     fill: dict[str, Callable[[], Any]] = {}
     for name, column in spec.columns.items():
-        if column.db_fills and any(getattr(r, name, None) is not None for r in records):
+        if column.db_fills and any(_field(r, name) is not None for r in records):
             fill[name] = uuid4 if column.kind == "uuid" else partial(datetime.now, UTC)
     columns = tuple(n for n, c in spec.columns.items() if not c.db_fills or n in fill)
     prep = codec.preparer(spec, columns)
@@ -285,17 +291,17 @@ def _copy_children(
 
     def rows() -> Iterator[tuple[Any, ...]]:
         for i, record in enumerate(records):
-            own = getattr(record, parent_key, None)
+            own = _field(record, parent_key)
             if own is not None and own != parent_id:
                 raise ValidationError(
                     spec.record.__name__, parent_key, own, f"None or {parent_id}", index=i,
                     problem="names another parent than the one it is saved under",
                 )  # fmt: skip
             override: dict[str, Any] = {parent_key: parent_id}
-            if number is not None and getattr(record, number, None) is None:
+            if number is not None and _field(record, number) is None:
                 override[number] = first_number + i
             for name, make in fill.items():
-                if getattr(record, name, None) is None:
+                if _field(record, name) is None:
                     override[name] = make()
             yield prep.row(record, i, override)
 
@@ -316,11 +322,11 @@ def save_backtest(
             problem="is not of the right type",
         )
     trade_list = list(trades)
-    override: dict[str, Any] = {"backtest_id": result.backtest_id or uuid4()}
+    override: dict[str, Any] = {"backtest_id": _field(result, "backtest_id") or uuid4()}
     curve = result.equity_curve
-    if result.data_points is None and _is_series(curve):  # a list, tuple, array, Series
+    if _field(result, "data_points") is None and _is_series(curve):  # a list, tuple, array, Series
         override["data_points"] = len(curve)
-    if result.backtest_id is None:
+    if _field(result, "backtest_id") is None:
         saved = yield from _insert_one(codec, RESULTS, result, override)
     else:  # the caller chose the id: this may be the retry of a save that did commit
         saved, inserted = yield from _insert_or_recognise(codec, RESULTS, result, override)
@@ -386,7 +392,9 @@ def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[Optimizatio
     for position, value in enumerate(ordered, start=1):
         first_rank.setdefault(value, position)
     return [
-        r if r.rank is not None or v is None else dataclasses.replace(r, rank=first_rank[v])
+        r
+        if _field(r, "rank") is not None or v is None
+        else dataclasses.replace(r, rank=first_rank[v])
         for r, v in zip(records, values, strict=True)
     ]
 
@@ -402,7 +410,7 @@ def _save_children(
 ) -> Operation[list[R]]:
     """COPY children with ids chosen here, then read them back as stored, in input order."""
     _check_id(method, spec.parent_key or "", parent_id)
-    ids = [getattr(r, spec.key, None) or uuid4() for r in records]
+    ids = [_field(r, spec.key) or uuid4() for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
     yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
     rows = yield _fetch(queries.get_by_keys(spec, ids, (spec.key,)), "all", record_row(spec))

@@ -191,6 +191,11 @@ def _exit_reason(long: bool, exit_price: float, sl: float, tp: float) -> str:
     return "signal"
 
 
+def _level(value: Any) -> float:
+    """An SL or TP: NaN when the trade had none (None when no trade of the run had one)."""
+    return math.nan if value is None else float(value)
+
+
 def _spread_cost(size: float, price: float, spread: float, buying: bool) -> float:
     """What the spread added to a fill: the fill is the price times (1 +/- spread)."""
     if not spread:
@@ -216,7 +221,7 @@ def _closed_trade(i: int, row: Any, spread: float, tz: str) -> BacktestTrade:
         pnl_percent=float(row.ReturnPct),
         duration_days=held.days,
         duration_hours=held.total_seconds() / 3600,
-        exit_reason=_exit_reason(long, float(row.ExitPrice), float(row.SL), float(row.TP)),
+        exit_reason=_exit_reason(long, float(row.ExitPrice), _level(row.SL), _level(row.TP)),
         fees_paid=float(getattr(row, "Commission", 0.0)),
         slippage_cost=_spread_cost(row.Size, row.EntryPrice, spread, long)
         + _spread_cost(row.Size, row.ExitPrice, spread, not long),
