@@ -266,3 +266,30 @@ def test_optimize_heatmap_and_best_run(db_url: str) -> None:
     assert from_heatmap(percent, objective_function="total_return")[
         0
     ].total_return == pytest.approx(heatmap.iloc[0] / 100)
+
+
+def test_the_units_the_adapters_convert_to_are_the_ones_the_schema_comments_name(
+    conn: Any,
+) -> None:
+    """One source of truth: the COMMENTs in sql/ say which unit each column holds."""
+    from backtest_store.adapters.backtesting import STATISTICS
+
+    def comment(column: str) -> str:
+        row = conn.execute(
+            "SELECT col_description('mcp_backtest_results'::regclass, attnum) FROM pg_attribute"
+            " WHERE attrelid = 'mcp_backtest_results'::regclass AND attname = %s",
+            [column],
+        ).fetchone()
+        return str(row[0])
+
+    for name, (column, factor) in STATISTICS.items():
+        if "[%]" in name:
+            assert factor == 0.01 and "fraction" in comment(column), column
+        elif "[$]" in name:
+            assert factor == 1.0 and "account currency" in comment(column), column
+    assert "<= 0" in comment("max_drawdown")
+    assert "in days" in comment("max_drawdown_duration")
+    assert "closed trades" in comment("total_trades")
+    for money in ("average_win", "average_loss", "largest_win", "largest_loss"):
+        assert "account currency" in comment(money), money
+    assert "Gross profit / gross loss" in comment("profit_factor")
