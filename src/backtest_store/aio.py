@@ -5,7 +5,7 @@ The same operations (operations.py) as BacktestStore, driven with ``await``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -278,6 +278,20 @@ class AsyncBacktestStore:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
         return await self._run(ops.delete_backtest(backtest_id), "delete_backtest")
 
+    async def count_backtests(
+        self,
+        *,
+        older_than: datetime | date,
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+    ) -> dict[str, int]:
+        """What ``delete_backtests`` with the same arguments would delete: backtests and,
+        by cascade, trades, optimizations and walk_forward windows, counted in one query."""
+        op = ops.count_backtests(
+            self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type
+        )
+        return await self._run(op, "count_backtests", read=True)
+
     async def delete_backtests(
         self,
         *,
@@ -285,13 +299,15 @@ class AsyncBacktestStore:
         symbol: str | None = None,
         strategy_type: str | None = None,
         batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Retention: delete backtests run before ``older_than``, batch by batch.
 
         Each batch is its own short transaction (on an autocommit connection or a
         pool) and skips rows that other transactions hold, so saves are never
         blocked for longer than a batch. Inside a caller's transaction the batches
-        commit with it. Returns how many were deleted.
+        commit with it. Returns how many were deleted; ``progress`` is called with
+        each batch's count.
         """
         total = 0
         while True:
@@ -301,6 +317,8 @@ class AsyncBacktestStore:
             )  # fmt: skip
             deleted = await self._run(op, "delete_backtests")
             total += deleted
+            if progress is not None:
+                progress(deleted)
             if deleted < batch_size:
                 return total
 

@@ -1,6 +1,10 @@
-"""backtest-store migrate | rollback [--all | --steps N] | status | break-lock | adopt.
+"""backtest-store: the schema commands (migrate, rollback, status, break-lock, adopt) and
+the data commands (list, show, trades, top, compare, summary in browse.py; export and
+import in transfer.py; prune in prune.py; report in report.py).
 
-Every command takes --database URL (default: $DATABASE_URL)."""
+Every command takes --database URL (default: $DATABASE_URL). The data commands exit 1
+when something is not found, 2 for bad usage or input, 3 when the database cannot be
+reached or is not migrated (console.py)."""
 
 from __future__ import annotations
 
@@ -42,11 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument(
         "--nan-to-null", action="store_true", help="store NULL for NaN in numeric columns"
     )
+    from backtest_store import browse, prune, transfer
+    from backtest_store import report as report_command
+
+    for commands in (browse, transfer, prune, report_command):
+        commands.add_commands(sub, database)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if hasattr(args, "handler"):
+        return _data_command(args)
     try:
         url = migrations.resolve_url(args.database)
         where = migrations.redact(url)
@@ -84,6 +95,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"backtest-store: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _data_command(args: argparse.Namespace) -> int:
+    from backtest_store.console import exit_code
+
+    try:
+        code: int = args.handler(args)
+    except BacktestStoreError as exc:
+        print(f"backtest-store {args.command}: {exc}", file=sys.stderr)
+        return exit_code(exc)
+    except KeyboardInterrupt:
+        print(f"backtest-store {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `backtest-store list | head`
+        sys.stderr.close()
+        return 0
+    return code
 
 
 def _adopt(url: str, *, dry_run: bool, nan_to_null: bool) -> int:

@@ -29,7 +29,7 @@ from backtest_store.records import (
     BacktestTrade,
     Record,
 )
-from backtest_store.tables import ALL, TableSpec
+from backtest_store.tables import TableSpec, spec_for
 
 __all__ = ["equity_frame", "frame", "results_frame", "series", "trades_frame"]
 
@@ -40,13 +40,13 @@ def _pd() -> Any:
 
 def trades_frame(trades: Iterable[BacktestTrade], *, exact: bool = False) -> Any:
     """One row per trade (``get_trades``' records), in the given order."""
-    return _frame(_spec(BacktestTrade), list(trades), exact)
+    return _frame(spec_for(BacktestTrade), list(trades), exact)
 
 
 def results_frame(results: Iterable[BacktestResult], *, exact: bool = False) -> Any:
     """One row per backtest (``list_backtests``/``top_backtests``' records); the equity
     and drawdown series are left out (see ``equity_frame``)."""
-    return _frame(_spec(BacktestResult), list(results), exact)
+    return _frame(spec_for(BacktestResult), list(results), exact)
 
 
 def frame(records: Iterable[Record], *, exact: bool = False) -> Any:
@@ -58,7 +58,7 @@ def frame(records: Iterable[Record], *, exact: bool = False) -> Any:
             "frame() needs at least one record to know the columns; "
             "use trades_frame/results_frame for possibly empty lists"
         )
-    return _frame(_spec(type(rows[0])), rows, exact)
+    return _frame(spec_for(type(rows[0])), rows, exact)
 
 
 def equity_frame(result: BacktestResult | BacktestPortfolio) -> Any:
@@ -99,13 +99,6 @@ def series(value: Any) -> Any:
 
 def _is_pair(value: Any) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-
-
-def _spec(record: type[Any]) -> TableSpec[Any]:
-    for spec in ALL:
-        if spec.record is record:
-            return spec
-    raise TypeError(f"not a record type: {record.__name__}")
 
 
 def _frame(spec: TableSpec[Any], rows: list[Any], exact: bool) -> Any:

@@ -490,6 +490,23 @@ def delete_batch(
     return int(count)
 
 
+def count_backtests(
+    codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None
+) -> Operation[dict[str, int]]:
+    cutoff = _check_aware("count_backtests", "older_than", older_than)
+    if cutoff is None:
+        raise ValidationError("count_backtests", "older_than", None, "a timezone-aware datetime")
+    statement = queries.prune_counts(
+        older_than=cutoff,
+        symbol=codec.argument(RESULTS, "symbol", symbol, method="count_backtests"),
+        strategy_type=codec.argument(
+            RESULTS, "strategy_type", strategy_type, method="count_backtests"
+        ),
+    )
+    row = yield _fetch(statement, "one", dict_row, custom_plan=True)
+    return {k: int(v) for k, v in row.items()}
+
+
 # -- reads ------------------------------------------------------------------------
 
 

@@ -24,7 +24,14 @@ from pypika.functions import Cast
 from pypika.queries import QueryBuilder
 from pypika.terms import BasicCriterion, Function, Term, ValueWrapper
 
-from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, TableSpec
+from backtest_store.tables import (
+    OPTIMIZATIONS,
+    PORTFOLIOS,
+    RESULTS,
+    TRADES,
+    WALK_FORWARD,
+    TableSpec,
+)
 from backtest_store.values import plain_scalar
 
 # top_backtests / compare_backtests: the metric columns one may rank by, and
@@ -240,6 +247,34 @@ def delete_batch(
         older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
     )
     return Statement(_delete_batch_sql(frozenset(params)), params)
+
+
+@lru_cache(maxsize=4)
+def _prune_counts_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    doomed = PostgreSQLQuery.from_(t).where(t.backtest_date < _p("older_than"))
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            doomed = doomed.where(_col(t, name) == _p(name))
+    counts: list[Any] = [doomed.select(fn.Count("*")).as_("backtests")]
+    for label, spec in (("trades", TRADES), ("optimizations", OPTIMIZATIONS),
+                        ("walk_forward", WALK_FORWARD)):  # fmt: skip
+        child = spec.table
+        assert spec.parent_key is not None
+        ids = doomed.select(t.backtest_id)
+        counts.append(
+            PostgreSQLQuery.from_(child).select(fn.Count("*"))
+            .where(_col(child, spec.parent_key).isin(ids)).as_(label)
+        )  # fmt: skip
+    return _render(PostgreSQLQuery.select(*counts))
+
+
+def prune_counts(
+    *, older_than: datetime, symbol: str | None, strategy_type: str | None
+) -> Statement:
+    """What deleting the backtests before older_than would remove, children included."""
+    params = _given(older_than=older_than, symbol=symbol, strategy_type=strategy_type)
+    return Statement(_prune_counts_sql(frozenset(params)), params)
 
 
 # -- reads --------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -276,6 +276,20 @@ class BacktestStore:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
         return self._run(ops.delete_backtest(backtest_id), "delete_backtest")
 
+    def count_backtests(
+        self,
+        *,
+        older_than: datetime | date,
+        symbol: str | None = None,
+        strategy_type: str | None = None,
+    ) -> dict[str, int]:
+        """What ``delete_backtests`` with the same arguments would delete: backtests and,
+        by cascade, trades, optimizations and walk_forward windows, counted in one query."""
+        op = ops.count_backtests(
+            self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type
+        )
+        return self._run(op, "count_backtests", read=True)
+
     def delete_backtests(
         self,
         *,
@@ -283,13 +297,15 @@ class BacktestStore:
         symbol: str | None = None,
         strategy_type: str | None = None,
         batch_size: int = 500,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Retention: delete backtests run before ``older_than``, batch by batch.
 
         Each batch is its own short transaction (on an autocommit connection or a
         pool) and skips rows that other transactions hold, so saves are never
         blocked for longer than a batch. Inside a caller's transaction the batches
-        commit with it. Returns how many were deleted.
+        commit with it. Returns how many were deleted; ``progress`` is called with
+        each batch's count.
         """
         total = 0
         while True:
@@ -299,6 +315,8 @@ class BacktestStore:
             )  # fmt: skip
             deleted = self._run(op, "delete_backtests")
             total += deleted
+            if progress is not None:
+                progress(deleted)
             if deleted < batch_size:
                 return total
 

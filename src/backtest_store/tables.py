@@ -87,3 +87,11 @@ PORTFOLIOS = _spec(
 )
 
 ALL: tuple[TableSpec[typing.Any], ...] = (RESULTS, TRADES, OPTIMIZATIONS, WALK_FORWARD, PORTFOLIOS)
+
+
+def spec_for(record_type: type[typing.Any]) -> TableSpec[typing.Any]:
+    """The table of a record type."""
+    for spec in ALL:
+        if spec.record is record_type:
+            return spec
+    raise TypeError(f"not a record type: {record_type.__name__}")

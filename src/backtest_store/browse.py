@@ -1,0 +1,366 @@
+"""The read commands: list, show, trades, top, compare, summary.
+
+Each prints a table on a terminal (rich) or, with ``--json``, one JSON document on stdout
+(records as ``serialize.to_json`` makes them). ``show`` gives every metric with the unit
+its column's ``COMMENT`` in ``sql/`` names: fractions shown as percent in the table and
+raw in JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import re
+import sys
+from typing import Any
+
+from backtest_store import migrations
+from backtest_store.console import (
+    NOT_FOUND,
+    CommandError,
+    backtest_id,
+    console,
+    day,
+    number,
+    open_store,
+    percent,
+    positive,
+    print_json,
+)
+from backtest_store.operations import MAX_LIMIT
+from backtest_store.queries import METRICS
+from backtest_store.records import BacktestResult, BacktestTrade
+from backtest_store.serialize import to_json
+from backtest_store.tables import RESULTS
+
+# The result columns that are measurements of the run (not its set-up or bookkeeping).
+MEASURES = tuple(
+    name
+    for name, column in RESULTS.columns.items()
+    if column.kind in ("numeric", "integer") and name not in ("initial_capital", "fees", "slippage")
+)
+
+
+@functools.cache
+def units() -> dict[str, str]:
+    """Each result column's unit, read from its COMMENT in the migration files."""
+    pattern = re.compile(r"COMMENT ON COLUMN mcp_backtest_results\.(\w+) IS '((?:[^']|'')*)'")
+    out: dict[str, str] = {}
+    for path in sorted(migrations.migrations_dir().glob("*.sql")):
+        if path.name.endswith(".rollback.sql"):
+            continue
+        for name, comment in pattern.findall(path.read_text(encoding="utf-8")):
+            out[name] = _unit(comment)
+    return out
+
+
+def _unit(comment: str) -> str:
+    text = comment.lower()
+    if "fraction" in text:
+        return "fraction"
+    if "account currency" in text:
+        return "currency"
+    if "in days" in text:
+        return "days"
+    if "in seconds" in text:
+        return "seconds"
+    if "dimensionless" in text:
+        return "ratio"
+    if text.startswith(("number of", "trades with")):
+        return "count"
+    return ""
+
+
+def shown(column: str, value: Any) -> str:
+    """A metric for the table, in its unit."""
+    unit = units().get(column, "")
+    if value is None:
+        return ""
+    if unit == "fraction":
+        return percent(value)
+    if unit == "currency":
+        return number(value, 2)
+    if unit == "days":
+        return f"{value} days"
+    if unit == "seconds":
+        return f"{number(value, 3)} s"
+    if unit == "count":
+        return f"{value:,}"
+    return number(value)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(curve: Any, width: int = 60) -> str:
+    """One line of block characters for an equity curve (values or [time, value] pairs)."""
+    if not curve:
+        return ""
+    if isinstance(curve, dict):
+        values = [float(v) for _, v in sorted(curve.items())]
+    else:
+        values = [float(p[1] if isinstance(p, list) else p) for p in curve]
+    if len(values) > width:
+        step = len(values) / width
+        values = [values[min(len(values) - 1, int(i * step))] for i in range(width)]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    return "".join(SPARKS[int((v - lo) / span * (len(SPARKS) - 1))] for v in values)
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def list_(args: argparse.Namespace) -> int:
+    with open_store(args.database) as store:
+        rows = store.list_backtests(
+            symbol=args.symbol, strategy_type=args.strategy, status=args.status,
+            since=day(args.since), limit=positive("--limit", args.limit),
+        )  # fmt: skip
+    if args.json:
+        print_json([to_json(r) for r in rows])
+    else:
+        _results_table(rows, "backtests, newest first")
+    return 0
+
+
+def top(args: argparse.Namespace) -> int:
+    if args.metric not in METRICS:
+        raise CommandError(f"--metric {args.metric!r}: one of {', '.join(sorted(METRICS))}", 2)
+    with open_store(args.database) as store:
+        rows = store.top_backtests(
+            metric=args.metric, symbol=args.symbol, strategy_type=args.strategy,
+            min_trades=args.min_trades, limit=positive("--limit", args.limit),
+        )  # fmt: skip
+    if args.json:
+        print_json([to_json(r) for r in rows])
+    else:
+        _results_table(rows, f"best by {args.metric}", first=args.metric)
+    return 0
+
+
+def _results_table(rows: list[BacktestResult], title: str, first: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} {title}")
+    columns = ["backtest_id", "symbol", "strategy_type", "backtest_date", "status"]
+    metrics = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate", "total_trades"]
+    if first and first not in metrics:
+        metrics.insert(0, first)
+    for c in columns + metrics:
+        table.add_column(c, justify="right" if c in metrics else "left", no_wrap=c == "backtest_id")
+    for r in rows:
+        date_text = r.backtest_date.strftime("%Y-%m-%d %H:%M") if r.backtest_date else ""
+        cells = [str(r.backtest_id), r.symbol, r.strategy_type, date_text, r.status or ""]
+        table.add_row(*cells, *(shown(m, getattr(r, m)) for m in metrics))
+    console().print(table)
+
+
+def show(args: argparse.Namespace) -> int:
+    the_id = backtest_id(args.id)
+    with open_store(args.database) as store:
+        result = store.get_backtest(the_id)
+        if result is None:
+            raise CommandError(f"no backtest {the_id}", NOT_FOUND)
+        trades = store.get_trades(the_id)
+        optimizations = store.best_parameters(the_id, limit=MAX_LIMIT)
+        windows = store.walk_forward_tests(the_id)
+    tally = {
+        "count": len(trades),
+        "winning": sum(1 for t in trades if t.pnl is not None and t.pnl > 0),
+        "losing": sum(1 for t in trades if t.pnl is not None and t.pnl < 0),
+        "open": sum(1 for t in trades if t.exit_date is None),
+    }
+    if args.json:
+        record = {k: v for k, v in to_json(result).items() if k not in RESULTS.series}
+        print_json({
+            "backtest": record,
+            "units": {m: units().get(m, "") for m in MEASURES},
+            "trades": tally,
+            "optimizations": [to_json(o) for o in optimizations],
+            "walk_forward": [to_json(w) for w in windows],
+        })  # fmt: skip
+        return 0
+    _show_table(result, tally, optimizations, windows)
+    return 0
+
+
+def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: list[Any],
+                windows: list[Any]) -> None:  # fmt: skip
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{result.symbol}[/bold] {result.strategy_type}  {result.start_date} .. "
+              f"{result.end_date}  [dim]{result.backtest_id}[/dim]")  # fmt: skip
+    run = result.backtest_date.isoformat(timespec="seconds") if result.backtest_date else ""
+    out.print(f"run {run}  status {result.status}  capital "
+              f"{number(result.initial_capital, 2)}  parameters {result.parameters}")  # fmt: skip
+    if result.equity_curve:
+        out.print(f"equity  {sparkline(result.equity_curve)}")
+    metrics = Table(title="metrics")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    metrics.add_column("unit")
+    for name in MEASURES:
+        metrics.add_row(name, shown(name, getattr(result, name)), units().get(name, ""))
+    out.print(metrics)
+    out.print(
+        f"trades: {tally['count']:,} ({tally['winning']:,} winning, {tally['losing']:,} losing,"
+        f" {tally['open']:,} open)"
+    )
+    if optimizations:
+        table = Table(title=f"optimization: {len(optimizations)} parameter sets, best first")
+        for c in ("rank", "parameters", "objective_function", "objective_value", "sharpe_ratio",
+                  "total_return"):  # fmt: skip
+            table.add_column(c)
+        for o in optimizations[:20]:
+            table.add_row(str(o.rank), str(o.parameters), o.objective_function or "",
+                          number(o.objective_value), number(o.sharpe_ratio),
+                          percent(o.total_return))  # fmt: skip
+        out.print(table)
+    if windows:
+        table = Table(title=f"walk-forward: {len(windows)} windows")
+        for c in ("test period", "optimal_parameters", "out_of_sample_return",
+                  "out_of_sample_sharpe", "is_profitable"):  # fmt: skip
+            table.add_column(c)
+        for w in windows:
+            table.add_row(f"{w.test_period_start} .. {w.test_period_end}",
+                          str(w.optimal_parameters), percent(w.out_of_sample_return),
+                          number(w.out_of_sample_sharpe), str(w.is_profitable))  # fmt: skip
+        out.print(table)
+
+
+def trades(args: argparse.Namespace) -> int:
+    the_id = backtest_id(args.id)
+    with open_store(args.database) as store:
+        if store.get_backtest(the_id) is None:
+            raise CommandError(f"no backtest {the_id}", NOT_FOUND)
+        rows = store.get_trades(the_id, outcome=args.outcome or "all")
+    if args.json:
+        print_json([to_json(t) for t in rows])
+    elif args.csv:
+        _trades_csv(rows)
+    else:
+        _trades_table(rows)
+    return 0
+
+
+def _trades_csv(rows: list[BacktestTrade]) -> None:
+    from backtest_store.tables import TRADES
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(TRADES.column_names)
+    for t in rows:
+        writer.writerow(["" if v is None else v for v in to_json(t).values()])
+
+
+def _trades_table(rows: list[BacktestTrade]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} trades")
+    names = ("trade_number", "direction", "entry_date", "entry_price", "exit_date",
+             "exit_price", "position_size", "pnl", "pnl_percent", "exit_reason")  # fmt: skip
+    for c in names:
+        table.add_column(c, justify="right" if "price" in c or "pnl" in c else "left")
+    for t in rows:
+        table.add_row(str(t.trade_number), t.direction, str(t.entry_date), number(t.entry_price),
+                      str(t.exit_date or ""), number(t.exit_price), number(t.position_size, 2),
+                      number(t.pnl, 2), percent(t.pnl_percent), t.exit_reason or "")  # fmt: skip
+    console().print(table)
+
+
+def compare(args: argparse.Namespace) -> int:
+    ids = [backtest_id(i) for i in args.ids]
+    metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
+    for m in metrics or ():
+        if m not in METRICS:
+            raise CommandError(f"--metrics: {m!r} is not one of {', '.join(sorted(METRICS))}", 2)
+    with open_store(args.database) as store:
+        rows = store.compare_backtests(ids, metrics=metrics)
+    missing = set(ids) - {r.backtest_id for r in rows}
+    if missing:
+        raise CommandError(f"no backtest {', '.join(sorted(map(str, missing)))}", NOT_FOUND)
+    if args.json:
+        print_json(rows)
+        return 0
+    from rich.table import Table
+
+    chosen = metrics or list(rows[0].values) if rows else []
+    table = Table(title="comparison, best first (rank in brackets)")
+    for c in ["backtest_id", "symbol", "strategy_type", *chosen]:
+        table.add_column(c)
+    for r in rows:
+        cells = [f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen]
+        table.add_row(str(r.backtest_id), r.symbol, r.strategy_type, *cells)
+    console().print(table)
+    return 0
+
+
+def summary(args: argparse.Namespace) -> int:
+    with open_store(args.database) as store:
+        result = store.performance_summary(
+            since=day(args.since), symbol=args.symbol, strategy_type=args.strategy
+        )
+    if args.json:
+        print_json(result)
+        return 0
+    from rich.table import Table
+
+    table = Table(title="performance summary")
+    for c in ("group", "count", "mean return", "best", "worst", "mean Sharpe", "mean win rate"):
+        table.add_column(c, justify="left" if c == "group" else "right")
+    groups = [("all", result.overall)]
+    groups += [(f"strategy {k}", v) for k, v in result.by_strategy.items()]
+    groups += [(f"symbol {k}", v) for k, v in result.by_symbol.items()]
+    for name, s in groups:
+        table.add_row(name, f"{s.count:,}", percent(s.mean_return), percent(s.best_return),
+                      percent(s.worst_return), number(s.mean_sharpe),
+                      percent(s.mean_win_rate))  # fmt: skip
+    console().print(table)
+    return 0
+
+
+# -- the parsers --------------------------------------------------------------------
+
+
+def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
+    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    common = [database, json_flag]
+    filters = argparse.ArgumentParser(add_help=False)
+    filters.add_argument("--symbol", metavar="S")
+    filters.add_argument("--strategy", metavar="NAME", help="strategy_type")
+
+    p = sub.add_parser("list", parents=[*common, filters], help="backtests, newest first")
+    p.add_argument("--status", metavar="S", help="completed | failed | in_progress")
+    p.add_argument("--since", metavar="DATE", help="run on or after DATE (YYYY-MM-DD)")
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="default 50")
+    p.set_defaults(handler=list_)
+
+    p = sub.add_parser("show", parents=common, help="one backtest: metrics, trades, children")
+    p.add_argument("id", metavar="ID")
+    p.set_defaults(handler=show)
+
+    p = sub.add_parser("trades", parents=[database], help="a backtest's trades")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--outcome", choices=("winning", "losing"))
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
+    fmt.add_argument("--json", action="store_true", help="a JSON array of trades")
+    p.set_defaults(handler=trades)
+
+    p = sub.add_parser("top", parents=[*common, filters], help="best backtests by a metric")
+    p.add_argument("--metric", default="sharpe_ratio", metavar="M", help="default sharpe_ratio")
+    p.add_argument("--min-trades", type=int, default=0, metavar="N")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")
+    p.set_defaults(handler=top)
+
+    p = sub.add_parser("compare", parents=common, help="backtests side by side, with ranks")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("--metrics", metavar="M,...", help="default: every metric")
+    p.set_defaults(handler=compare)
+
+    p = sub.add_parser("summary", parents=[*common, filters], help="aggregates over backtests")
+    p.add_argument("--since", metavar="DATE", help="run on or after DATE (YYYY-MM-DD)")
+    p.set_defaults(handler=summary)

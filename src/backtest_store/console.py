@@ -1,0 +1,126 @@
+"""What the data commands share: exit codes, opening the store, reading arguments,
+printing JSON or a table.
+
+Exit codes: 0 done, 1 not found, 2 bad usage or bad input, 3 the database cannot be
+reached or is not migrated. Errors go to stderr as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from backtest_store import migrations
+from backtest_store.errors import (
+    BacktestStoreError,
+    ConnectionLostError,
+    MigrationError,
+    NotFoundError,
+    PermissionDeniedError,
+    SchemaVersionError,
+    ValidationError,
+)
+from backtest_store.serialize import plain
+from backtest_store.store import BacktestStore
+
+NOT_FOUND, BAD_INPUT, UNREACHABLE = 1, 2, 3
+
+
+class CommandError(BacktestStoreError):
+    """A command's failure, with its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def exit_code(error: BacktestStoreError) -> int:
+    if isinstance(error, CommandError):
+        return error.code
+    if isinstance(error, NotFoundError):
+        return NOT_FOUND
+    if isinstance(error, ValidationError):
+        return BAD_INPUT
+    if isinstance(error, ConnectionLostError | SchemaVersionError | PermissionDeniedError):
+        return UNREACHABLE
+    if isinstance(error, MigrationError):  # no database given
+        return BAD_INPUT
+    return 1
+
+
+@contextmanager
+def open_store(database: str | None) -> Iterator[BacktestStore]:
+    url = migrations.resolve_url(database)
+    with BacktestStore.connect(url) as store:
+        yield store
+
+
+def backtest_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a backtest id (a uuid)", BAD_INPUT) from None
+
+
+def day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)", BAD_INPUT) from None
+
+
+_DURATION = re.compile(r"^(\d+)\s*(h|d|w|y)$")
+_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
+         "y": timedelta(days=365)}  # fmt: skip
+
+
+def cutoff(text: str, now: datetime | None = None) -> datetime:
+    """``--older-than``: a duration back from now (``90d``, ``12w``, ``1y``, ``36h``) or a
+    date (midnight UTC)."""
+    match = _DURATION.match(text.strip())
+    if match:
+        return (now or datetime.now(UTC)) - int(match[1]) * _UNIT[match[2]]
+    the_day = day(text) if re.match(r"^\d{4}-\d{2}-\d{2}$", text) else None
+    if the_day is None:
+        raise CommandError(
+            f"--older-than {text!r}: give a duration (90d, 12w, 1y, 36h) or a date (YYYY-MM-DD)",
+            BAD_INPUT,
+        )
+    return datetime(the_day.year, the_day.month, the_day.day, tzinfo=UTC)
+
+
+def positive(name: str, value: int) -> int:
+    if value < 1:
+        raise CommandError(f"{name} must be at least 1, not {value}", BAD_INPUT)
+    return value
+
+
+def print_json(document: Any) -> None:
+    json.dump(plain(document), sys.stdout, ensure_ascii=False, indent=None)
+    sys.stdout.write("\n")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    # a terminal's own width; in a pipe or a file wide enough for a row per record
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, soft_wrap=False, width=width)
+
+
+def percent(value: Any) -> str:
+    return "" if value is None else f"{float(value) * 100:.2f} %"
+
+
+def number(value: Any, places: int = 4) -> str:
+    if value is None:
+        return ""
+    return f"{float(value):,.{places}f}"

@@ -1,0 +1,38 @@
+"""Progress bars on stderr when it is a terminal; nothing at all when it is not."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def progress(description: str, total: float | None = None) -> Iterator[Callable[[float], None]]:
+    """Yield ``advance(n)``; a rich progress bar (a counter when ``total`` is None) on a
+    terminal, a no-op in pipes and files."""
+    if not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = (
+        [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        if total is not None
+        else [
+            SpinnerColumn(),
+            TextColumn("{task.description} {task.completed:,.0f}"),
+            TimeElapsedColumn(),
+        ]
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)

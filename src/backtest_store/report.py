@@ -1,0 +1,268 @@
+"""``backtest-store report`` and ``write_html``: one self-contained HTML file per set of
+backtests (extra ``backtest-store[report]``, plotly).
+
+The file opens offline: plotly.js and every style are inline, nothing is fetched. It
+holds the metrics table (each metric in its column's unit), the equity curve and the
+drawdown as interactive charts (zoom, pan, hover; several backtests overlaid), each
+trade's entry and exit on the equity curve, and a trades table. A curve longer than
+``MAX_POINTS`` is decimated for display (the lowest and highest point of each bucket, in
+time order), and the chart says so; the numbers in the tables are never decimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import html
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from backtest_store._extras import need
+from backtest_store.browse import MEASURES, shown, units
+from backtest_store.console import NOT_FOUND, CommandError, backtest_id, open_store
+from backtest_store.records import BacktestResult, BacktestTrade
+
+MAX_POINTS = 4000  # per curve, shown: two per bucket
+MAX_TRADES_SHOWN = 500  # rows of each trades table
+MAX_MARKERS = 2000  # trades drawn on the curve
+
+
+def decimate(
+    xs: Sequence[Any], ys: Sequence[float], limit: int = MAX_POINTS
+) -> tuple[list[Any], list[float]]:
+    """At most ``limit`` points: the lowest and highest of each of ``limit // 2`` buckets,
+    in their order, so every peak and trough stays visible."""
+    n = len(ys)
+    if n <= limit:
+        return list(xs), list(ys)
+    buckets = limit // 2
+    out_x: list[Any] = []
+    out_y: list[float] = []
+    for b in range(buckets):
+        lo, hi = b * n // buckets, (b + 1) * n // buckets
+        chunk = ys[lo:hi]
+        i_min = lo + min(range(len(chunk)), key=chunk.__getitem__)
+        i_max = lo + max(range(len(chunk)), key=chunk.__getitem__)
+        for i in sorted({i_min, i_max}):
+            out_x.append(xs[i])
+            out_y.append(ys[i])
+    return out_x, out_y
+
+
+def points(curve: Any) -> tuple[list[Any], list[float], bool]:
+    """A stored curve as x and y lists, and whether x is time: ``[timestamp, value]`` pairs,
+    the legacy object keyed by timestamps, or plain values (x = bar number)."""
+    if not curve:
+        return [], [], False
+    if isinstance(curve, dict):
+        items = sorted(curve.items())
+        return [k for k, _ in items], [float(v) for _, v in items], True
+    if all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in curve):
+        return [p[0] for p in curve], [float(p[1]) for p in curve], True
+    return list(range(len(curve))), [float(v) for v in curve], False
+
+
+def drawdown_of(ys: Sequence[float]) -> list[float]:
+    peak = float("-inf")
+    out = []
+    for y in ys:
+        peak = max(peak, y)
+        out.append(y / peak - 1 if peak > 0 else 0.0)
+    return out
+
+
+def write_html(store: Any, ids: Iterable[UUID], path: str | Path) -> Path:
+    """Write the report of the given backtests to ``path``; NotFound-style CommandError
+    when an id is not stored. Returns the path."""
+    chosen = list(ids)
+    results: list[BacktestResult] = []
+    trades: dict[UUID, list[BacktestTrade]] = {}
+    for the_id in chosen:
+        result = store.get_backtest(the_id)
+        if result is None:
+            raise CommandError(f"no backtest {the_id}", NOT_FOUND)
+        results.append(result)
+        trades[the_id] = store.get_trades(the_id)
+    target = Path(path)
+    target.write_text(render(results, trades), encoding="utf-8")
+    return target
+
+
+def render(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]]) -> str:
+    """The report's HTML."""
+    go = need("plotly.graph_objects", "report", "backtest_store.report")
+    subplots = need("plotly.subplots", "report", "backtest_store.report")
+    fig = subplots.make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04,
+        subplot_titles=("equity", "drawdown"),
+    )  # fmt: skip
+    notes: list[str] = []
+    palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+    for n, result in enumerate(results):
+        color = palette[n % len(palette)]
+        label = f"{result.symbol} {result.strategy_type} {str(result.backtest_id)[:8]}"
+        xs, ys, timed = points(result.equity_curve)
+        if not ys:
+            notes.append(f"{label}: no equity curve stored")
+            continue
+        dx, dy = decimate(xs, ys)
+        if len(dy) < len(ys):
+            notes.append(f"{label}: {len(ys):,} points shown as {len(dy):,} (min/max per bucket)")
+        group = str(result.backtest_id)
+        line = {"color": color, "width": 1.5}
+        fig.add_trace(go.Scattergl(x=dx, y=dy, mode="lines", name=label, legendgroup=group,
+                                   line=line), row=1, col=1)  # fmt: skip
+        dd_x, dd_y, _ = points(result.drawdown_series)
+        if not dd_y:
+            dd_x, dd_y = xs, drawdown_of(ys)
+        ddx, ddy = decimate(dd_x, dd_y)
+        fill = "tozeroy" if len(results) == 1 else None  # overlaid: lines only
+        fig.add_trace(go.Scattergl(x=ddx, y=[v * 100 for v in ddy], mode="lines", fill=fill,
+                                   name=f"{label} drawdown %", legendgroup=group, line=line,
+                                   showlegend=False), row=2, col=1)  # fmt: skip
+        if timed:
+            rows = trades[result.backtest_id]  # type: ignore[index]
+            _trade_markers(go, fig, rows, xs, ys, group, color)
+    title = (
+        "backtest report"
+        if len(results) != 1
+        else f"{results[0].symbol} {results[0].strategy_type}"
+    )
+    if notes:
+        title += "<br><sup>" + "; ".join(html.escape(n) for n in notes) + "</sup>"
+    fig.update_layout(title=title, hovermode="x unified", height=720, template="plotly_white",
+                      margin={"t": 90 if notes else 60})  # fmt: skip
+    fig.update_yaxes(title_text="equity", row=1, col=1)
+    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
+    chart: str = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    return _page(results, trades, chart, notes)
+
+
+def _trade_markers(go: Any, fig: Any, rows: list[BacktestTrade], xs: list[str], ys: list[float],
+                   group: str, color: str) -> None:  # fmt: skip
+    """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
+    keys = [_instant(x) for x in xs]
+    shown_rows = rows[:MAX_MARKERS]
+    for side, name in (("entry", "entries"), ("exit", "exits")):
+        mx, my, text, symbols = [], [], [], []
+        for t in shown_rows:
+            when = (
+                (t.entry_time or t.entry_date) if side == "entry" else (t.exit_time or t.exit_date)
+            )
+            if when is None:
+                continue
+            i = max(0, bisect.bisect_right(keys, _instant(when)) - 1)
+            mx.append(xs[i])
+            my.append(ys[i])
+            pnl = "" if t.pnl is None else f" pnl {float(t.pnl):,.2f}"
+            price = t.entry_price if side == "entry" else t.exit_price
+            text.append(f"#{t.trade_number} {t.direction} {side} @ {price}{pnl}")
+            symbols.append(
+                ("triangle-up" if t.direction == "long" else "triangle-down")
+                if side == "entry"
+                else "x"
+            )
+        if mx:
+            marker = {"symbol": symbols, "size": 8, "color": color,
+                      "line": {"width": 1, "color": "#222"}}  # fmt: skip
+            fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", name=name, marker=marker,
+                                     legendgroup=group, hovertext=text, hoverinfo="text"),
+                          row=1, col=1)  # fmt: skip
+
+
+def _instant(value: Any) -> str:
+    """A comparable key for a time: naive ISO text 'YYYY-MM-DDTHH:MM:SS', in UTC when the
+    value has an offset (as the stored pairs' "...Z" timestamps are)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return str(value.isoformat())
+    return f"{value}T00:00:00"  # a date
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
+table { border-collapse: collapse; margin: 12px 0 24px; font-size: 13px; }
+th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f4f4f4; }
+.note { color: #666; font-size: 12px; }
+"""
+
+
+def _page(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]], chart: str,
+          notes: list[str]) -> str:  # fmt: skip
+    e = html.escape
+    head = "".join(
+        f"<th>{e(r.symbol)} {e(r.strategy_type)}<br><span class=note>{r.backtest_id}</span></th>"
+        for r in results
+    )
+    rows = "".join(
+        f"<tr><td>{e(m)} <span class=note>{e(units().get(m, ''))}</span></td>"
+        + "".join(f"<td>{e(shown(m, getattr(r, m)))}</td>" for r in results)
+        + "</tr>"
+        for m in MEASURES
+    )
+    period = "".join(f"<td>{r.start_date} .. {r.end_date}</td>" for r in results)
+    params = "".join(f"<td>{e(str(r.parameters or ''))}</td>" for r in results)
+    metrics = (
+        f"<table><thead><tr><th>metric</th>{head}</tr></thead><tbody><tr><td>period</td>"
+        f"{period}</tr><tr><td>parameters</td>{params}</tr>{rows}</tbody></table>"
+    )
+    tables = "".join(_trades_table(r, trades[r.backtest_id]) for r in results)  # type: ignore[index]
+    note = "".join(f"<p class=note>{e(n)}</p>" for n in notes)
+    return (
+        "<!DOCTYPE html><html><head><meta charset=utf-8><title>backtest report</title>"
+        f"<style>{STYLE}</style></head><body><h1>Backtest report</h1>{metrics}{chart}{note}"
+        f"{tables}</body></html>"
+    )
+
+
+def _trades_table(result: BacktestResult, rows: list[BacktestTrade]) -> str:
+    e = html.escape
+    names = ("trade_number", "direction", "entry_time", "entry_price", "exit_time", "exit_price",
+             "position_size", "pnl", "pnl_percent", "exit_reason")  # fmt: skip
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(_cell(t, n))}</td>" for n in names) + "</tr>"
+        for t in rows[:MAX_TRADES_SHOWN]
+    )
+    more = (f"<p class=note>the first {MAX_TRADES_SHOWN:,} of {len(rows):,} trades</p>"
+            if len(rows) > MAX_TRADES_SHOWN else "")  # fmt: skip
+    head = "".join(f"<th>{n}</th>" for n in names)
+    return (
+        f"<h2>Trades: {e(result.symbol)} {e(result.strategy_type)} ({len(rows):,})</h2>"
+        f"<table class=trades><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+    )
+
+
+def _cell(t: BacktestTrade, name: str) -> str:
+    value = getattr(t, name)
+    if name == "entry_time" and value is None:
+        value = t.entry_date
+    if name == "exit_time" and value is None:
+        value = t.exit_date
+    if value is None:
+        return ""
+    if name == "pnl_percent":
+        return f"{float(value) * 100:.2f} %"
+    return str(value)
+
+
+def report(args: argparse.Namespace) -> int:
+    ids = [backtest_id(i) for i in args.ids]
+    with open_store(args.database) as store:
+        target = write_html(store, ids, args.output)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("report", parents=[database], help="one self-contained HTML report")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    p.set_defaults(handler=report)
