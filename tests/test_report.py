@@ -1,0 +1,128 @@
+"""The HTML report in a real browser (headless Chromium, network cut off): the charts
+render for one backtest, three overlaid, and a year of minutes (525,600 points)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from PIL import Image, ImageStat
+
+from backtest_store import BacktestStore
+from backtest_store.report import MAX_POINTS, decimate, points, write_html
+from tests.browser import render
+from tests.support import result, trade
+
+pytestmark = pytest.mark.slow
+
+TIMES: dict[str, float] = {}
+
+YEAR_OF_MINUTES = """
+INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date, data_points,
+                                  total_return, sharpe_ratio, equity_curve)
+SELECT 'BTC', 'minute_scalper', '2023-01-01', '2023-12-31', 525600, 0.12, 1.3,
+       jsonb_agg(jsonb_build_array(
+           to_char(timestamptz '2023-01-01 00:00+00' + i * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+           round((10000 + 800 * sin(i / 9000.0) + 150 * sin(i / 37.0) + i / 200.0)::numeric, 2))
+           ORDER BY i)
+FROM generate_series(0, 525599) AS i
+RETURNING backtest_id
+"""
+
+
+def check(rendered: Any, traces: int) -> None:
+    dom = rendered.dom
+    assert 'class="main-svg"' in dom  # plotly laid the chart out
+    assert "gl-canvas" in dom or "scatterlayer" in dom  # and drew the traces
+    assert len(re.findall(r'class="legendtext"', dom)) >= traces
+    assert "<table" in dom and "trades" in dom
+    image = Image.open(rendered.screenshot).convert("L")
+    stat = ImageStat.Stat(image)
+    assert stat.stddev[0] > 10  # not blank
+    colours = Image.open(rendered.screenshot).convert("RGB").getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50
+
+
+def save_runs(url: str, n: int) -> list[UUID]:
+    ids = []
+    with BacktestStore.connect(url) as store:
+        for k in range(n):
+            curve = [
+                [f"2024-01-{d + 1:02d}T00:00:00Z", 10_000 + 100 * d * (k + 1) * (-1) ** d]
+                for d in range(30)
+            ]
+            saved = store.save_backtest(
+                result(symbol=f"S{k}", equity_curve=curve, sharpe_ratio=1 + k, total_return=0.1 * k),
+                [trade(i, entry_date=date(2024, 1, 2 + i), pnl=i - 3) for i in range(8)],
+            )  # fmt: skip
+            assert saved.backtest_id is not None
+            ids.append(saved.backtest_id)
+    return ids
+
+
+def test_one_backtest(db_url: str, tmp_path: Path) -> None:
+    (the_id,) = save_runs(db_url, 1)
+    with BacktestStore.connect(db_url) as store:
+        page = write_html(store, [the_id], tmp_path / "one.html")
+    text = page.read_text()
+    # offline: no script, style sheet or image is fetched; plotly.js is inline
+    assert re.search(r"<(script|link|img)\b[^>]*\b(src|href)=", text) is None
+    assert "plotly.js" in text
+    rendered = render(page, tmp_path)
+    TIMES["one backtest"] = rendered.seconds
+    check(rendered, traces=1)
+    assert str(the_id) in rendered.dom
+
+
+def test_three_overlaid(db_url: str, tmp_path: Path) -> None:
+    ids = save_runs(db_url, 3)
+    with BacktestStore.connect(db_url) as store:
+        page = write_html(store, ids, tmp_path / "three.html")
+    rendered = render(page, tmp_path)
+    TIMES["three overlaid"] = rendered.seconds
+    check(rendered, traces=3)
+    for the_id in ids:
+        assert str(the_id) in rendered.dom
+
+
+def test_a_year_of_minutes_is_decimated_and_stays_small(
+    db_url: str, conn: psycopg.Connection[Any], tmp_path: Path
+) -> None:
+    row = conn.execute(YEAR_OF_MINUTES).fetchone()
+    assert row is not None
+    with BacktestStore.connect(db_url) as store:
+        store.save_trades(
+            row[0],
+            [trade(i, entry_date=date(2023, 3, 1 + i)) for i in range(20)],
+        )
+        page = write_html(store, [row[0]], tmp_path / "minutes.html")
+    size = page.stat().st_size
+    assert size < 10_000_000, size
+    text = page.read_text()
+    assert f"525,600 points shown as {MAX_POINTS:,} (min/max per bucket)" in text
+    rendered = render(page, tmp_path)
+    TIMES["525,600-point curve"] = rendered.seconds
+    check(rendered, traces=1)
+    assert "525,600 points shown as" in rendered.dom  # stated in the chart itself
+    print(
+        f"\nreport render times (s): {', '.join(f'{k} {v:.1f}' for k, v in TIMES.items())}; minutes file {size / 1e6:.1f} MB"
+    )
+
+
+def test_decimation_keeps_every_bucket_extreme() -> None:
+    ys = [float((i * 7919) % 1000) for i in range(100_000)]
+    ys[54_321] = 5000.0
+    ys[77_777] = -5000.0
+    xs = list(range(len(ys)))
+    dx, dy = decimate(xs, ys, 400)
+    assert len(dy) <= 400 and max(dy) == 5000.0 and min(dy) == -5000.0
+    assert dx == sorted(dx)  # time order kept
+    assert decimate([1, 2], [3.0, 4.0]) == ([1, 2], [3.0, 4.0])
+    assert points({"2023-01-02 00:00:00": 2, "2023-01-01 00:00:00": 1}) == (
+        ["2023-01-01 00:00:00", "2023-01-02 00:00:00"], [1.0, 2.0], True)  # fmt: skip
+    assert points([5, 6]) == ([0, 1], [5.0, 6.0], False)
