@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 # The database: DATABASE_URL if set, else the private cluster (started on demand).
 DB = $${DATABASE_URL:-$$(scripts/localpg.sh start)}
 
-.PHONY: help migrate rollback status test test-pg18 db18-stop lint lint-sql typecheck schema-dump bench db-start db-stop db-clean clean
+.PHONY: help migrate rollback status test test-pg18 db18-stop lint lint-sql typecheck schema-dump screenshots bench db-start db-stop db-clean clean
 
 help:
-	@echo "make migrate | test | test-pg18 | lint | bench | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
+	@echo "make migrate | test | test-pg18 | lint | bench | screenshots | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 required (PYTHON=$(PYTHON))"; exit 1; }
@@ -68,6 +68,10 @@ typecheck: $(STAMP)
 # Regenerate schema.sql from a freshly migrated database (review the diff).
 schema-dump: $(STAMP)
 	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tests.schema_dump > schema.sql
+
+# docs/report.png for the README, from the tests' data (headless Chromium)
+screenshots: $(STAMP)
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tests.screenshots
 
 bench: $(STAMP)
 	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m bench $(BENCH_ARGS)

@@ -264,3 +264,28 @@ def test_prune_counts_asks_and_deletes(filled: tuple[str, list[Any]], conn: Any)
 def test_units_come_from_the_schema_comments() -> None:
     assert units()["win_rate"] == "fraction" and units()["sharpe_ratio"] == "ratio"
     assert units()["execution_time_seconds"] == "seconds" and units()["total_trades"] == "count"
+
+
+def test_the_readme_commands_run_as_written(filled: tuple[str, list[Any]], tmp_path: Path) -> None:
+    """The shell block of the README's "Looking at results", run by bash as it is."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Looking at results", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
+    assert block is not None
+    url, _ = filled
+    with BacktestStore.connect(url) as store:
+        store.save_backtest(result(symbol="GOOG", total_trades=12), [trade(i) for i in range(3)])
+    with scratch_database("bt_team") as team:
+        migrations.apply(team)
+        env = {**os.environ, "DATABASE_URL": url, "TEAM_DATABASE_URL": team,
+               "PATH": f"{BIN.parent}:{os.environ['PATH']}"}  # fmt: skip
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], cwd=tmp_path,
+                              env=env, capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        with BacktestStore.connect(team) as store:
+            assert [r.symbol for r in store.list_backtests()] == ["GOOG"]
+    assert (tmp_path / "report.html").stat().st_size > 1_000_000
+    assert (tmp_path / "losing.csv").read_text().startswith("trade_id,")
+    assert len((tmp_path / "goog.jsonl").read_text().splitlines()) == 1
