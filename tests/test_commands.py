@@ -169,6 +169,8 @@ def test_exit_codes_and_no_tracebacks(filled: tuple[str, list[Any]], empty_db_ur
         (("list", "--limit", "ten"), 2, "invalid int value"),
         (("prune", "--older-than", "soon"), 2, "--older-than"),
         (("import", "/nonexistent/file.jsonl"), 2, "cannot read"),
+        (("report", str(saved[0].backtest_id), "-o", "/nonexistent/dir/r.html"), 2, "No such file"),
+        (("export", "-o", "/nonexistent/dir/x.jsonl"), 2, "No such file"),
     ]
     for args, code, message in cases:
         done = run(*args, url=url)

@@ -9,6 +9,7 @@ reached or is not migrated (console.py)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from backtest_store import migrations
@@ -105,12 +106,15 @@ def _data_command(args: argparse.Namespace) -> int:
     except BacktestStoreError as exc:
         print(f"backtest-store {args.command}: {exc}", file=sys.stderr)
         return exit_code(exc)
+    except BrokenPipeError:  # `backtest-store list --json | head -c 100`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
+    except OSError as exc:  # a file the command was told to read or write
+        print(f"backtest-store {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"backtest-store {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `backtest-store list | head`
-        sys.stderr.close()
-        return 0
     return code
 
 
