@@ -472,18 +472,25 @@ def delete_backtest(backtest_id: UUID | None) -> Operation[bool]:
     return bool(count)
 
 
+def _retention(
+    method: str, codec: Codec, older_than: Any, symbol: str | None, strategy_type: str | None
+) -> dict[str, Any]:
+    """The checked arguments of a retention query: which backtests are old enough."""
+    cutoff = _check_aware(method, "older_than", older_than)
+    if cutoff is None:
+        raise ValidationError(method, "older_than", None, "a timezone-aware datetime")
+    return {
+        "older_than": cutoff,
+        "symbol": codec.argument(RESULTS, "symbol", symbol, method=method),
+        "strategy_type": codec.argument(RESULTS, "strategy_type", strategy_type, method=method),
+    }
+
+
 def delete_batch(
     codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None, batch_size: int
 ) -> Operation[int]:
-    cutoff = _check_aware("delete_backtests", "older_than", older_than)
-    if cutoff is None:
-        raise ValidationError("delete_backtests", "older_than", None, "a timezone-aware datetime")
     statement = queries.delete_batch(
-        older_than=cutoff,
-        symbol=codec.argument(RESULTS, "symbol", symbol, method="delete_backtests"),
-        strategy_type=codec.argument(
-            RESULTS, "strategy_type", strategy_type, method="delete_backtests"
-        ),
+        **_retention("delete_backtests", codec, older_than, symbol, strategy_type),
         batch_size=_check_limit("delete_backtests", batch_size, "batch_size"),
     )
     count = yield _fetch(statement, "rowcount", custom_plan=True)
@@ -493,15 +500,8 @@ def delete_batch(
 def count_backtests(
     codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None
 ) -> Operation[dict[str, int]]:
-    cutoff = _check_aware("count_backtests", "older_than", older_than)
-    if cutoff is None:
-        raise ValidationError("count_backtests", "older_than", None, "a timezone-aware datetime")
     statement = queries.prune_counts(
-        older_than=cutoff,
-        symbol=codec.argument(RESULTS, "symbol", symbol, method="count_backtests"),
-        strategy_type=codec.argument(
-            RESULTS, "strategy_type", strategy_type, method="count_backtests"
-        ),
+        **_retention("count_backtests", codec, older_than, symbol, strategy_type)
     )
     row = yield _fetch(statement, "one", dict_row, custom_plan=True)
     return {k: int(v) for k, v in row.items()}

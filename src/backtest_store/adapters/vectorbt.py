@@ -28,6 +28,7 @@ from typing import Any
 
 from backtest_store.adapters._common import (
     aware,
+    aware_index,
     longest_drawdown_days,
     pandas,
     trade_statistics,
@@ -70,7 +71,7 @@ def from_portfolio(
     pandas("vectorbt")
     pf = _one_column(pf, column)
     index = pf.wrapper.index
-    equity = _in_tz(pf.value(), tz)
+    equity = aware_index(pf.value(), tz)
     records = pf.trades.records
     closed_pnl = records.loc[records["status"] == _CLOSED, "pnl"].tolist()
     figures: dict[str, Any] = {
@@ -88,7 +89,7 @@ def from_portfolio(
         max_drawdown_duration=longest_drawdown_days(equity),
         peak_portfolio_value=float(equity.max()),
         equity_curve=equity,
-        drawdown_series=_in_tz(pf.drawdown(), tz),
+        drawdown_series=aware_index(pf.drawdown(), tz),
         data_points=len(index),
         **figures,
         **trade_statistics(closed_pnl),
@@ -173,12 +174,6 @@ def _per_column(values: Any, columns: Any) -> list[float]:
 
 def _scalar(value: Any) -> float:
     return float(value)
-
-
-def _in_tz(series: Any, tz: str) -> Any:
-    if getattr(series.index, "tz", "none") is None:
-        return series.tz_localize(tz)
-    return series
 
 
 def _fee_rate(orders: Any) -> float | None:
