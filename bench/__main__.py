@@ -368,6 +368,85 @@ def bench_typical(url: str, saves: int) -> dict[str, Any]:
     }
 
 
+def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) -> dict[str, Any]:
+    """A result with n trades: the one-statement path against COPY (BEGIN, INSERT, COPY,
+    COMMIT) and against its floor, the same single statement sent by hand with its
+    parameters ready (no validation, no records). Empty tables before each contender,
+    contenders alternating round by round; p50 per save, best round, spread of rounds."""
+    from backtest_store import operations as ops
+    from backtest_store import queries
+    from backtest_store.tables import RESULTS, TRADES
+
+    out: dict[str, Any] = {"saves_per_round": saves, "rounds": rounds, "sizes": {}}
+    codec = ops.Codec("refuse")
+    with psycopg.connect(url, autocommit=True) as conn:
+        store = BacktestStore(conn)
+        for n in sizes:
+            work = [
+                (BacktestResult(symbol=f"S{i % 50}", strategy_type="sma", start_date=date(2024, 1, 1),
+                                end_date=date(2024, 6, 30), total_return=0.1, sharpe_ratio=1.2,
+                                parameters={"fast": i}), make_trades(n, seed=i))
+                for i in range(saves)
+            ]  # fmt: skip
+
+            def floor_params(
+                result: BacktestResult, trades: list[BacktestTrade]
+            ) -> tuple[Any, Any]:
+                override = {"backtest_id": uuid4()}
+                columns = ops._columns_given(RESULTS, result, override)
+                values = codec.preparer(RESULTS, columns).row(result, None, override)
+                cols, rows = ops._child_rows(
+                    codec, TRADES, trades, override["backtest_id"], number="trade_number"
+                )
+                arrays = [list(c) for c in zip(*rows, strict=True)]
+                statement = queries.insert_with_children(
+                    RESULTS, columns, RESULTS.column_names, TRADES, cols
+                )
+                return statement, (*values, *arrays)
+
+            timings: dict[str, list[float]] = {"one_statement": [], "copy": [], "floor": []}
+            for _ in range(rounds):
+                for contender in ("one_statement", "copy", "floor"):
+                    truncate(conn)
+                    prepared = [floor_params(r, t) for r, t in work] if contender == "floor" else []
+                    ops_small = ops.SMALL_SAVE
+                    ops.SMALL_SAVE = 10**9 if contender == "one_statement" else 0
+                    times = []
+                    try:
+                        for i, (result, trades) in enumerate(work):
+                            start = time.perf_counter()
+                            if contender == "floor":
+                                statement, params = prepared[i]
+                                conn.execute(statement, params).fetchone()
+                            else:
+                                store.save_backtest(result, trades)
+                            times.append(time.perf_counter() - start)
+                    finally:
+                        ops.SMALL_SAVE = ops_small
+                    timings[contender].append(statistics.median(times[3:]))  # after warm-up
+            best = {k: min(v) for k, v in timings.items()}
+            out["sizes"][n] = {
+                **{f"{k}_p50_ms": 1000 * v for k, v in best.items()},
+                **{f"{k}_spread_ms": [1000 * min(v), 1000 * max(v)] for k, v in timings.items()},
+                "vs_floor": best["one_statement"] / best["floor"],
+                "copy_vs_one_statement": best["copy"] / best["one_statement"],
+            }
+    return out
+
+
+def report_small_save(figures: dict[str, Any]) -> str:
+    lines = [
+        f"small saves (result + n trades), p50 per save, best of {figures['rounds']} alternating rounds of {figures['saves_per_round']}:",
+        "  trades   one statement   floor (same statement by hand)   ratio   COPY path   COPY / one statement",
+    ]
+    for n, f in figures["sizes"].items():
+        lines.append(
+            f"  {n:>6}   {f['one_statement_p50_ms']:8.2f} ms   {f['floor_p50_ms']:8.2f} ms"
+            f"                      {f['vs_floor']:5.2f}x   {f['copy_p50_ms']:7.2f} ms   {f['copy_vs_one_statement']:5.2f}x"
+        )
+    return "\n".join(lines)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -695,7 +774,7 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["adopt"], help="run one section alone")
+    parser.add_argument("--only", choices=["adopt", "small-save"], help="run one section alone")
     args = parser.parse_args()
     if args.child:
         run_child(*args.child)
@@ -703,6 +782,11 @@ def main() -> None:
     if args.only == "adopt":
         adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)
         print(report_adopt(adopt))
+        return
+    if args.only == "small-save":
+        small = bench_small_save(fresh_database("bt_bench"), (25, 100, 500, 1000, 2000), saves=13 if args.quick else 53,
+                                 rounds=2 if args.quick else 5)  # fmt: skip
+        print(report_small_save(small))
         return
     n = 20_000 if args.quick else args.trades
     url = fresh_database("bt_bench")
@@ -715,10 +799,19 @@ def main() -> None:
     figures["ingest"] = bench_ingest(url, n, small=min(n, 100_000), orm_n=min(n, 20_000))
     figures["large_save"] = bench_large_save(url, 525_600 if not args.quick else 50_000, repeat=5)
     figures["typical"] = bench_typical(url, 50)
+    figures["small_save"] = bench_small_save(
+        url, (25, 100, 500, 1000, 2000), saves=53, rounds=5 if not args.quick else 2
+    )
     figures["memory"] = bench_memory(url, n)
     figures["reads"] = bench_reads(200 if not args.quick else 20)
     figures["adopt"] = bench_adopt(20_000 if args.quick else 200_000, 1 if args.quick else 2)
-    text = report(figures) + "\n" + report_adopt(figures["adopt"])
+    text = (
+        report(figures)
+        + "\n"
+        + report_small_save(figures["small_save"])
+        + "\n"
+        + report_adopt(figures["adopt"])
+    )
     print(text)
     out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(exist_ok=True)

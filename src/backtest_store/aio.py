@@ -84,10 +84,9 @@ async def _scope(conn: Connection) -> AsyncIterator[None]:
         raise
 
 
-async def drive(conn: Connection, op: Operation[T]) -> T:
-    """Run an operation's steps on a connection until it returns."""
+async def drive(conn: Connection, op: Operation[T], step: Step) -> T:
+    """Run an operation's steps on a connection, from its first ``step``, until it returns."""
     try:
-        step = next(op)
         while True:
             step = op.send(await execute(conn, step))
     except StopIteration as done:
@@ -148,10 +147,13 @@ class AsyncBacktestStore:
             await self.check_schema()
         async with self._connection() as conn:
             try:
-                if read and _alone(conn):
-                    return await drive(conn, op)
+                first = ops.first_step(op)
+                if isinstance(first, ops.Done):
+                    return first.value  # type: ignore[no-any-return]
+                if _alone(conn) and (read or (isinstance(first, Fetch) and first.whole)):
+                    return await drive(conn, op, first)  # one statement: its own transaction
                 async with _scope(conn):
-                    return await drive(conn, op)
+                    return await drive(conn, op, first)
             except psycopg.Error as exc:
                 raise translate(exc, doing) from exc
 

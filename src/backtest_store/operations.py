@@ -68,6 +68,10 @@ class Fetch:
     # on the value (a rare jsonb key, a small symbol), a prepared statement's generic plan
     # can be orders of magnitude slower.
     prepare: bool | None = None
+    # True: this statement is all the operation does (a read, or one atomic write such as
+    # a result saved with its trades), so on an idle autocommit connection it runs as its
+    # own transaction: one round trip, no BEGIN and COMMIT around it.
+    whole: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,27 @@ class CopyIn:
 
 Step = Fetch | CopyIn
 Operation = Generator[Step, Any, T]
+
+SMALL_SAVE = 1000
+"""Up to this many trades a result and its trades are saved by one statement (one round
+trip, the trades as one INSERT from arrays); more go through binary COPY, which cannot
+share a round trip. Set from ``python -m bench --only small-save``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """An operation that finished without a statement (e.g. nothing to save)."""
+
+    value: Any
+
+
+def first_step(op: Operation[Any]) -> Step | Done:
+    """Start an operation: its first step, or Done. Input is validated here, before any
+    connection or transaction is used."""
+    try:
+        return next(op)
+    except StopIteration as done:
+        return Done(done.value)
 
 
 def _fetch(
@@ -268,18 +293,19 @@ def _insert_or_recognise(
     return stored, False
 
 
-def _copy_children(
+def _child_rows(
     codec: Codec,
     spec: TableSpec[Any],
     records: Sequence[Any],
     parent_id: UUID | None,
     *,
-    number: str | None = None,
+    number: str | None,
     first_number: int = 1,
-) -> Operation[int]:
-    """COPY child records under parent_id; fill absent numbers from first_number."""
+) -> tuple[tuple[str, ...], Iterator[tuple[Any, ...]]]:
+    """The columns and the validated rows (lazily) of child records under parent_id;
+    absent numbers are filled from first_number."""
     assert spec.parent_key is not None
-    # Database-filled columns go into the COPY only if some record sets them;
+    # Database-filled columns go in only if some record sets them;
     # the records that do not get a fresh value.
     fill: dict[str, Callable[[], Any]] = {}
     for name, column in spec.columns.items():
@@ -305,8 +331,24 @@ def _copy_children(
                     override[name] = make()
             yield prep.row(record, i, override)
 
+    return columns, rows()
+
+
+def _copy_children(
+    codec: Codec,
+    spec: TableSpec[Any],
+    records: Sequence[Any],
+    parent_id: UUID | None,
+    *,
+    number: str | None,
+    first_number: int = 1,
+) -> Operation[int]:
+    """COPY child records under parent_id; fill absent numbers from first_number."""
+    columns, rows = _child_rows(
+        codec, spec, records, parent_id, number=number, first_number=first_number
+    )
     types = tuple(spec.columns[c].pg_type for c in columns)
-    count = yield CopyIn(queries.copy_rows(spec, columns), types, rows())
+    count = yield CopyIn(queries.copy_rows(spec, columns), types, rows)
     return int(count)
 
 
@@ -326,6 +368,8 @@ def save_backtest(
     curve = result.equity_curve
     if _field(result, "data_points") is None and _is_series(curve):  # a list, tuple, array, Series
         override["data_points"] = len(curve)
+    if _field(result, "backtest_id") is None and len(trade_list) <= SMALL_SAVE:
+        return (yield from _insert_with_trades(codec, result, trade_list, override))
     if _field(result, "backtest_id") is None:
         saved = yield from _insert_one(codec, RESULTS, result, override)
     else:  # the caller chose the id: this may be the retry of a save that did commit
@@ -344,6 +388,30 @@ def save_backtest(
             codec, TRADES, trade_list, override["backtest_id"], number="trade_number"
         )
     return saved
+
+
+def _insert_with_trades(
+    codec: Codec, result: BacktestResult, trades: list[BacktestTrade], override: dict[str, Any]
+) -> Operation[BacktestResult]:
+    """A result and its trades in one statement: every row is validated first, then one
+    round trip inserts both (a data-modifying CTE, atomic on its own)."""
+    columns = _columns_given(RESULTS, result, override)
+    values = codec.preparer(RESULTS, columns).row(result, None, override)
+    trade_columns, rows = _child_rows(
+        codec, TRADES, trades, override["backtest_id"], number="trade_number"
+    )
+    arrays = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in trade_columns]
+    echoed = {
+        s: getattr(result, s) for s in RESULTS.series if _reads_back_equal(getattr(result, s))
+    }
+    returning = tuple(c for c in RESULTS.column_names if c not in echoed)
+    statement = queries.insert_with_children(
+        RESULTS, columns, returning, TRADES, trade_columns if trades else ()
+    )
+    params = (*values, *arrays) if trades else values
+    row = yield Fetch(statement, params, "one", record_row(RESULTS), whole=True)
+    assert row is not None
+    return dataclasses.replace(row, **echoed) if echoed else row  # type: ignore[no-any-return]
 
 
 def save_trades(

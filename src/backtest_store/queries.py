@@ -163,6 +163,32 @@ def same_as_stored(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
+def insert_with_children(
+    spec: TableSpec[Any],
+    columns: tuple[str, ...],
+    returning: tuple[str, ...],
+    child: TableSpec[Any],
+    child_columns: tuple[str, ...],
+) -> sql.Composed:
+    """INSERT one row of ``spec`` (positional %s) and, in the same statement, the rows of
+    ``child`` given as one array per column (positional %s after the parent's), RETURNING
+    the parent's ``returning``: one statement, one round trip, atomic by itself. pypika
+    cannot express a data-modifying WITH over unnest, so it is composed like COPY."""
+    parent = sql.SQL(insert_returning(spec, columns, returning=returning))  # trusted text
+    if not child_columns:
+        return sql.Composed([parent])
+    arrays = sql.SQL(", ").join(
+        sql.SQL("%s::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
+    )
+    children = sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
+        sql.Identifier(child.name), sql.SQL(", ").join(map(sql.Identifier, child_columns)), arrays
+    )
+    return sql.SQL("WITH saved AS ({}), children AS ({}) SELECT * FROM saved").format(
+        parent, children
+    )
+
+
 def copy_rows(spec: TableSpec[Any], columns: tuple[str, ...]) -> sql.Composed:
     """COPY ``columns`` of a table FROM STDIN in binary format."""
     return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(

@@ -22,7 +22,8 @@ from uuid import UUID
 
 from backtest_store._extras import need
 from backtest_store.browse import MEASURES, shown, units
-from backtest_store.console import NOT_FOUND, CommandError, backtest_id, open_store
+from backtest_store.console import backtest_id, open_store
+from backtest_store.errors import NotFoundError
 from backtest_store.records import BacktestResult, BacktestTrade
 
 MAX_POINTS = 4000  # per curve, shown: two per bucket
@@ -74,16 +75,16 @@ def drawdown_of(ys: Sequence[float]) -> list[float]:
     return out
 
 
-def write_html(store: Any, ids: Iterable[UUID], path: str | Path) -> Path:
-    """Write the report of the given backtests to ``path``; NotFound-style CommandError
-    when an id is not stored. Returns the path."""
+def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path:
+    """Write the report of the given backtests (a BacktestStore's) to ``path``; returns
+    the path. NotFoundError names an id that is not stored."""
     chosen = list(ids)
     results: list[BacktestResult] = []
-    trades: dict[UUID, list[BacktestTrade]] = {}
+    trades: dict[UUID | None, list[BacktestTrade]] = {}
     for the_id in chosen:
         result = store.get_backtest(the_id)
         if result is None:
-            raise CommandError(f"no backtest {the_id}", NOT_FOUND)
+            raise NotFoundError(f"no backtest {the_id}")
         results.append(result)
         trades[the_id] = store.get_trades(the_id)
     target = Path(path)
@@ -91,7 +92,7 @@ def write_html(store: Any, ids: Iterable[UUID], path: str | Path) -> Path:
     return target
 
 
-def render(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]]) -> str:
+def render(results: list[BacktestResult], trades: dict[UUID | None, list[BacktestTrade]]) -> str:
     """The report's HTML."""
     go = need("plotly.graph_objects", "report", "backtest_store.report")
     subplots = need("plotly.subplots", "report", "backtest_store.report")
@@ -124,7 +125,7 @@ def render(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]
                                    name=f"{label} drawdown %", legendgroup=group, line=line,
                                    showlegend=False), row=2, col=1)  # fmt: skip
         if timed:
-            rows = trades[result.backtest_id]  # type: ignore[index]
+            rows = trades[result.backtest_id]
             _trade_markers(go, fig, rows, xs, ys, group, color)
     title = (
         "backtest report"
@@ -195,7 +196,7 @@ thead th { background: #f4f4f4; }
 """
 
 
-def _page(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]], chart: str,
+def _page(results: list[BacktestResult], trades: dict[UUID | None, list[BacktestTrade]], chart: str,
           notes: list[str]) -> str:  # fmt: skip
     e = html.escape
     head = "".join(
@@ -214,7 +215,7 @@ def _page(results: list[BacktestResult], trades: dict[UUID, list[BacktestTrade]]
         f"<table><thead><tr><th>metric</th>{head}</tr></thead><tbody><tr><td>period</td>"
         f"{period}</tr><tr><td>parameters</td>{params}</tr>{rows}</tbody></table>"
     )
-    tables = "".join(_trades_table(r, trades[r.backtest_id]) for r in results)  # type: ignore[index]
+    tables = "".join(_trades_table(r, trades[r.backtest_id]) for r in results)
     note = "".join(f"<p class=note>{e(n)}</p>" for n in notes)
     return (
         "<!DOCTYPE html><html><head><meta charset=utf-8><title>backtest report</title>"

@@ -88,10 +88,9 @@ def _scope(conn: Connection) -> Iterator[None]:
         raise
 
 
-def drive(conn: Connection, op: Operation[T]) -> T:
-    """Run an operation's steps on a connection until it returns."""
+def drive(conn: Connection, op: Operation[T], step: Step) -> T:
+    """Run an operation's steps on a connection, from its first ``step``, until it returns."""
     try:
-        step = next(op)
         while True:
             step = op.send(execute(conn, step))
     except StopIteration as done:
@@ -151,10 +150,13 @@ class BacktestStore:
     def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
         with self._connection() as conn:
             try:
-                if read and _alone(conn):  # one statement: its own transaction already
-                    return drive(conn, op)
+                first = ops.first_step(op)
+                if isinstance(first, ops.Done):
+                    return first.value  # type: ignore[no-any-return]
+                if _alone(conn) and (read or (isinstance(first, Fetch) and first.whole)):
+                    return drive(conn, op, first)  # one statement: its own transaction
                 with _scope(conn):
-                    return drive(conn, op)
+                    return drive(conn, op, first)
             except psycopg.Error as exc:
                 raise translate(exc, doing) from exc
 
