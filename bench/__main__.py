@@ -784,7 +784,7 @@ def main() -> None:
         print(report_adopt(adopt))
         return
     if args.only == "small-save":
-        small = bench_small_save(fresh_database("bt_bench"), (25, 100, 500, 1000, 2000), saves=13 if args.quick else 53,
+        small = bench_small_save(fresh_database("bt_bench"), (25, 100, 250, 500) if args.quick else (25, 100, 250, 500, 1000, 2000), saves=13 if args.quick else 53,
                                  rounds=2 if args.quick else 5)  # fmt: skip
         print(report_small_save(small))
         return

@@ -86,7 +86,7 @@ class CopyIn:
 Step = Fetch | CopyIn
 Operation = Generator[Step, Any, T]
 
-SMALL_SAVE = 1000
+SMALL_SAVE = 100
 """Up to this many trades a result and its trades are saved by one statement (one round
 trip, the trades as one INSERT from arrays); more go through binary COPY, which cannot
 share a round trip. Set from ``python -m bench --only small-save``."""

@@ -170,22 +170,25 @@ def insert_with_children(
     returning: tuple[str, ...],
     child: TableSpec[Any],
     child_columns: tuple[str, ...],
-) -> sql.Composed:
+) -> str:
     """INSERT one row of ``spec`` (positional %s) and, in the same statement, the rows of
     ``child`` given as one array per column (positional %s after the parent's), RETURNING
     the parent's ``returning``: one statement, one round trip, atomic by itself. pypika
-    cannot express a data-modifying WITH over unnest, so it is composed like COPY."""
+    cannot express a data-modifying WITH over unnest, so it is composed like COPY, and
+    rendered once (psycopg caches the parsing of a str, not of a Composed)."""
     parent = sql.SQL(insert_returning(spec, columns, returning=returning))  # trusted text
     if not child_columns:
-        return sql.Composed([parent])
+        return parent.as_string(None)
     arrays = sql.SQL(", ").join(
-        sql.SQL("%s::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
+        sql.SQL("%b::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
     )
     children = sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
         sql.Identifier(child.name), sql.SQL(", ").join(map(sql.Identifier, child_columns)), arrays
     )
-    return sql.SQL("WITH saved AS ({}), children AS ({}) SELECT * FROM saved").format(
-        parent, children
+    return (
+        sql.SQL("WITH saved AS ({}), children AS ({}) SELECT * FROM saved")
+        .format(parent, children)
+        .as_string(None)
     )
 
 
