@@ -263,11 +263,20 @@ def test_delete_backtests_for_retention_in_batches(
             result(symbol="OLD" if i < 5 else "NEW", backtest_date=at(100 + i)), [trade(0)]
         )
     store.save_backtest(result(symbol="OLD", backtest_date=at(1)), [trade(0)])
+    assert store.count_backtests(older_than=at(50), symbol="NEW") == {
+        "backtests": 2, "trades": 2, "optimizations": 0, "walk_forward": 0,
+    }  # fmt: skip
     assert store.delete_backtests(older_than=at(50), symbol="NEW", batch_size=1) == 2
-    assert store.delete_backtests(older_than=at(50), batch_size=2) == 5
+    assert store.count_backtests(older_than=at(50))["backtests"] == 5
+    batches: list[int] = []
+    assert store.delete_backtests(older_than=at(50), batch_size=2, progress=batches.append) == 5
+    assert batches == [2, 2, 1]
+    assert store.count_backtests(older_than=at(50))["trades"] == 0
     assert count(conn, "mcp_backtest_results") == 1 and count(conn, "mcp_backtest_trades") == 1
     with pytest.raises(ValidationError, match="older_than"):
         store.delete_backtests(older_than=datetime(2024, 1, 1))  # naive
+    with pytest.raises(ValidationError, match="older_than"):
+        store.count_backtests(older_than=datetime(2024, 1, 1))
 
 
 # -- optimizations, walk-forward, portfolios ---------------------------------------------
