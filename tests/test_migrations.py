@@ -221,3 +221,14 @@ def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
     with pytest.raises(SchemaVersionError, match="ahead of this package"):
         migrations.verify_applied({*ids, "0099.future"})
     migrations.verify_applied(set(ids))
+
+
+def test_apply_reports_each_migration_as_it_goes(empty_db_url: str) -> None:
+    lines: list[str] = []
+    done = migrations.apply(empty_db_url, progress=lines.append)
+    assert done == migrations.migration_ids()
+    assert lines[0::2] == [f"applying {m}" for m in done]
+    assert all(
+        line.startswith(f"applied {m} in ") for line, m in zip(lines[1::2], done, strict=True)
+    )
+    assert migrations.status(empty_db_url).pending == []

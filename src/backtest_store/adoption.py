@@ -806,7 +806,7 @@ def adopt(
             _prepare_yoyo(url)
             _adopt_in_one_transaction(url, plan, lock_timeout, say)
     say("applying the migrations after 0007 the normal way")
-    plan.applied = migrations.apply(url)
+    plan.applied = migrations.apply(url, progress=progress)
     return plan
 
 

@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         url = migrations.resolve_url(args.database)
         where = migrations.redact(url)
         if args.command == "migrate":
-            done = migrations.apply(url)
+            from backtest_store.adoption import terminal_progress
+
+            done = migrations.apply(url, progress=terminal_progress())
             if done:
                 print(f"applied {len(done)} migration(s) to {where}:")
                 for m in done:

@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -335,8 +335,15 @@ def status(url: str | None = None) -> Status:
         return current_status(conn)
 
 
-def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str]:
-    """Apply every pending migration; return the ids applied (empty: nothing to do)."""
+def apply(
+    url: str | None = None,
+    *,
+    lock_wait_seconds: float = 300,
+    progress: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Apply every pending migration; return the ids applied (empty: nothing to do).
+    ``progress`` hears a line as each migration starts and ends (an index built on a
+    large table can take minutes)."""
     url = resolve_url(url)
     with serialised(url, lock_wait_seconds) as conn:
         before = current_status(conn)
@@ -357,7 +364,13 @@ def apply(url: str | None = None, *, lock_wait_seconds: float = 300) -> list[str
             migrations = read_migrations(str(migrations_dir()))
             with backend.lock():
                 todo = backend.to_apply(migrations)
-                backend.apply_migrations(todo)
+                for migration in todo:  # each in its own transaction, as yoyo does
+                    started = time.monotonic()
+                    if progress is not None:
+                        progress(f"applying {migration.id}")
+                    backend.apply_migrations(todo.__class__([migration]))
+                    if progress is not None:
+                        progress(f"applied {migration.id} in {time.monotonic() - started:.1f} s")
         except LockTimeout as exc:  # a plain yoyo run started meanwhile
             raise MigrationLockedError(str(exc)) from exc
         except backend.DatabaseError as exc:
