@@ -434,6 +434,77 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
     return out
 
 
+def bench_frame_ingest(url: str, n: int, rounds: int) -> dict[str, Any]:
+    """n trades as a DataFrame (save_trades) against the server's own binary COPY of the
+    same rows from a file it wrote itself (no client work at all); empty table before
+    each contender, alternating rounds."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    entry = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
+    frame = pd.DataFrame({
+        "trade_number": np.arange(1, n + 1), "entry_date": entry,
+        "entry_price": rng.uniform(10, 500, n).round(4),
+        "entry_time": (entry + pd.Timedelta(hours=14, minutes=30)).tz_localize("UTC"),
+        "exit_date": entry + pd.to_timedelta(rng.integers(0, 30, n), unit="D"),
+        "exit_price": rng.uniform(10, 500, n).round(4),
+        "position_size": rng.integers(1, 1000, n).astype(float),
+        "direction": np.where(rng.random(n) < 0.5, "long", "short"),
+        "pnl": rng.normal(0, 100, n).round(4), "pnl_percent": rng.normal(0, 0.05, n).round(4),
+        "duration_days": rng.integers(0, 30, n),
+        "exit_reason": np.where(rng.random(n) < 0.3, "stop_loss", "signal"),
+        "fees_paid": rng.uniform(0, 5, n).round(4),
+    })  # fmt: skip
+    path = "/tmp/backtest_store_bench_floor.bin"  # written and read by the server itself
+    rates: dict[str, list[float]] = {"frame": [], "pre_encoded_copy": [], "server_file_copy": []}
+    with psycopg.connect(url, autocommit=True) as conn:
+        store = BacktestStore(conn)
+        for _ in range(rounds):
+            truncate(conn)
+            backtest_id = parent(conn)
+            start = time.perf_counter()
+            store.save_trades(backtest_id, frame)
+            rates["frame"].append(n / (time.perf_counter() - start))
+            conn.execute(
+                sql.SQL("COPY mcp_backtest_trades TO {} (FORMAT BINARY)").format(sql.Literal(path))
+            )
+            conn.execute("TRUNCATE mcp_backtest_trades")  # the parent stays: rows name it
+            with open(path, "rb") as f:  # the same bytes, encoded before the clock starts
+                encoded = f.read()
+            start = time.perf_counter()
+            with (
+                conn.cursor() as cur,
+                cur.copy("COPY mcp_backtest_trades FROM STDIN (FORMAT BINARY)") as copy,
+            ):
+                for i in range(0, len(encoded), 1 << 20):
+                    copy.write(encoded[i : i + (1 << 20)])
+            rates["pre_encoded_copy"].append(n / (time.perf_counter() - start))
+            conn.execute("TRUNCATE mcp_backtest_trades")
+            start = time.perf_counter()
+            conn.execute(
+                sql.SQL("COPY mcp_backtest_trades FROM {} (FORMAT BINARY)").format(
+                    sql.Literal(path)
+                )
+            )
+            rates["server_file_copy"].append(n / (time.perf_counter() - start))
+        truncate(conn)
+    ratios = [a / b for a, b in zip(rates["frame"], rates["server_file_copy"], strict=True)]
+    return {"rows": n, "rounds": rounds, **{f"{k}_rows_per_s": max(v) for k, v in rates.items()},
+            "spread": {k: [min(v), max(v)] for k, v in rates.items()},
+            "ratio_best": max(rates["frame"]) / max(rates["server_file_copy"]),
+            "ratio_per_round": ratios}  # fmt: skip
+
+
+def report_frame_ingest(f: dict[str, Any]) -> str:
+    return (
+        f"DataFrame ingest, {f['rows']:,} trades, best of {f['rounds']} alternating rounds: "
+        f"{f['frame_rows_per_s']:,.0f} rows/s; the same bytes pre-encoded through COPY FROM STDIN "
+        f"{f['pre_encoded_copy_rows_per_s']:,.0f} rows/s; the server's own file COPY {f['server_file_copy_rows_per_s']:,.0f} rows/s; "
+        f"ratio {f['ratio_best']:.2f}x (per round {', '.join(f'{r:.2f}' for r in f['ratio_per_round'])})"
+    )
+
+
 def report_small_save(figures: dict[str, Any]) -> str:
     lines = [
         f"small saves (result + n trades), p50 per save, best of {figures['rounds']} alternating rounds of {figures['saves_per_round']}:",
@@ -774,7 +845,9 @@ def main() -> None:
     parser.add_argument("--trades", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=["adopt", "small-save"], help="run one section alone")
+    parser.add_argument(
+        "--only", choices=["adopt", "small-save", "frame"], help="run one section alone"
+    )
     args = parser.parse_args()
     if args.child:
         run_child(*args.child)
@@ -782,6 +855,15 @@ def main() -> None:
     if args.only == "adopt":
         adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)
         print(report_adopt(adopt))
+        return
+    if args.only == "frame":
+        print(
+            report_frame_ingest(
+                bench_frame_ingest(
+                    fresh_database("bt_bench"), 100_000 if args.quick else args.trades, 3
+                )
+            )
+        )
         return
     if args.only == "small-save":
         small = bench_small_save(fresh_database("bt_bench"), (25, 100, 250, 500) if args.quick else (25, 100, 250, 500, 1000, 2000), saves=13 if args.quick else 53,
@@ -799,6 +881,7 @@ def main() -> None:
     figures["ingest"] = bench_ingest(url, n, small=min(n, 100_000), orm_n=min(n, 20_000))
     figures["large_save"] = bench_large_save(url, 525_600 if not args.quick else 50_000, repeat=5)
     figures["typical"] = bench_typical(url, 50)
+    figures["frame_ingest"] = bench_frame_ingest(url, n, 3)
     figures["small_save"] = bench_small_save(
         url, (25, 100, 500, 1000, 2000), saves=53, rounds=5 if not args.quick else 2
     )

@@ -22,7 +22,7 @@ from uuid import UUID, uuid4
 from psycopg import sql
 from psycopg.rows import BaseRowFactory, dict_row
 
-from backtest_store import queries
+from backtest_store import columnar, queries
 from backtest_store.columns import Column
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
 from backtest_store.queries import METRICS, Outcome, Statement
@@ -76,11 +76,13 @@ class Fetch:
 
 @dataclass(frozen=True, slots=True)
 class CopyIn:
-    """COPY rows into a table (binary); hand back the number of rows."""
+    """COPY rows into a table (binary); hand back the number of rows. With ``encoded``
+    (the row count), ``rows`` is the binary COPY stream itself, in chunks of bytes."""
 
     statement: sql.Composed
     types: tuple[str, ...]
-    rows: Iterable[tuple[Any, ...]]
+    rows: Iterable[Any]
+    encoded: int | None = None
 
 
 Step = Fetch | CopyIn
@@ -363,12 +365,14 @@ def save_backtest(
             "a BacktestResult",
             problem="is not of the right type",
         )
-    trade_list = list(trades)
+    frame: Any = trades if columnar.is_frame(trades) else None
+    trade_list: list[Any] = [] if frame is not None else list(trades)
+    n_trades = len(frame) if frame is not None else len(trade_list)
     override: dict[str, Any] = {"backtest_id": _field(result, "backtest_id") or uuid4()}
     curve = result.equity_curve
     if _field(result, "data_points") is None and _is_series(curve):  # a list, tuple, array, Series
         override["data_points"] = len(curve)
-    if _field(result, "backtest_id") is None and len(trade_list) <= SMALL_SAVE:
+    if _field(result, "backtest_id") is None and frame is None and n_trades <= SMALL_SAVE:
         return (yield from _insert_with_trades(codec, result, trade_list, override))
     if _field(result, "backtest_id") is None:
         saved = yield from _insert_one(codec, RESULTS, result, override)
@@ -376,18 +380,38 @@ def save_backtest(
         saved, inserted = yield from _insert_or_recognise(codec, RESULTS, result, override)
         if not inserted:
             stored_trades = yield _fetch(queries.trade_count(result.backtest_id), "value")
-            if stored_trades != len(trade_list):
+            if stored_trades != n_trades:
                 raise ConflictError(
                     f"BacktestResult {result.backtest_id} is stored already with "
-                    f"{stored_trades} trades, not {len(trade_list)}: a retry must send the "
+                    f"{stored_trades} trades, not {n_trades}: a retry must send the "
                     "same record and trades"
                 )
             return saved
-    if trade_list:
+    if frame is not None:
+        if n_trades:
+            yield from _copy_frame(codec, TRADES, frame, override["backtest_id"], "trade_number", 1)
+    elif trade_list:
         yield from _copy_children(
             codec, TRADES, trade_list, override["backtest_id"], number="trade_number"
         )
     return saved
+
+
+def _copy_frame(
+    codec: Codec,
+    spec: TableSpec[Any],
+    frame: Any,
+    parent_id: UUID,
+    number: str | None,
+    first_number: int,
+) -> Operation[int]:
+    """COPY a DataFrame of child rows, validated and encoded column by column."""
+    assert spec.parent_key is not None
+    fixed = {spec.parent_key: parent_id}
+    columns = columnar.plan(spec, frame, fixed, number)
+    stream = columnar.chunks(spec, frame, columns, fixed, number, first_number, codec.nonfinite)
+    count = yield CopyIn(queries.copy_rows(spec, columns), (), stream, encoded=len(frame))
+    return int(count)
 
 
 def _insert_with_trades(
@@ -417,9 +441,10 @@ def _insert_with_trades(
 def save_trades(
     codec: Codec, backtest_id: UUID | None, trades: Iterable[BacktestTrade]
 ) -> Operation[int]:
-    _check_id("save_trades", "backtest_id", backtest_id)
-    trade_list = list(trades)
-    if not trade_list:
+    backtest_id = _check_id("save_trades", "backtest_id", backtest_id)
+    frame: Any = trades if columnar.is_frame(trades) else None
+    trade_list: list[Any] = [] if frame is not None else list(trades)
+    if not (len(frame) if frame is not None else trade_list):
         return 0
     # Lock the backtest: appends to one backtest number their trades one after
     # another, and a concurrent delete either waits or wins before we start.
@@ -427,6 +452,10 @@ def save_trades(
     if locked is None:
         raise NotFoundError(f"save_trades failed: backtest {backtest_id} does not exist")
     last = yield _fetch(queries.last_trade_number(backtest_id), "value")
+    if frame is not None:
+        return (
+            yield from _copy_frame(codec, TRADES, frame, backtest_id, "trade_number", int(last) + 1)
+        )
     return (
         yield from _copy_children(
             codec,

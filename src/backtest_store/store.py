@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
@@ -37,6 +38,12 @@ Connection = psycopg.Connection[Any]
 
 def execute(conn: Connection, step: Step) -> Any:
     """Run one step of an operation."""
+    if isinstance(step, CopyIn) and step.encoded is not None:
+        # a writer thread sends one chunk while the next is encoded
+        with conn.cursor() as cur, cur.copy(step.statement, writer=QueuedLibpqWriter(cur)) as copy:
+            for chunk in step.rows:
+                copy.write(chunk)
+        return step.encoded
     if isinstance(step, CopyIn):
         count = 0
         with conn.cursor() as cur, cur.copy(step.statement) as copy:
@@ -200,7 +207,11 @@ class BacktestStore:
     def save_backtest(
         self, result: BacktestResult, trades: Iterable[BacktestTrade] = ()
     ) -> BacktestResult:
-        """Save a result and all its trades (binary COPY) in one transaction; return it as stored.
+        """Save a result and all its trades in one transaction; return it as stored.
+
+        Trades are records or a pandas DataFrame (columns named as the table's; see
+        columnar.py). Up to ``operations.SMALL_SAVE`` records go in with the result as one
+        statement (one round trip); more, and DataFrames, through binary COPY.
 
         Absent ``trade_number`` s are filled 1..n; an absent ``data_points`` is
         the length of the equity curve.
@@ -208,7 +219,8 @@ class BacktestStore:
         return self._run(ops.save_backtest(self._codec, result, trades), "save_backtest")
 
     def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
-        """Append trades to a backtest through binary COPY; return how many were saved."""
+        """Append trades (records, or a pandas DataFrame) to a backtest through binary COPY;
+        return how many were saved."""
         return self._run(ops.save_trades(self._codec, backtest_id, trades), "save_trades")
 
     def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
