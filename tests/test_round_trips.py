@@ -100,3 +100,18 @@ def test_inside_a_transaction_and_without_autocommit(db_url: str) -> None:
         with store.transaction() as tx:
             saved = tx.save_backtest(result(), [trade(i) for i in range(3)])
         assert len(store.get_trades(saved.backtest_id)) == 3
+
+
+def test_ints_floats_and_decimals_mix_in_one_column(autocommit: psycopg.Connection[Any]) -> None:
+    """Found by the fuzz test: one array per column needs one element type."""
+    from decimal import Decimal
+
+    store = BacktestStore(autocommit)
+    saved = store.save_backtest(
+        result(), [trade(0, pnl=3), trade(1, pnl=1.5), trade(2, pnl=Decimal("2.25"))]
+    )
+    assert [t.pnl for t in store.get_trades(saved.backtest_id)] == [
+        Decimal("3.0000"),
+        Decimal("1.5000"),
+        Decimal("2.2500"),
+    ]

@@ -425,6 +425,9 @@ def _insert_with_trades(
         codec, TRADES, trades, override["backtest_id"], number="trade_number"
     )
     arrays = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in trade_columns]
+    for i, name in enumerate(trade_columns):  # one element type per array: ints as Decimal
+        if TRADES.columns[name].kind == "numeric":
+            arrays[i] = [v if v is None or type(v) is Decimal else Decimal(v) for v in arrays[i]]
     echoed = {
         s: getattr(result, s) for s in RESULTS.series if _reads_back_equal(getattr(result, s))
     }
