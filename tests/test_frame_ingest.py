@@ -189,3 +189,11 @@ def test_a_required_column_that_is_absent_is_named(db_url: str) -> None:
             pd.DataFrame({"entry_date": pd.to_datetime(["2024-01-02"]), "entry_price": [1.0]}),
         )
     assert set(TRADES.columns) > {"direction"}
+
+
+def test_both_stores_take_a_frame(store: Any) -> None:
+    trades, frame = records_and_frame(5)
+    saved = store.save_backtest(result(), frame)
+    assert store.save_trades(saved.backtest_id, frame) == 5
+    numbers = sorted(t.trade_number or 0 for t in store.get_trades(saved.backtest_id))
+    assert numbers == list(range(1, 11)) and len(numbers) == 2 * len(trades)
