@@ -4,6 +4,7 @@ database: ``--json`` output against what the store returns, exit codes, export/i
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -113,12 +114,8 @@ def test_show_gives_every_metric_with_its_unit_and_the_children(
     assert shown["units"]["max_drawdown_duration"] == "days"
     table = run("show", the_id, url=url).stdout
     assert "-10.00 %" in table and "fraction" in table  # max_drawdown as percent, unit named
-    assert from_json(type(stored), shown["backtest"]) == stored.__class__(
-        **{
-            **{f: getattr(stored, f) for f in RESULTS.columns},
-            "equity_curve": None,
-            "drawdown_series": None,
-        }
+    assert from_json(type(stored), shown["backtest"]) == dataclasses.replace(
+        stored, equity_curve=None, drawdown_series=None
     )
 
 

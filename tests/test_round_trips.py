@@ -16,7 +16,7 @@ import pytest
 
 from backtest_store import BacktestStore, ConstraintViolation, operations
 from backtest_store.tables import RESULTS, TRADES
-from tests.support import result, row_counts, trade
+from tests.support import portfolio, result, row_counts, trade
 
 
 def round_trips(conn: psycopg.Connection[Any], call: Callable[[], Any]) -> int:
@@ -44,6 +44,7 @@ def test_a_result_with_25_trades_is_one_round_trip(autocommit: psycopg.Connectio
     trades = [trade(i) for i in range(25)]
     assert round_trips(autocommit, lambda: store.save_backtest(result(), trades)) == 1
     assert round_trips(autocommit, lambda: store.save_backtest(result())) == 1
+    assert round_trips(autocommit, lambda: store.save_portfolio(portfolio())) == 1
     many = [trade(i) for i in range(operations.SMALL_SAVE + 1)]
     assert (
         round_trips(autocommit, lambda: store.save_backtest(result(), many)) == 5

@@ -286,7 +286,7 @@ def compare(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    chosen = metrics or list(rows[0].values) if rows else []
+    chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
     table = Table(title="comparison, best first (rank in brackets)")
     for c in ["backtest_id", "symbol", "strategy_type", *chosen]:
         table.add_column(c)

@@ -8,6 +8,7 @@ reached or is not migrated. Errors go to stderr as one line, without a traceback
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -16,11 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from backtest_store import migrations
 from backtest_store.errors import (
     BacktestStoreError,
     ConnectionLostError,
-    MigrationError,
     NotFoundError,
     PermissionDeniedError,
     SchemaVersionError,
@@ -49,15 +48,20 @@ def exit_code(error: BacktestStoreError) -> int:
         return BAD_INPUT
     if isinstance(error, ConnectionLostError | SchemaVersionError | PermissionDeniedError):
         return UNREACHABLE
-    if isinstance(error, MigrationError):  # no database given
-        return BAD_INPUT
     return 1
+
+
+def database_url(database: str | None) -> str:
+    """--database, else DATABASE_URL; bad usage when neither is given."""
+    url = database or os.environ.get("DATABASE_URL")
+    if not url:
+        raise CommandError("no database given: pass --database URL or set DATABASE_URL", BAD_INPUT)
+    return url
 
 
 @contextmanager
 def open_store(database: str | None) -> Iterator[BacktestStore]:
-    url = migrations.resolve_url(database)
-    with BacktestStore.connect(url) as store:
+    with BacktestStore.connect(database_url(database)) as store:
         yield store
 
 

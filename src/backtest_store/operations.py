@@ -243,16 +243,30 @@ def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) 
 
 
 def _insert_one(
-    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
+    codec: Codec,
+    spec: TableSpec[R],
+    record: Any,
+    override: dict[str, Any],
+    *,
+    children: tuple[TableSpec[Any], tuple[str, ...], list[list[Any]]] | None = None,
+    whole: bool = False,
 ) -> Operation[R]:
+    """INSERT one record RETURNING it as stored; with ``children`` (a table, its columns
+    and one array per column) their rows go in by the same statement."""
     columns = _columns_given(spec, record, override)
     values = codec.preparer(spec, columns).row(record, None, override)
     # A series that comes back from jsonb exactly as sent is not sent back: a year of
     # minutes is ~9 MB each way. Any other series is returned as PostgreSQL stored it.
     echoed = {s: getattr(record, s) for s in spec.series if _reads_back_equal(getattr(record, s))}
     returning = tuple(c for c in spec.column_names if c not in echoed)
-    statement = queries.insert_returning(spec, columns, returning=returning)
-    row = yield Fetch(statement, values, "one", record_row(spec))
+    if children is None:
+        statement: str = queries.insert_returning(spec, columns, returning=returning)
+        params: tuple[Any, ...] = values
+    else:
+        child, child_columns, arrays = children
+        statement = queries.insert_with_children(spec, columns, returning, child, child_columns)
+        params = (*values, *arrays)
+    row = yield Fetch(statement, params, "one", record_row(spec), whole=whole)
     assert row is not None
     return dataclasses.replace(row, **echoed) if echoed else row  # type: ignore[no-any-return]
 
@@ -419,26 +433,17 @@ def _insert_with_trades(
 ) -> Operation[BacktestResult]:
     """A result and its trades in one statement: every row is validated first, then one
     round trip inserts both (a data-modifying CTE, atomic on its own)."""
-    columns = _columns_given(RESULTS, result, override)
-    values = codec.preparer(RESULTS, columns).row(result, None, override)
+    if not trades:
+        return (yield from _insert_one(codec, RESULTS, result, override, whole=True))
     trade_columns, rows = _child_rows(
         codec, TRADES, trades, override["backtest_id"], number="trade_number"
     )
-    arrays = [list(column) for column in zip(*rows, strict=True)] or [[] for _ in trade_columns]
+    arrays = [list(column) for column in zip(*rows, strict=True)]
     for i, name in enumerate(trade_columns):  # one element type per array: ints as Decimal
         if TRADES.columns[name].kind == "numeric":
             arrays[i] = [v if v is None or type(v) is Decimal else Decimal(v) for v in arrays[i]]
-    echoed = {
-        s: getattr(result, s) for s in RESULTS.series if _reads_back_equal(getattr(result, s))
-    }
-    returning = tuple(c for c in RESULTS.column_names if c not in echoed)
-    statement = queries.insert_with_children(
-        RESULTS, columns, returning, TRADES, trade_columns if trades else ()
-    )
-    params = (*values, *arrays) if trades else values
-    row = yield Fetch(statement, params, "one", record_row(RESULTS), whole=True)
-    assert row is not None
-    return dataclasses.replace(row, **echoed) if echoed else row  # type: ignore[no-any-return]
+    children = (TRADES, trade_columns, arrays)
+    return (yield from _insert_one(codec, RESULTS, result, override, children=children, whole=True))
 
 
 def save_trades(
@@ -563,7 +568,7 @@ def save_walk_forward_tests(
 
 
 def save_portfolio(codec: Codec, portfolio: BacktestPortfolio) -> Operation[BacktestPortfolio]:
-    return (yield from _insert_one(codec, PORTFOLIOS, portfolio, {}))
+    return (yield from _insert_one(codec, PORTFOLIOS, portfolio, {}, whole=True))
 
 
 def delete_backtest(backtest_id: UUID | None) -> Operation[bool]:

@@ -177,8 +177,6 @@ def insert_with_children(
     cannot express a data-modifying WITH over unnest, so it is composed like COPY, and
     rendered once (psycopg caches the parsing of a str, not of a Composed)."""
     parent = sql.SQL(insert_returning(spec, columns, returning=returning))  # trusted text
-    if not child_columns:
-        return parent.as_string(None)
     arrays = sql.SQL(", ").join(
         sql.SQL("%b::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
     )

@@ -27,7 +27,14 @@ from uuid import UUID
 import psycopg
 
 from backtest_store import migrations
-from backtest_store.console import BAD_INPUT, CommandError, day, open_store, positive
+from backtest_store.console import (
+    BAD_INPUT,
+    CommandError,
+    database_url,
+    day,
+    open_store,
+    positive,
+)
 from backtest_store.errors import ValidationError, translate
 from backtest_store.operations import MAX_LIMIT
 from backtest_store.progress import progress
@@ -98,7 +105,7 @@ def backtest_document(store: BacktestStore, result: BacktestResult) -> dict[str,
 
 
 def export(args: argparse.Namespace) -> int:
-    url = migrations.resolve_url(args.database)
+    url = database_url(args.database)
     try:
         conn = psycopg.connect(migrations.libpq_url(url))
     except psycopg.Error as exc:

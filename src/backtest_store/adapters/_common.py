@@ -4,7 +4,7 @@ longest drawdown in calendar days, timestamps in a time zone."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from backtest_store._extras import need
@@ -69,16 +69,13 @@ def longest_drawdown_days(equity: Any) -> int:
 def aware(stamp: Any, tz: str) -> datetime:
     """A pandas Timestamp (or datetime64) as an aware datetime: naive ones are taken in
     ``tz``."""
-    pd = pandas("backtesting")
+    import pandas as pd  # present: the adapter's entry point checked its extra
+
     value = pd.Timestamp(stamp)
     if value.tzinfo is None:
         value = value.tz_localize(tz)
     result: datetime = value.to_pydatetime()
     return result
-
-
-def day(stamp: datetime) -> date:
-    return stamp.date()
 
 
 def aware_index(series: Any, tz: str) -> Any:

@@ -75,14 +75,14 @@ def from_portfolio(
     records = pf.trades.records
     closed_pnl = records.loc[records["status"] == _CLOSED, "pnl"].tolist()
     figures: dict[str, Any] = {
-        name: _scalar(getattr(pf, method)()) for method, name in METRICS.items()
+        name: float(getattr(pf, method)()) for method, name in METRICS.items()
     }
     result = BacktestResult(
         symbol=symbol,
         strategy_type=strategy_type,
         start_date=aware(index[0], tz).date(),
         end_date=aware(index[-1], tz).date(),
-        initial_capital=_scalar(pf.init_cash),
+        initial_capital=float(pf.init_cash),
         fees=_fee_rate(pf.orders.records),
         slippage=slippage,
         parameters=parameters,
@@ -170,10 +170,6 @@ def _per_column(values: Any, columns: Any) -> list[float]:
     if hasattr(values, "reindex"):
         return [float(v) for v in values.reindex(columns).tolist()]
     return [float(values)] * len(columns)
-
-
-def _scalar(value: Any) -> float:
-    return float(value)
 
 
 def _fee_rate(orders: Any) -> float | None:
