@@ -18,11 +18,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -31,32 +30,15 @@ from psycopg import sql
 
 from backtest_store import BacktestResult, BacktestStore, BacktestTrade, migrations
 from backtest_store.validation import dump_json
+from bench.common import ROOT, SERVER, fresh_database, percentile, url_for
+from bench.reads import bench_reads, report_reads
 
-ROOT = Path(__file__).resolve().parents[1]
-SERVER = migrations.libpq_url(
-    os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:54329/backtest_store")
-)
 RAW_COLUMNS = (
     "backtest_id", "trade_number", "entry_date", "entry_price", "exit_date", "exit_price",
     "position_size", "direction", "pnl", "pnl_percent", "duration_days", "exit_reason",
 )  # fmt: skip
 RAW_TYPES = ["uuid", "int4", "date", "numeric", "date", "numeric", "numeric", "varchar",
              "numeric", "numeric", "int4", "varchar"]  # fmt: skip
-
-
-def url_for(dbname: str) -> str:
-    return SERVER.rsplit("/", 1)[0] + "/" + dbname
-
-
-def fresh_database(name: str) -> str:
-    with psycopg.connect(url_for("postgres"), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = url_for(name)
-    migrations.apply(url)
-    return url
 
 
 def make_trades(n: int, seed: int = 7) -> list[BacktestTrade]:
@@ -518,76 +500,6 @@ def report_small_save(figures: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-# -- 4. read latency at volume --------------------------------------------------------
-
-
-def bench_reads(iterations: int) -> dict[str, Any]:
-    url = fresh_database("bt_bench_volume")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute((ROOT / "tests" / "volume.sql").read_bytes())
-
-        def sample(query: str) -> list[Any]:
-            return [r[0] for r in conn.execute(query + " LIMIT %s", (iterations,))]
-
-        ids = sample("SELECT backtest_id FROM mcp_backtest_results ORDER BY random()")
-        optimized = sample("SELECT DISTINCT backtest_id FROM mcp_optimization_results")
-        walked = sample("SELECT DISTINCT parent_backtest_id FROM mcp_walk_forward_tests")
-        ports = sample("SELECT portfolio_backtest_id FROM mcp_backtest_portfolios")
-        store = BacktestStore(conn)
-        last_of_page_999 = conn.execute(
-            "SELECT backtest_id FROM mcp_backtest_results ORDER BY backtest_date DESC, backtest_id DESC OFFSET 49949 LIMIT 1"
-        ).fetchone()
-        assert last_of_page_999 is not None
-        after_999 = store.get_backtest(last_of_page_999[0])
-        cases: dict[str, Callable[[int], Any]] = {
-            "get_backtest": lambda i: store.get_backtest(ids[i % len(ids)]),
-            "list_backtests page 1": lambda i: store.list_backtests(limit=50),
-            "list_backtests page 1000": lambda i: store.list_backtests(limit=50, after=after_999),
-            "list_backtests symbol": lambda i: store.list_backtests(symbol=f"S{i % 500}", limit=50),
-            "top_backtests sharpe": lambda i: store.top_backtests(limit=20),
-            "top_backtests volatility": lambda i: store.top_backtests(
-                metric="volatility", limit=20
-            ),
-            "top_backtests symbol": lambda i: store.top_backtests(symbol=f"S{i % 500}", limit=20),
-            "find_backtests": lambda i: store.find_backtests(
-                parameters={"seed": 1 + i * 97 % 200_000}
-            ),
-            "get_trades": lambda i: store.get_trades(ids[i % len(ids)]),
-            "iter_trades": lambda i: list(store.iter_trades(ids[i % len(ids)])),
-            "best_parameters": lambda i: store.best_parameters(optimized[i % len(optimized)]),
-            "walk_forward_tests": lambda i: store.walk_forward_tests(walked[i % len(walked)]),
-            "get_portfolio": lambda i: store.get_portfolio(ports[i % len(ports)]),
-            "list_portfolios": lambda i: store.list_portfolios(limit=50),
-            "compare_backtests (10)": lambda i: store.compare_backtests(ids[i % 50 : i % 50 + 10]),
-            "performance_summary symbol": lambda i: store.performance_summary(symbol=f"S{i % 500}"),
-            "performance_summary last day": lambda i: store.performance_summary(
-                since=datetime(2025, 12, 31, tzinfo=UTC)
-            ),
-            "performance_summary all rows": lambda i: store.performance_summary(),
-        }
-        out: dict[str, Any] = {}
-        for name, call in cases.items():
-            runs = iterations if "all rows" not in name else max(5, iterations // 20)
-            for i in range(5):
-                call(i)
-            samples = []
-            for i in range(runs):
-                start = time.perf_counter()
-                call(i)
-                samples.append(time.perf_counter() - start)
-            out[name] = {
-                "p50_ms": 1000 * statistics.median(samples),
-                "p99_ms": 1000 * percentile(samples, 99),
-                "n": runs,
-            }
-    return out
-
-
 # -- 5. memory, in fresh processes -------------------------------------------------------
 
 
@@ -802,12 +714,6 @@ def report(figures: dict[str, Any]) -> str:
     lines.append(
         f"   ORM   p50 {typ['orm_p50_ms']:6.2f} ms  p99 {typ['orm_p99_ms']:6.2f} ms  ({typ['orm_vs_dao']:.1f}x the DAO)"
     )
-    lines.append("4. Read latency at volume (200k results, 2M trades)")
-    for name, f in figures["reads"].items():
-        lines.append(f"   {name:30s} p50 {f['p50_ms']:7.2f} ms  p99 {f['p99_ms']:7.2f} ms")
-    reads = figures["reads"]
-    ratio = reads["list_backtests page 1000"]["p50_ms"] / reads["list_backtests page 1"]["p50_ms"]
-    lines.append(f"   page 1000 / page 1: {ratio:.2f}x (target <= 2x)")
     mem = figures["memory"]
     lines.append(f"5. Memory over {mem['trades']:,} trades (peak RSS growth)")
     lines.append(
@@ -846,7 +752,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
-        "--only", choices=["adopt", "small-save", "frame"], help="run one section alone"
+        "--only", choices=["adopt", "small-save", "frame", "reads"], help="run one section alone"
     )
     args = parser.parse_args()
     if args.child:
@@ -855,6 +761,9 @@ def main() -> None:
     if args.only == "adopt":
         adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)
         print(report_adopt(adopt))
+        return
+    if args.only == "reads":
+        print(report_reads(bench_reads(20 if args.quick else 200, rounds=2 if args.quick else 5)))
         return
     if args.only == "frame":
         print(
@@ -886,10 +795,12 @@ def main() -> None:
         url, (25, 100, 500, 1000, 2000), saves=53, rounds=5 if not args.quick else 2
     )
     figures["memory"] = bench_memory(url, n)
-    figures["reads"] = bench_reads(200 if not args.quick else 20)
+    figures["reads"] = bench_reads(200 if not args.quick else 20, rounds=5 if not args.quick else 2)
     figures["adopt"] = bench_adopt(20_000 if args.quick else 200_000, 1 if args.quick else 2)
     text = (
         report(figures)
+        + "\n"
+        + report_reads(figures["reads"])
         + "\n"
         + report_small_save(figures["small_save"])
         + "\n"

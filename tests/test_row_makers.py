@@ -1,0 +1,71 @@
+"""The compiled row makers build the same objects as the dataclasses' own __init__.
+
+Reads build records by filling a twin class's slots and assigning ``__class__``
+(operations.slots_maker); these tests hold that to ``__init__`` field by field, for
+every table, for column lists with series left out, and for SummaryStats.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backtest_store import NOT_LOADED, operations
+from backtest_store.reports import SummaryStats
+from backtest_store.tables import ALL, TableSpec
+from tests.strategies import records
+
+
+def _values(record: Any) -> dict[str, Any]:
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+@pytest.mark.parametrize("spec", ALL, ids=lambda s: s.name)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_column_makes_the_record_init_makes(
+    spec: TableSpec[Any], data: st.DataObject
+) -> None:
+    record = data.draw(records(spec))
+    names = tuple(data.draw(st.permutations(list(spec.columns))))  # any select order
+    made = operations._record_maker(spec, names)(tuple(getattr(record, n) for n in names))
+    assert type(made) is spec.record
+    assert made == spec.record(**_values(record))
+    assert _values(made) == _values(record)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.__setattr__(spec.key, None)  # still frozen
+
+
+@pytest.mark.parametrize("spec", [s for s in ALL if s.series], ids=lambda s: s.name)
+def test_columns_left_out_are_not_loaded_or_their_default(spec: TableSpec[Any]) -> None:
+    names = tuple(n for n in spec.columns if n not in spec.series)
+    row = tuple(f"value of {n}" for n in names)
+    made = operations._record_maker(spec, names)(row)
+    expected = spec.record(
+        **dict(zip(names, row, strict=True)), **dict.fromkeys(spec.series, NOT_LOADED)
+    )
+    assert made == expected
+    assert all(getattr(made, s) is NOT_LOADED for s in spec.series)
+
+
+def test_a_required_column_left_out_is_a_programming_error() -> None:
+    spec = ALL[0]
+    required = next(
+        f.name
+        for f in dataclasses.fields(spec.record)
+        if f.default is dataclasses.MISSING and f.name not in spec.series
+    )
+    with pytest.raises(AssertionError, match=required):
+        operations._record_maker(spec, tuple(n for n in spec.columns if n != required))
+
+
+def test_summary_rows_make_the_stats_init_makes() -> None:
+    row = (0, 1, "sma", None, 7, Decimal("0.1"), Decimal("0.5"), None, Decimal("1.2"), None)
+    made = operations._stats_maker()(row)
+    assert type(made) is SummaryStats
+    assert made == SummaryStats(7, Decimal("0.1"), Decimal("0.5"), None, Decimal("1.2"), None)
