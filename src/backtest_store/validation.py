@@ -329,7 +329,6 @@ class _Slow(Exception):
     """The fast path met something it does not decide: take the exact path."""
 
 
-_MISSING = object()
 _NO_OVERRIDE: dict[str, Any] = {}
 
 
@@ -384,7 +383,9 @@ class RowPreparer:
         for name in columns:
             column = spec.columns[name]
             self._plan.append((name, column, converter(column, nonfinite)))
-        self._fast = self._compile()
+        # compiled fast paths, one per set of overridden columns (a handful: the key,
+        # the parent, a number, database-filled columns)
+        self._fast: dict[tuple[str, ...], Callable[[Any, dict[str, Any]], tuple[Any, ...]]] = {}
 
     def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
         column = self.spec.columns[name]
@@ -401,22 +402,30 @@ class RowPreparer:
         self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
     ) -> tuple[Any, ...]:
         """The validated values of ``record`` (with ``override`` applied) in column order."""
+        override = override or _NO_OVERRIDE
+        given = tuple(override)
+        fast = self._fast.get(given)
+        if fast is None:
+            fast = self._fast[given] = self._compile(frozenset(given))
         try:
-            return self._fast(record, override or _NO_OVERRIDE)
+            return fast(record, override)
         except (_Slow, _Missing, Refused, InvalidOperation, OverflowError, AttributeError):
             return self.checked_row(record, index, override)  # raises, naming the field
 
-    def _compile(self) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
-        """Generate the fast path: inline type and range checks, column by column."""
+    def _compile(
+        self, overridden: frozenset[str]
+    ) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
+        """Generate the fast path: inline type and range checks, column by column; the
+        ``overridden`` columns' values come from the override, the rest from the record."""
         env: dict[str, Any] = {
-            "Record": self.spec.record, "Slow": _Slow, "MISSING": _MISSING, "Decimal": Decimal,
+            "Record": self.spec.record, "Slow": _Slow, "Decimal": Decimal,
             "date": date, "UUID": UUID, "repr": repr, "type": type, "len": len,
         }  # fmt: skip
         lines = ["def row(record, override):", "    if type(record) is not Record: raise Slow"]
         for i, (name, column, convert) in enumerate(self._plan):
             env[f"convert_{i}"] = convert
-            lines.append(f"    v{i} = override.get({name!r}, MISSING)")
-            lines.append(f"    if v{i} is MISSING: v{i} = record.{name}")
+            source = f"override[{name!r}]" if name in overridden else f"record.{name}"
+            lines.append(f"    v{i} = {source}")
             if column.default is not None:
                 env[f"default_{i}"] = column.default
                 lines.append(f"    if v{i} is None: v{i} = default_{i}")
