@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +31,7 @@ from psycopg import sql
 
 from backtest_store import BacktestResult, BacktestStore, BacktestTrade, migrations
 from backtest_store.validation import dump_json
-from bench.common import ROOT, SERVER, fresh_database, percentile, url_for
+from bench.common import ROOT, SERVER, fresh_database, percentile, spread, url_for
 from bench.reads import bench_reads, report_reads
 
 RAW_COLUMNS = (
@@ -104,26 +105,31 @@ def truncate(conn: psycopg.Connection[Any]) -> None:
 # -- 1. bulk ingest ------------------------------------------------------------
 
 
-def bench_ingest(url: str, n: int, small: int, orm_n: int) -> dict[str, Any]:
+def bench_ingest(url: str, n: int, small: int, orm_n: int, rounds: int = 3) -> dict[str, Any]:
     trades = make_trades(n)
     times: dict[str, float] = {}
     with psycopg.connect(url, autocommit=True) as conn:
         store = BacktestStore(conn)
-        for round_ in (1, 2):  # best of two, alternating, each into an empty table
-            truncate(conn)
-            bid = parent(conn)
-            with timer(times, f"raw_copy_{round_}"), conn.transaction(), conn.cursor() as cur:
-                copy_sql = sql.SQL(
-                    "COPY mcp_backtest_trades ({}) FROM STDIN (FORMAT BINARY)"
-                ).format(sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS)))
-                with cur.copy(copy_sql) as copy:
-                    copy.set_types(RAW_TYPES)
-                    for row in raw_rows(bid, trades):
-                        copy.write_row(row)
-            truncate(conn)
-            bid = parent(conn)
-            with timer(times, f"dao_{round_}"):
-                assert store.save_trades(bid, trades) == n
+        copy_sql = sql.SQL("COPY mcp_backtest_trades ({}) FROM STDIN (FORMAT BINARY)").format(
+            sql.SQL(", ").join(map(sql.Identifier, RAW_COLUMNS))
+        )
+
+        def run_raw_copy(bid: UUID) -> None:
+            with conn.transaction(), conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                copy.set_types(RAW_TYPES)
+                for row in raw_rows(bid, trades):
+                    copy.write_row(row)
+
+        def run_dao(bid: UUID) -> None:
+            assert store.save_trades(bid, trades) == n
+
+        contenders = [("raw_copy", run_raw_copy), ("dao", run_dao)]
+        for round_ in range(1, rounds + 1):  # each into an empty table, order alternating
+            for name, run in contenders if round_ % 2 else contenders[::-1]:
+                truncate(conn)
+                bid = parent(conn)
+                with timer(times, f"{name}_{round_}"):
+                    run(bid)
         truncate(conn)
         bid = parent(conn)
         subset = list(raw_rows(bid, trades[:small]))
@@ -135,9 +141,12 @@ def bench_ingest(url: str, n: int, small: int, orm_n: int) -> dict[str, Any]:
             cur.executemany(insert, subset)
         truncate(conn)
     times["orm"] = orm_ingest(url, trades[:orm_n])
-    raw = min(times["raw_copy_1"], times["raw_copy_2"])
-    dao = min(times["dao_1"], times["dao_2"])
+    raws = [times[f"raw_copy_{r}"] for r in range(1, rounds + 1)]
+    daos = [times[f"dao_{r}"] for r in range(1, rounds + 1)]
+    raw, dao = min(raws), min(daos)
     return {
+        "rounds": rounds,
+        "dao_vs_raw_per_round": spread([r / d for r, d in zip(raws, daos, strict=True)]),
         "trades": n,
         "raw_copy_rows_per_s": n / raw,
         "dao_rows_per_s": n / dao,
@@ -470,12 +479,23 @@ def bench_frame_ingest(url: str, n: int, rounds: int) -> dict[str, Any]:
                 )
             )
             rates["server_file_copy"].append(n / (time.perf_counter() - start))
+        # memory, in a pass of its own (tracing slows allocation): the peak of what Python
+        # and numpy allocate while saving, against the frame's own size
         truncate(conn)
+        backtest_id = parent(conn)
+        gc.collect()
+        tracemalloc.start()
+        store.save_trades(backtest_id, frame)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        truncate(conn)
+    frame_bytes = int(frame.memory_usage(deep=True).sum())
     ratios = [a / b for a, b in zip(rates["frame"], rates["server_file_copy"], strict=True)]
     return {"rows": n, "rounds": rounds, **{f"{k}_rows_per_s": max(v) for k, v in rates.items()},
             "spread": {k: [min(v), max(v)] for k, v in rates.items()},
             "ratio_best": max(rates["frame"]) / max(rates["server_file_copy"]),
-            "ratio_per_round": ratios}  # fmt: skip
+            "ratio_per_round": ratios, "memory_peak_mb": peak / 2**20,
+            "frame_mb": frame_bytes / 2**20, "memory_vs_frame": peak / frame_bytes}  # fmt: skip
 
 
 def report_frame_ingest(f: dict[str, Any]) -> str:
@@ -483,7 +503,8 @@ def report_frame_ingest(f: dict[str, Any]) -> str:
         f"DataFrame ingest, {f['rows']:,} trades, best of {f['rounds']} alternating rounds: "
         f"{f['frame_rows_per_s']:,.0f} rows/s; the same bytes pre-encoded through COPY FROM STDIN "
         f"{f['pre_encoded_copy_rows_per_s']:,.0f} rows/s; the server's own file COPY {f['server_file_copy_rows_per_s']:,.0f} rows/s; "
-        f"ratio {f['ratio_best']:.2f}x (per round {', '.join(f'{r:.2f}' for r in f['ratio_per_round'])})"
+        f"ratio {f['ratio_best']:.2f}x (per round {', '.join(f'{r:.2f}' for r in f['ratio_per_round'])}); "
+        f"memory peak {f['memory_peak_mb']:,.0f} MB for a {f['frame_mb']:,.0f} MB frame ({f['memory_vs_frame']:.2f}x)"
     )
 
 

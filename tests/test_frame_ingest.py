@@ -14,7 +14,7 @@ import pandas as pd
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, ValidationError, operations
+from backtest_store import BacktestStore, QueryTimeoutError, ValidationError, columnar, operations
 from backtest_store.tables import TRADES
 from tests.support import result, row_counts, trade
 
@@ -66,7 +66,7 @@ def records_and_frame(n: int) -> tuple[list[Any], Any]:
     return trades, frame
 
 
-@pytest.mark.parametrize("n", [7, 70_000])  # one chunk, and two (columnar.CHUNK = 65,536)
+@pytest.mark.parametrize("n", [7, 70_000])  # one chunk, and five (columnar.CHUNK = 16,384)
 def test_the_frame_path_stores_what_the_record_path_stores(
     db_url: str, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,3 +197,30 @@ def test_both_stores_take_a_frame(store: Any) -> None:
     assert store.save_trades(saved.backtest_id, frame) == 5
     numbers = sorted(t.trade_number or 0 for t in store.get_trades(saved.backtest_id))
     assert numbers == list(range(1, 11)) and len(numbers) == 2 * len(trades)
+
+
+def test_a_server_error_while_the_writer_thread_sends_is_raised_and_nothing_stays(
+    db_url: str,
+) -> None:
+    """Frames go out from a writer thread, a few chunks ahead of the encoder: an error the
+    server raises mid-stream (here statement_timeout cancelling the COPY) reaches the
+    caller, the encoder does not wait on a full queue for ever, and nothing stays."""
+    n = 8 * columnar.CHUNK
+    frame = pd.DataFrame(
+        {
+            "entry_date": pd.Timestamp("2024-01-02"),
+            "entry_price": np.full(n, 1.5),
+            "position_size": 1.0,
+            "direction": "long",
+        }
+    )
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        store = BacktestStore(conn)
+        saved = store.save_backtest(result())
+        before = row_counts(conn)
+        conn.execute("SET statement_timeout = '100ms'")
+        with pytest.raises(QueryTimeoutError, match="save_trades failed"):
+            store.save_trades(saved.backtest_id, frame)
+        conn.execute("RESET statement_timeout")
+        assert row_counts(conn) == before
+        assert store.save_trades(saved.backtest_id, frame) == n  # the connection is usable

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
-from psycopg.copy import AsyncQueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
@@ -42,8 +41,9 @@ Connection = psycopg.AsyncConnection[Any]
 async def execute(conn: Connection, step: Step) -> Any:
     """Run one step of an operation."""
     if isinstance(step, CopyIn) and step.encoded is not None:
-        writer = AsyncQueuedLibpqWriter(cur := conn.cursor())
-        async with cur, cur.copy(step.statement, writer=writer) as copy:
+        # sent as encoded: a queued writer would gain nothing on one event loop (the
+        # encoding does not yield) and would hold the whole stream in its queue
+        async with conn.cursor() as cur, cur.copy(step.statement) as copy:
             for chunk in step.rows:
                 await copy.write(chunk)
         return step.encoded

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from backtest_store import migrations
 from backtest_store import operations as ops
+from backtest_store.copy_writer import BoundedQueuedWriter
 from backtest_store.errors import translate
 from backtest_store.operations import Codec, CopyIn, Fetch, Operation, Step
 from backtest_store.queries import Outcome
@@ -40,7 +40,10 @@ def execute(conn: Connection, step: Step) -> Any:
     """Run one step of an operation."""
     if isinstance(step, CopyIn) and step.encoded is not None:
         # a writer thread sends one chunk while the next is encoded
-        with conn.cursor() as cur, cur.copy(step.statement, writer=QueuedLibpqWriter(cur)) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(step.statement, writer=BoundedQueuedWriter(cur)) as copy,
+        ):
             for chunk in step.rows:
                 copy.write(chunk)
         return step.encoded
