@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import types
@@ -33,3 +34,13 @@ def test_readme_examples_run(
         exec(compile(code, f"README.md example {number}", "exec"), namespace)
     out = capsys.readouterr().out
     assert "BacktestResult.symbol = 'TOO-LONG-SYMBOL' has 15 characters" in out
+
+
+def test_the_performance_table_is_the_last_bench_runs() -> None:
+    """make bench writes bench/results/latest.json and the README's table from it: the
+    table in git is one run's figures, not edited by hand."""
+    from bench import readme
+
+    figures = json.loads(readme.LATEST.read_text())
+    assert readme.current() == readme.table(figures)
+    assert figures["reads"]["methods"] and figures["small_save"]["sizes"]
