@@ -23,6 +23,49 @@ SEED = seed_contract.load()
 # bookkeeping timestamps.
 NOW_COLUMNS = {"created_at", "updated_at", "backtest_date", "optimization_date", "test_date"}
 
+# 0010 widened these numeric columns (the seed's types are a floor: more decimals, never
+# fewer whole digits); every other column has the seed's type.
+WIDENED: dict[tuple[str, str], str] = {
+    ("mcp_backtest_results", "initial_capital"): "numeric(21,8)",
+    ("mcp_backtest_results", "fees"): "numeric(8,6)",
+    ("mcp_backtest_results", "slippage"): "numeric(8,6)",
+    ("mcp_backtest_results", "total_return"): "numeric(14,8)",
+    ("mcp_backtest_results", "annualized_return"): "numeric(14,8)",
+    ("mcp_backtest_results", "max_drawdown"): "numeric(12,8)",
+    ("mcp_backtest_results", "volatility"): "numeric(12,8)",
+    ("mcp_backtest_results", "downside_volatility"): "numeric(12,8)",
+    ("mcp_backtest_results", "win_rate"): "numeric(9,8)",
+    ("mcp_backtest_results", "average_win"): "numeric(18,8)",
+    ("mcp_backtest_results", "average_loss"): "numeric(18,8)",
+    ("mcp_backtest_results", "largest_win"): "numeric(18,8)",
+    ("mcp_backtest_results", "largest_loss"): "numeric(18,8)",
+    ("mcp_backtest_results", "final_portfolio_value"): "numeric(21,8)",
+    ("mcp_backtest_results", "peak_portfolio_value"): "numeric(21,8)",
+    ("mcp_backtest_results", "alpha"): "numeric(12,8)",
+    ("mcp_backtest_trades", "entry_price"): "numeric(18,8)",
+    ("mcp_backtest_trades", "exit_price"): "numeric(18,8)",
+    ("mcp_backtest_trades", "position_size"): "numeric(21,8)",
+    ("mcp_backtest_trades", "pnl"): "numeric(18,8)",
+    ("mcp_backtest_trades", "pnl_percent"): "numeric(12,8)",
+    ("mcp_backtest_trades", "mae"): "numeric(12,8)",
+    ("mcp_backtest_trades", "mfe"): "numeric(12,8)",
+    ("mcp_backtest_trades", "duration_hours"): "numeric(12,6)",
+    ("mcp_backtest_trades", "fees_paid"): "numeric(14,8)",
+    ("mcp_backtest_trades", "slippage_cost"): "numeric(14,8)",
+    ("mcp_optimization_results", "objective_value"): "numeric(16,8)",
+    ("mcp_optimization_results", "total_return"): "numeric(14,8)",
+    ("mcp_optimization_results", "max_drawdown"): "numeric(12,8)",
+    ("mcp_optimization_results", "win_rate"): "numeric(9,8)",
+    ("mcp_walk_forward_tests", "training_performance"): "numeric(14,8)",
+    ("mcp_walk_forward_tests", "out_of_sample_return"): "numeric(14,8)",
+    ("mcp_walk_forward_tests", "out_of_sample_drawdown"): "numeric(12,8)",
+    ("mcp_backtest_portfolios", "initial_capital"): "numeric(21,8)",
+    ("mcp_backtest_portfolios", "total_return"): "numeric(14,8)",
+    ("mcp_backtest_portfolios", "annualized_return"): "numeric(14,8)",
+    ("mcp_backtest_portfolios", "max_drawdown"): "numeric(12,8)",
+    ("mcp_backtest_portfolios", "volatility"): "numeric(12,8)",
+}
+
 COLUMNS_SQL = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid)
@@ -37,6 +80,7 @@ def expected_columns(table: str) -> list[tuple[str, str, bool, str | None]]:
     out = []
     for c in SEED.tables[table]:
         sql_type = "jsonb" if c.sql_type == "json" else c.sql_type
+        sql_type = WIDENED.get((table, c.name), sql_type)
         if c.primary_key:
             default: str | None = "gen_random_uuid()"
         elif c.name in NOW_COLUMNS:
@@ -62,6 +106,20 @@ def test_columns_equal_the_seed_column_by_column(conn: psycopg.Connection[Any], 
     assert [c[0] for c in live] == [c[0] for c in expected], "column names or order differ"
     for got, want in zip(live, expected, strict=True):
         assert got == want, f"{table}.{want[0]}"
+
+
+def _digits(sql_type: str) -> tuple[int, int]:
+    """(whole digits, decimals) of numeric(p,s)."""
+    p, s = (int(x) for x in sql_type.removeprefix("numeric(").rstrip(")").split(","))
+    return p - s, s
+
+
+@pytest.mark.parametrize(("table", "column"), sorted(WIDENED))
+def test_widened_columns_hold_every_digit_the_seed_held(table: str, column: str) -> None:
+    (seed,) = (c for c in SEED.tables[table] if c.name == column)
+    whole, decimals = _digits(WIDENED[table, column])
+    seed_whole, seed_decimals = _digits(seed.sql_type)
+    assert whole >= seed_whole and decimals > seed_decimals
 
 
 def test_exactly_the_five_tables_exist(conn: psycopg.Connection[Any]) -> None:

@@ -111,8 +111,8 @@ def test_nonfinite_policy_applies_column_wise(db_url: str) -> None:
 BAD = [
     (
         "entry_price",
-        [1.0, 1e9],
-        r"BacktestTrade\[1\]\.entry_price = 1000000000\.0 overflows the column \(index label 'b'\); allowed: numeric\(12,4\)",
+        [1.0, 1e10],
+        r"BacktestTrade\[1\]\.entry_price = 10000000000\.0 overflows the column \(index label 'b'\); allowed: numeric\(18,8\)",
     ),
     (
         "duration_days",

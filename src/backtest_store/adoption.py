@@ -38,6 +38,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import psycopg
@@ -110,6 +111,27 @@ def _seed_indexes() -> list[tuple[str, str, tuple[str, ...]]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _seed_types() -> dict[tuple[str, str], str]:
+    """The numeric(p,s) of each column as 0002-0006 create it: what an adopted table has
+    (later migrations, 0010 among them, widen some after the adoption)."""
+    table = re.compile(r"^CREATE TABLE (\w+) \(")
+    column = re.compile(r"^\s*(\w+)\s+numeric\((\d+),(\d+)\)", re.M)
+    out = {}
+    for migration_id in ADOPTED[1:6]:
+        for statement in migrations.statements(migration_id):
+            match = table.match(statement)
+            if match:
+                for name, p, s in column.findall(statement):
+                    out[match.group(1), name] = f"numeric({p},{s})"
+    return out
+
+
+def adopted_type(spec: TableSpec[Any], name: str) -> str:
+    """A column's type as the adopted migrations (0001-0007) leave it."""
+    return _seed_types().get((spec.name, name), spec.columns[name].sql_type)
+
+
 def expected_shape(shape: Shape) -> dict[str, TableShape]:
     """The five tables as the revision, or the models, made them."""
     indexes: dict[str, set[tuple[str, tuple[str, ...], bool, str]]] = {n: set() for n in _ORDER}
@@ -125,7 +147,7 @@ def expected_shape(shape: Shape) -> dict[str, TableShape]:
         columns = tuple(
             (
                 name,
-                "json" if column.kind == "jsonb" else column.sql_type,
+                "json" if column.kind == "jsonb" else adopted_type(spec, name),
                 column.not_null and (spec.name, name) not in nullable,
             )
             for name, column in spec.columns.items()
@@ -623,10 +645,10 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
         actions: list[sql.Composable] = []
         for name, column in spec.columns.items():
             ident = sql.Identifier(name)
-            if live[name][1] != column.sql_type:
+            if live[name][1] != adopted_type(spec, name):
                 actions.append(
                     sql.SQL("ALTER COLUMN {c} TYPE {t} USING {c}::{t}").format(
-                        c=ident, t=sql.SQL(column.sql_type)
+                        c=ident, t=sql.SQL(adopted_type(spec, name))
                     )
                 )
             want = column.default_sql
@@ -639,7 +661,7 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
             if column.not_null and not live[name][2]:
                 actions.append(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(ident))
         if actions:
-            rewrite = any(live[n][1] != c.sql_type for n, c in spec.columns.items())
+            rewrite = any(live[n][1] != adopted_type(spec, n) for n in spec.columns)
             statement = sql.SQL("ALTER TABLE {}\n    {}").format(
                 sql.Identifier(spec.name), sql.SQL(",\n    ").join(actions)
             )

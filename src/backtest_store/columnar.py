@@ -281,22 +281,36 @@ def _numeric_field(column: Column, values: Any) -> _Field:
     import numpy as np
 
     p, s = column.precision, column.scale
-    assert p is not None and s is not None
+    if p is None or s is None:
+        raise TypeError(f"numeric column without precision and scale: {column}")
     scaled = np.abs(values) * 10.0**s
     units = np.floor(scaled + 0.5)
     fraction = scaled - np.floor(scaled)
-    near_tie = np.abs(fraction - 0.5) < 1e-6 + 1e-12 * scaled  # the float product may mislead
-    step = Decimal(1).scaleb(-s)
-    for i in np.flatnonzero(near_tie):
-        exact = abs(Decimal(repr(float(values[i])))).quantize(step, ROUND_HALF_UP)
-        units[i] = float(exact.scaleb(s))
-    n = units.astype("int64")
+    # The float product, and the float itself, each differ from the shortest repr times
+    # 10**s by at most 2**-53 of it. Where that could move the rounding (near a tie, or a
+    # product too large to tell), the value is rounded exactly, from its repr.
+    exact_rows = np.flatnonzero(np.abs(fraction - 0.5) <= 1e-6 + 1e-15 * scaled)
     frac_groups = math.ceil(s / 4)
     groups = math.ceil((p - s) / 4) + frac_groups
-    padded = n * 10 ** (4 * frac_groups - s)
-    digits = np.empty((len(values), groups), ">i2")
+    pad = 10 ** (4 * frac_groups - s)
+    n = np.where(scaled < 2.0**62 / pad, units, 0.0).astype("int64")
+    step = Decimal(1).scaleb(-s)
+    wide: dict[int, int] = {}  # rows whose digits do not fit an int64 (numeric(21,8))
+    for i in exact_rows.tolist():
+        exact = int(abs(Decimal(repr(float(values[i])))).quantize(step, ROUND_HALF_UP).scaleb(s))
+        if exact * pad < 2**62:
+            n[i] = exact
+        else:
+            n[i] = 0
+            wide[i] = exact * pad
+    padded = n * pad
+    digits = np.zeros((len(values), groups), ">i2")
     for k in range(groups):
-        digits[:, k] = (padded // 10 ** (4 * (groups - 1 - k))) % 10_000
+        power = 4 * (groups - 1 - k)
+        if power < 19:  # padded < 2**62: higher groups are zero but in the wide rows
+            digits[:, k] = (padded // 10**power) % 10_000
+        for i, whole in wide.items():
+            digits[i, k] = (whole // 10**power) % 10_000
     head = np.empty((len(values), 4), ">i2")
     head[:, 0] = groups
     head[:, 1] = groups - frac_groups - 1

@@ -70,32 +70,32 @@ class BacktestResult:
     backtest_date: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
     start_date: Annotated[date, col.date(not_null=True)]
     end_date: Annotated[date, col.date(not_null=True)]
-    initial_capital: Annotated[Number | None, col.numeric(15, 2, default="10000.0")] = None
-    fees: Annotated[Number | None, col.numeric(6, 4, default="0.001")] = None
-    slippage: Annotated[Number | None, col.numeric(6, 4, default="0.001")] = None
+    initial_capital: Annotated[Number | None, col.numeric(21, 8, default="10000.0")] = None
+    fees: Annotated[Number | None, col.numeric(8, 6, default="0.001")] = None
+    slippage: Annotated[Number | None, col.numeric(8, 6, default="0.001")] = None
     parameters: Annotated[Json | None, col.jsonb()] = None
-    total_return: Annotated[Number | None, col.numeric(10, 4)] = None
-    annualized_return: Annotated[Number | None, col.numeric(10, 4)] = None
+    total_return: Annotated[Number | None, col.numeric(14, 8)] = None
+    annualized_return: Annotated[Number | None, col.numeric(14, 8)] = None
     sharpe_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
     sortino_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
     calmar_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
-    max_drawdown: Annotated[Number | None, col.numeric(8, 4)] = None
+    max_drawdown: Annotated[Number | None, col.numeric(12, 8)] = None
     max_drawdown_duration: Annotated[int | None, col.integer()] = None
-    volatility: Annotated[Number | None, col.numeric(8, 4)] = None
-    downside_volatility: Annotated[Number | None, col.numeric(8, 4)] = None
+    volatility: Annotated[Number | None, col.numeric(12, 8)] = None
+    downside_volatility: Annotated[Number | None, col.numeric(12, 8)] = None
     total_trades: Annotated[int | None, col.integer(default=0)] = None
     winning_trades: Annotated[int | None, col.integer(default=0)] = None
     losing_trades: Annotated[int | None, col.integer(default=0)] = None
-    win_rate: Annotated[Number | None, col.numeric(5, 4)] = None
+    win_rate: Annotated[Number | None, col.numeric(9, 8)] = None
     profit_factor: Annotated[Number | None, col.numeric(8, 4)] = None
-    average_win: Annotated[Number | None, col.numeric(12, 4)] = None
-    average_loss: Annotated[Number | None, col.numeric(12, 4)] = None
-    largest_win: Annotated[Number | None, col.numeric(12, 4)] = None
-    largest_loss: Annotated[Number | None, col.numeric(12, 4)] = None
-    final_portfolio_value: Annotated[Number | None, col.numeric(15, 2)] = None
-    peak_portfolio_value: Annotated[Number | None, col.numeric(15, 2)] = None
+    average_win: Annotated[Number | None, col.numeric(18, 8)] = None
+    average_loss: Annotated[Number | None, col.numeric(18, 8)] = None
+    largest_win: Annotated[Number | None, col.numeric(18, 8)] = None
+    largest_loss: Annotated[Number | None, col.numeric(18, 8)] = None
+    final_portfolio_value: Annotated[Number | None, col.numeric(21, 8)] = None
+    peak_portfolio_value: Annotated[Number | None, col.numeric(21, 8)] = None
     beta: Annotated[Number | None, col.numeric(8, 4)] = None
-    alpha: Annotated[Number | None, col.numeric(8, 4)] = None
+    alpha: Annotated[Number | None, col.numeric(12, 8)] = None
     equity_curve: Annotated[Series, col.jsonb()] = None
     drawdown_series: Annotated[Series, col.jsonb()] = None
     execution_time_seconds: Annotated[Number | None, col.numeric(8, 3)] = None
@@ -115,22 +115,22 @@ class BacktestTrade:
     backtest_id: Annotated[UUID | None, col.uuid(not_null=True)] = None
     trade_number: Annotated[int | None, col.integer(not_null=True)] = None
     entry_date: Annotated[date, col.date(not_null=True)]
-    entry_price: Annotated[Number, col.numeric(12, 4, not_null=True)]
+    entry_price: Annotated[Number, col.numeric(18, 8, not_null=True)]
     entry_time: Annotated[datetime | None, col.timestamptz()] = None
     exit_date: Annotated[date | None, col.date()] = None
-    exit_price: Annotated[Number | None, col.numeric(12, 4)] = None
+    exit_price: Annotated[Number | None, col.numeric(18, 8)] = None
     exit_time: Annotated[datetime | None, col.timestamptz()] = None
-    position_size: Annotated[Number | None, col.numeric(15, 2)] = None
+    position_size: Annotated[Number | None, col.numeric(21, 8)] = None
     direction: Annotated[str, col.varchar(5, not_null=True)]
-    pnl: Annotated[Number | None, col.numeric(12, 4)] = None
-    pnl_percent: Annotated[Number | None, col.numeric(8, 4)] = None
-    mae: Annotated[Number | None, col.numeric(8, 4)] = None
-    mfe: Annotated[Number | None, col.numeric(8, 4)] = None
+    pnl: Annotated[Number | None, col.numeric(18, 8)] = None
+    pnl_percent: Annotated[Number | None, col.numeric(12, 8)] = None
+    mae: Annotated[Number | None, col.numeric(12, 8)] = None
+    mfe: Annotated[Number | None, col.numeric(12, 8)] = None
     duration_days: Annotated[int | None, col.integer()] = None
-    duration_hours: Annotated[Number | None, col.numeric(8, 2)] = None
+    duration_hours: Annotated[Number | None, col.numeric(12, 6)] = None
     exit_reason: Annotated[str | None, col.varchar(50)] = None
-    fees_paid: Annotated[Number | None, col.numeric(10, 4, default="0")] = None
-    slippage_cost: Annotated[Number | None, col.numeric(10, 4, default="0")] = None
+    fees_paid: Annotated[Number | None, col.numeric(14, 8, default="0")] = None
+    slippage_cost: Annotated[Number | None, col.numeric(14, 8, default="0")] = None
     created_at: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
     updated_at: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
 
@@ -145,11 +145,11 @@ class OptimizationResult:
     parameter_set: Annotated[int | None, col.integer(not_null=True)] = None
     parameters: Annotated[Json, col.jsonb(not_null=True)]
     objective_function: Annotated[str | None, col.varchar(50)] = None
-    objective_value: Annotated[Number | None, col.numeric(12, 6)] = None
-    total_return: Annotated[Number | None, col.numeric(10, 4)] = None
+    objective_value: Annotated[Number | None, col.numeric(16, 8)] = None
+    total_return: Annotated[Number | None, col.numeric(14, 8)] = None
     sharpe_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
-    max_drawdown: Annotated[Number | None, col.numeric(8, 4)] = None
-    win_rate: Annotated[Number | None, col.numeric(5, 4)] = None
+    max_drawdown: Annotated[Number | None, col.numeric(12, 8)] = None
+    win_rate: Annotated[Number | None, col.numeric(9, 8)] = None
     profit_factor: Annotated[Number | None, col.numeric(8, 4)] = None
     total_trades: Annotated[int | None, col.integer()] = None
     rank: Annotated[int | None, col.integer()] = None
@@ -173,10 +173,10 @@ class WalkForwardTest:
     test_period_start: Annotated[date, col.date(not_null=True)]
     test_period_end: Annotated[date, col.date(not_null=True)]
     optimal_parameters: Annotated[Json | None, col.jsonb()] = None
-    training_performance: Annotated[Number | None, col.numeric(10, 4)] = None
-    out_of_sample_return: Annotated[Number | None, col.numeric(10, 4)] = None
+    training_performance: Annotated[Number | None, col.numeric(14, 8)] = None
+    out_of_sample_return: Annotated[Number | None, col.numeric(14, 8)] = None
     out_of_sample_sharpe: Annotated[Number | None, col.numeric(8, 4)] = None
-    out_of_sample_drawdown: Annotated[Number | None, col.numeric(8, 4)] = None
+    out_of_sample_drawdown: Annotated[Number | None, col.numeric(12, 8)] = None
     out_of_sample_trades: Annotated[int | None, col.integer()] = None
     performance_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
     degradation_factor: Annotated[Number | None, col.numeric(8, 4)] = None
@@ -199,18 +199,18 @@ class BacktestPortfolio:
     symbols: Annotated[list[Any], col.jsonb(not_null=True)]
     weights: Annotated[Json | None, col.jsonb()] = None
     rebalance_frequency: Annotated[str | None, col.varchar(20)] = None
-    initial_capital: Annotated[Number | None, col.numeric(15, 2, default="100000.0")] = None
+    initial_capital: Annotated[Number | None, col.numeric(21, 8, default="100000.0")] = None
     max_positions: Annotated[int | None, col.integer()] = None
     position_sizing_method: Annotated[str | None, col.varchar(50)] = None
     portfolio_stop_loss: Annotated[Number | None, col.numeric(6, 4)] = None
     max_sector_allocation: Annotated[Number | None, col.numeric(5, 4)] = None
     correlation_threshold: Annotated[Number | None, col.numeric(5, 4)] = None
-    total_return: Annotated[Number | None, col.numeric(10, 4)] = None
-    annualized_return: Annotated[Number | None, col.numeric(10, 4)] = None
+    total_return: Annotated[Number | None, col.numeric(14, 8)] = None
+    annualized_return: Annotated[Number | None, col.numeric(14, 8)] = None
     sharpe_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
     sortino_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
-    max_drawdown: Annotated[Number | None, col.numeric(8, 4)] = None
-    volatility: Annotated[Number | None, col.numeric(8, 4)] = None
+    max_drawdown: Annotated[Number | None, col.numeric(12, 8)] = None
+    volatility: Annotated[Number | None, col.numeric(12, 8)] = None
     diversification_ratio: Annotated[Number | None, col.numeric(8, 4)] = None
     concentration_index: Annotated[Number | None, col.numeric(8, 4)] = None
     turnover_rate: Annotated[Number | None, col.numeric(8, 4)] = None
