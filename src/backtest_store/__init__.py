@@ -3,6 +3,7 @@
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.errors import (
     BacktestStoreError,
+    CannotConnectError,
     ConflictError,
     ConnectionLostError,
     ConstraintViolation,
@@ -15,8 +16,10 @@ from backtest_store.errors import (
     NotFoundError,
     PermissionDeniedError,
     QueryTimeoutError,
+    ResourceError,
     SchemaVersionError,
     SeriesNotLoadedError,
+    TransactionRollbackError,
     ValidationError,
 )
 from backtest_store.records import (
@@ -42,6 +45,7 @@ __all__ = [
     "BacktestStore",
     "BacktestStoreError",
     "BacktestTrade",
+    "CannotConnectError",
     "ConflictError",
     "ConnectionLostError",
     "ConstraintViolation",
@@ -59,9 +63,11 @@ __all__ = [
     "PerformanceSummary",
     "PermissionDeniedError",
     "QueryTimeoutError",
+    "ResourceError",
     "SchemaVersionError",
     "SeriesNotLoadedError",
     "SummaryStats",
+    "TransactionRollbackError",
     "ValidationError",
     "WalkForwardTest",
 ]

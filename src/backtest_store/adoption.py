@@ -846,11 +846,7 @@ def _prepare_yoyo(url: str) -> None:
 def _adopt_in_one_transaction(
     url: str, plan: Plan, lock_timeout: str, say: Callable[[str], None]
 ) -> None:
-    try:
-        conn = psycopg.connect(migrations.libpq_url(url))
-    except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to {migrations.redact(url)}: {exc}") from exc
-    with conn:
+    with migrations.connect(url, autocommit=False) as conn:
         try:
             with conn.transaction():
                 conn.execute(

@@ -17,7 +17,7 @@ from psycopg.rows import tuple_row
 
 from backtest_store import migrations
 from backtest_store import operations as ops
-from backtest_store.errors import translate
+from backtest_store.errors import connect_error, translate
 from backtest_store.operations import Codec, CopyIn, Fetch, Operation, Step
 from backtest_store.queries import Outcome
 from backtest_store.records import (
@@ -77,10 +77,15 @@ def _alone(conn: Connection) -> bool:
     return conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
 
 
+def _commits(conn: Connection, owned: bool) -> bool:
+    """True when ``_scope`` commits a transaction of its own; see store._commits."""
+    return (conn.autocommit or owned) and conn.info.transaction_status == TransactionStatus.IDLE
+
+
 @asynccontextmanager
-async def _scope(conn: Connection) -> AsyncIterator[None]:
+async def _scope(conn: Connection, owned: bool = False) -> AsyncIterator[None]:
     """The transaction an operation runs in; see store._scope."""
-    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+    if owned or conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
         async with conn.transaction():
             yield
         return
@@ -132,7 +137,7 @@ class AsyncBacktestStore:
         try:
             conn = await psycopg.AsyncConnection.connect(migrations.libpq_url(url), autocommit=True)
         except psycopg.Error as exc:
-            raise translate(exc, f"connect to {migrations.redact(url)}") from exc
+            raise connect_error(exc, migrations.redact(url)) from exc
         async with conn:
             store = cls(conn, check_schema=False, nonfinite=nonfinite)
             if check_schema:
@@ -143,26 +148,40 @@ class AsyncBacktestStore:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
+        """The caller's connection, or one of the pool's for the call (its transaction is
+        the call's own: ``_scope`` commits it)."""
         if isinstance(self._source, psycopg.AsyncConnection):
             yield self._source
-        else:
-            async with self._source.connection() as conn:
-                yield conn
+            return
+        try:
+            conn = await self._source.getconn()
+        except psycopg.Error as exc:  # PoolTimeout: no connection could be had in time
+            raise connect_error(exc, "the pool's database") from exc
+        try:
+            yield conn
+        finally:
+            await self._source.putconn(conn)
 
     async def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
         if not self._schema_checked:
             await self.check_schema()
         async with self._connection() as conn:
+            committing = False  # True once a COMMIT may be in flight: the outcome is unknown
             try:
                 first = ops.first_step(op)
                 if isinstance(first, ops.Done):
                     return first.value  # type: ignore[no-any-return]
                 if _alone(conn) and (read or (isinstance(first, Fetch) and first.whole)):
-                    return await drive(conn, op, first)  # one statement: its own transaction
-                async with _scope(conn):
+                    committing = not read  # one statement: its own transaction
                     return await drive(conn, op, first)
+                owned = conn is not self._source
+                commits = not read and _commits(conn, owned)
+                async with _scope(conn, owned):
+                    value = await drive(conn, op, first)
+                    committing = commits  # COMMIT goes out as the block ends
+                return value
             except psycopg.Error as exc:
-                raise translate(exc, doing) from exc
+                raise translate(exc, doing, committing=committing) from exc
 
     def _bound(self, conn: Connection) -> AsyncBacktestStore:
         store = object.__new__(type(self))
@@ -175,7 +194,7 @@ class AsyncBacktestStore:
         """Raise SchemaVersionError unless the database is at this package's migration."""
         async with self._connection() as conn:
             try:
-                async with _scope(conn):
+                async with _scope(conn, conn is not self._source):
                     cur = await conn.execute(migrations.CHECK_TABLE_SQL)
                     row = await cur.fetchone()
                     applied: set[str] = set()
@@ -198,11 +217,15 @@ class AsyncBacktestStore:
         if not self._schema_checked:
             await self.check_schema()
         async with self._connection() as conn:
+            owned = conn is not self._source
+            commits = _commits(conn, owned)
+            committing = False
             try:
-                async with _scope(conn):
+                async with _scope(conn, owned):
                     yield self._bound(conn)
+                    committing = commits  # COMMIT goes out as the block ends
             except psycopg.Error as exc:
-                raise translate(exc, "transaction") from exc
+                raise translate(exc, "transaction", committing=committing) from exc
 
     # -- backtests ---------------------------------------------------------------
 
@@ -364,7 +387,7 @@ class AsyncBacktestStore:
         async with self._connection() as conn:
             try:
                 async with (
-                    _scope(conn),
+                    _scope(conn, conn is not self._source),
                     conn.cursor(
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,

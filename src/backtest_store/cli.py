@@ -95,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             cleared = migrations.break_lock(url)
             print("lock removed" if cleared else "there was no lock")
     except BacktestStoreError as exc:
+        from backtest_store.console import exit_code
+
         print(f"backtest-store: {exc}", file=sys.stderr)
-        return 1
+        return exit_code(exc)
     return 0
 
 

@@ -1,8 +1,11 @@
 """What the data commands share: exit codes, opening the store, reading arguments,
 printing JSON or a table.
 
-Exit codes: 0 done, 1 not found, 2 bad usage or bad input, 3 the database cannot be
-reached or is not migrated. Errors go to stderr as one line, without a traceback.
+Exit codes: 0 done, 1 not found (or another failure), 2 bad usage or bad input, 3 the
+database cannot be reached, the connection was lost, or it is not migrated, 4 the database
+is busy or short of resources for now (a deadlock, a serialization failure, a lock or
+statement timeout, too many connections, a full disk). Errors go to stderr as one line,
+without a traceback.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from backtest_store.errors import (
     ConnectionLostError,
     NotFoundError,
     PermissionDeniedError,
+    QueryTimeoutError,
+    ResourceError,
     SchemaVersionError,
+    TransactionRollbackError,
     ValidationError,
 )
 from backtest_store.serialize import plain
 from backtest_store.store import BacktestStore
 
-NOT_FOUND, BAD_INPUT, UNREACHABLE = 1, 2, 3
+NOT_FOUND, BAD_INPUT, UNREACHABLE, BUSY = 1, 2, 3, 4
 
 
 class CommandError(BacktestStoreError):
@@ -48,6 +54,8 @@ def exit_code(error: BacktestStoreError) -> int:
         return BAD_INPUT
     if isinstance(error, ConnectionLostError | SchemaVersionError | PermissionDeniedError):
         return UNREACHABLE
+    if isinstance(error, TransactionRollbackError | QueryTimeoutError | ResourceError):
+        return BUSY
     return 1
 
 

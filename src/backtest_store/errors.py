@@ -14,7 +14,13 @@ from psycopg import errors as pg
 
 
 class BacktestStoreError(Exception):
-    """Base class of every error raised by backtest_store."""
+    """Base class of every error raised by backtest_store.
+
+    ``retryable``: the same call, run again unchanged, is safe and may succeed (see
+    DatabaseError). False for bad input, schema and migration problems.
+    """
+
+    retryable: bool = False
 
 
 class ValidationError(BacktestStoreError, ValueError):
@@ -100,7 +106,15 @@ class AdoptionError(MigrationError):
 
 
 class DatabaseError(BacktestStoreError):
-    """PostgreSQL refused a statement; the psycopg error is the ``__cause__``."""
+    """PostgreSQL refused a statement; the psycopg error is the ``__cause__``.
+
+    ``retryable``: running the same call again, unchanged, is safe and may succeed (the
+    transaction was rolled back, or its outcome is unknown and a save with the same
+    client-chosen ids lands at most once). ``sqlstate``, ``constraint``, ``table`` and
+    ``column`` are the server's diagnostics.
+    """
+
+    retryable: bool = False
 
     def __init__(self, message: str, *, cause: psycopg.Error | None = None) -> None:
         diag = cause.diag if cause is not None else None
@@ -160,20 +174,66 @@ class ConflictError(IntegrityError):
 
 
 class QueryTimeoutError(DatabaseError):
-    """statement_timeout or lock_timeout cancelled the statement."""
+    """statement_timeout or lock_timeout cancelled the statement (SQLSTATE 57014, 55P03);
+    nothing was committed."""
+
+    retryable = True
+
+
+class TransactionRollbackError(DatabaseError):
+    """The server rolled the transaction back to resolve a conflict with another one: a
+    deadlock (40P01) or a serialization failure (40001), SQLSTATE class 40. Nothing was
+    committed; run the call again."""
+
+    retryable = True
+
+
+class ResourceError(DatabaseError):
+    """The server is short of a resource, SQLSTATE class 53: a full disk (53100), memory
+    (53200), connections (53300). Retryable when the shortage passes by itself (memory,
+    connections); a full disk or a configured limit needs an operator."""
+
+    def __init__(self, message: str, *, cause: psycopg.Error | None = None) -> None:
+        super().__init__(message, cause=cause)
+        self.retryable = self.sqlstate in ("53200", "53300")
 
 
 class ConnectionLostError(DatabaseError):
-    """The connection to the server broke; the transaction did not commit."""
+    """The connection to the server broke (or the server shut down: 57P01-57P03, class 08).
+
+    ``committed`` is False when nothing was committed (the break came before COMMIT was
+    sent, or the call only read) and None when the outcome is unknown (the break came while
+    COMMIT, or a statement that commits itself, was in flight): retry with the same ids,
+    and a save lands exactly once.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cause: psycopg.Error | None = None,
+        committed: bool | None = False,
+    ) -> None:
+        super().__init__(message, cause=cause)
+        self.committed = committed
+
+
+class CannotConnectError(ConnectionLostError):
+    """No connection could be opened (refused, timed out, wrong host or credentials)."""
 
 
 class PermissionDeniedError(DatabaseError):
     """The database role may not do this (e.g. a write under the read-only role)."""
 
 
-def translate(exc: psycopg.Error, doing: str) -> DatabaseError:
-    """Map a psycopg error to the package's type, with a message that says what failed."""
+def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> DatabaseError:
+    """Map a psycopg error to the package's type by SQLSTATE, with a message that says what
+    failed. ``committing``: the error may have struck while a COMMIT was in flight (only a
+    broken connection leaves the outcome undecided then)."""
     detail = (exc.diag.message_primary or str(exc)).strip()
+    state = exc.sqlstate or ""
     kind: type[DatabaseError]
     if isinstance(exc, pg.CheckViolation):
         kind = ConstraintViolation
@@ -182,18 +242,52 @@ def translate(exc: psycopg.Error, doing: str) -> DatabaseError:
         kind = NotFoundError
     elif isinstance(exc, pg.UniqueViolation):
         kind = ConflictError
-    elif isinstance(exc, psycopg.IntegrityError):
+    elif isinstance(exc, psycopg.IntegrityError) and not state.startswith("40"):
         kind = IntegrityError
+    elif state.startswith("40"):
+        kind = TransactionRollbackError
+        detail = f"{detail}; the transaction was rolled back, nothing was committed: retry it"
+    elif state.startswith("53"):
+        kind = ResourceError
     elif isinstance(exc, pg.QueryCanceled | pg.LockNotAvailable):
         kind = QueryTimeoutError
-    elif exc.sqlstate is not None and exc.sqlstate.startswith("22"):
+    elif state.startswith("22"):
         kind = InvalidValue
     elif isinstance(exc, pg.InsufficientPrivilege):
         kind = PermissionDeniedError
-    elif isinstance(exc, psycopg.OperationalError | pg.AdminShutdown | pg.ConnectionException):
-        kind = ConnectionLostError
-        detail = f"connection lost, nothing was committed: {detail}"
+    elif state.startswith(("08", "57P")) or (
+        isinstance(exc, psycopg.OperationalError) and not state
+    ):
+        sqlstate = f" [SQLSTATE {state}]" if state else ""
+        if committing:
+            return ConnectionLostError(
+                f"{doing} failed: connection lost while committing: the changes may have been "
+                f"committed: retry with the same backtest_id: {detail}{sqlstate}",
+                cause=exc,
+                committed=None,
+            )
+        return ConnectionLostError(
+            f"{doing} failed: connection lost, nothing was committed: {detail}{sqlstate}",
+            cause=exc,
+        )
     else:
         kind = DatabaseError
-    sqlstate = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
+    sqlstate = f" [SQLSTATE {state}]" if state else ""
     return kind(f"{doing} failed: {detail}{sqlstate}", cause=exc)
+
+
+# libpq reports a refusal at connection time as text, without the SQLSTATE: these are the
+# server's words for class 53 (in the default lc_messages).
+_NO_SLOT = ("too many clients", "too many connections", "remaining connection slots")
+
+
+def connect_error(exc: psycopg.Error, where: str) -> DatabaseError:
+    """The error of a failed connection attempt to ``where`` (a URL already redacted)."""
+    detail = (exc.diag.message_primary or str(exc)).strip()
+    if any(words in detail for words in _NO_SLOT):
+        error = ResourceError(f"connect to {where} failed: {detail}", cause=exc)
+        error.sqlstate, error.retryable = error.sqlstate or "53300", True
+        return error
+    if exc.sqlstate and not exc.sqlstate.startswith(("08", "57P")):
+        return translate(exc, f"connect to {where}")
+    return CannotConnectError(f"cannot connect to {where}: {detail}", cause=exc)

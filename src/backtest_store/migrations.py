@@ -37,6 +37,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
     SchemaVersionError,
+    connect_error,
 )
 
 # Key of the session-level advisory lock that serialises migration runs.
@@ -90,6 +91,15 @@ def file_checksum(migration_id: str) -> str:
 def libpq_url(url: str) -> str:
     """A URL libpq understands: postgresql+psycopg:// and postgres:// become postgresql://."""
     return re.sub(r"^(postgres|postgresql)(\+psycopg)?://", "postgresql://", url)
+
+
+def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
+    """A connection to ``url``; CannotConnectError (or a ResourceError such as too many
+    connections) when none can be opened."""
+    try:
+        return psycopg.connect(libpq_url(url), autocommit=autocommit)
+    except psycopg.Error as exc:
+        raise connect_error(exc, redact(url)) from exc
 
 
 def yoyo_url(url: str) -> str:
@@ -233,11 +243,7 @@ def serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connectio
     pg_advisory_lock: a blocked statement is an open transaction, and CREATE
     INDEX CONCURRENTLY in the running migration would wait for it to end.
     """
-    try:
-        conn = psycopg.connect(libpq_url(url), autocommit=True)
-    except psycopg.Error as exc:
-        raise MigrationError(f"cannot connect to {redact(url)}: {exc}") from exc
-    with conn:
+    with connect(url) as conn:
         deadline = time.monotonic() + lock_wait_seconds
         while True:
             row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_ADVISORY_LOCK_KEY,)).fetchone()
@@ -331,7 +337,7 @@ def _refuse_stale_lock(conn: psycopg.Connection[Any], url: str) -> None:
 def status(url: str | None = None) -> Status:
     """Which migrations are applied, pending, unknown or edited."""
     url = resolve_url(url)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         return current_status(conn)
 
 
@@ -417,7 +423,7 @@ def rollback(
 def break_lock(url: str | None = None) -> bool:
     """Remove a migration lock left by a killed run; True if there was one."""
     url = resolve_url(url)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with connect(url) as conn:
         if not table_exists(conn, YOYO_LOCK_TABLE):
             return False
         cur = conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(YOYO_LOCK_TABLE)))

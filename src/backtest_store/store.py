@@ -15,7 +15,7 @@ from psycopg.rows import tuple_row
 from backtest_store import migrations
 from backtest_store import operations as ops
 from backtest_store.copy_writer import BoundedQueuedWriter
-from backtest_store.errors import translate
+from backtest_store.errors import connect_error, translate
 from backtest_store.operations import Codec, CopyIn, Fetch, Operation, Step
 from backtest_store.queries import Outcome
 from backtest_store.records import (
@@ -77,17 +77,24 @@ def _alone(conn: Connection) -> bool:
     return conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
 
 
+def _commits(conn: Connection, owned: bool) -> bool:
+    """True when ``_scope`` commits a transaction of its own (rather than a savepoint, or
+    leaving the commit to the caller)."""
+    return (conn.autocommit or owned) and conn.info.transaction_status == TransactionStatus.IDLE
+
+
 @contextmanager
-def _scope(conn: Connection) -> Iterator[None]:
+def _scope(conn: Connection, owned: bool = False) -> Iterator[None]:
     """The transaction an operation runs in, never committing one the caller owns.
 
-    Autocommit and idle: a transaction of our own, committed at the end.
-    In a transaction already: a savepoint inside it. Not autocommit and idle:
-    the DB-API way, the caller commits; the statements run in the transaction
-    psycopg begins, which is rolled back if the operation fails (it held only
+    Autocommit and idle, or a pool's connection (``owned``: the call has it to itself): a
+    transaction of our own, committed at the end, so that a failed COMMIT is ours to
+    report. In a transaction already: a savepoint inside it. The caller's connection, not
+    autocommit and idle: the DB-API way, the caller commits; the statements run in the
+    transaction psycopg begins, which is rolled back if the operation fails (it held only
     the operation's own work).
     """
-    if conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+    if owned or conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
         with conn.transaction():
             yield
         return
@@ -140,35 +147,45 @@ class BacktestStore:
         cls, url: str, *, check_schema: bool = True, nonfinite: NonFinite = "refuse"
     ) -> Iterator[BacktestStore]:
         """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
-        try:
-            conn = psycopg.connect(migrations.libpq_url(url), autocommit=True)
-        except psycopg.Error as exc:
-            raise translate(exc, f"connect to {migrations.redact(url)}") from exc
-        with conn:
+        with migrations.connect(url) as conn:
             yield cls(conn, check_schema=check_schema, nonfinite=nonfinite)
 
     # -- plumbing ----------------------------------------------------------
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        """The caller's connection, or one of the pool's for the call (its transaction is
+        the call's own: ``_scope`` commits it)."""
         if isinstance(self._source, psycopg.Connection):
             yield self._source
-        else:
-            with self._source.connection() as conn:
-                yield conn
+            return
+        try:
+            conn = self._source.getconn()
+        except psycopg.Error as exc:  # PoolTimeout: no connection could be had in time
+            raise connect_error(exc, "the pool's database") from exc
+        try:
+            yield conn
+        finally:
+            self._source.putconn(conn)
 
     def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
         with self._connection() as conn:
+            committing = False  # True once a COMMIT may be in flight: the outcome is unknown
             try:
                 first = ops.first_step(op)
                 if isinstance(first, ops.Done):
                     return first.value  # type: ignore[no-any-return]
                 if _alone(conn) and (read or (isinstance(first, Fetch) and first.whole)):
-                    return drive(conn, op, first)  # one statement: its own transaction
-                with _scope(conn):
+                    committing = not read  # one statement: its own transaction
                     return drive(conn, op, first)
+                owned = conn is not self._source
+                commits = not read and _commits(conn, owned)
+                with _scope(conn, owned):
+                    value = drive(conn, op, first)
+                    committing = commits  # COMMIT goes out as the block ends
+                return value
             except psycopg.Error as exc:
-                raise translate(exc, doing) from exc
+                raise translate(exc, doing, committing=committing) from exc
 
     def _bound(self, conn: Connection) -> BacktestStore:
         store = object.__new__(type(self))
@@ -180,7 +197,7 @@ class BacktestStore:
         """Raise SchemaVersionError unless the database is at this package's migration."""
         with self._connection() as conn:
             try:
-                with _scope(conn):
+                with _scope(conn, conn is not self._source):
                     row = conn.execute(migrations.CHECK_TABLE_SQL).fetchone()
                     exists = bool(row and row[0])
                     applied = (
@@ -199,11 +216,15 @@ class BacktestStore:
         commits when the block ends and rolls back if it raises.
         """
         with self._connection() as conn:
+            owned = conn is not self._source
+            commits = _commits(conn, owned)
+            committing = False
             try:
-                with _scope(conn):
+                with _scope(conn, owned):
                     yield self._bound(conn)
+                    committing = commits  # COMMIT goes out as the block ends
             except psycopg.Error as exc:
-                raise translate(exc, "transaction") from exc
+                raise translate(exc, "transaction", committing=committing) from exc
 
     # -- backtests ---------------------------------------------------------------
 
@@ -363,7 +384,7 @@ class BacktestStore:
         with self._connection() as conn:
             try:
                 with (
-                    _scope(conn),
+                    _scope(conn, conn is not self._source),
                     conn.cursor(
                         name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
                     ) as cur,

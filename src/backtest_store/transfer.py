@@ -35,7 +35,7 @@ from backtest_store.console import (
     open_store,
     positive,
 )
-from backtest_store.errors import ValidationError, translate
+from backtest_store.errors import ValidationError
 from backtest_store.operations import MAX_LIMIT
 from backtest_store.progress import progress
 from backtest_store.records import (
@@ -106,10 +106,7 @@ def backtest_document(store: BacktestStore, result: BacktestResult) -> dict[str,
 
 def export(args: argparse.Namespace) -> int:
     url = database_url(args.database)
-    try:
-        conn = psycopg.connect(migrations.libpq_url(url))
-    except psycopg.Error as exc:
-        raise translate(exc, f"connect to {migrations.redact(url)}") from exc
+    conn = migrations.connect(url, autocommit=False)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     out: IO[str] = (
