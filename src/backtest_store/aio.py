@@ -28,7 +28,7 @@ from backtest_store.records import (
     WalkForwardTest,
 )
 from backtest_store.reports import BacktestComparison, PerformanceSummary
-from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
+from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
 from backtest_store.validation import NonFinite, fast_json
 
 if TYPE_CHECKING:
@@ -114,7 +114,9 @@ class AsyncBacktestStore:
     is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema`` checks,
     before the first call, that the database is at this package's migration.
     ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
-    refusing them.
+    refusing them. ``fill=False`` stores records exactly as given: a None is NULL even
+    where the column has a default, and no rank or ``data_points`` is computed (``import``
+    copies rows this way).
     """
 
     def __init__(
@@ -123,15 +125,21 @@ class AsyncBacktestStore:
         *,
         check_schema: bool = True,
         nonfinite: NonFinite = "refuse",
+        fill: bool = True,
     ) -> None:
         self._source = source
-        self._codec = Codec(nonfinite)
+        self._codec = Codec(nonfinite, fill)
         self._schema_checked = not check_schema
 
     @classmethod
     @asynccontextmanager
     async def connect(
-        cls, url: str, *, check_schema: bool = True, nonfinite: NonFinite = "refuse"
+        cls,
+        url: str,
+        *,
+        check_schema: bool = True,
+        nonfinite: NonFinite = "refuse",
+        fill: bool = True,
     ) -> AsyncIterator[AsyncBacktestStore]:
         """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
         try:
@@ -139,7 +147,7 @@ class AsyncBacktestStore:
         except psycopg.Error as exc:
             raise connect_error(exc, migrations.redact(url)) from exc
         async with conn:
-            store = cls(conn, check_schema=False, nonfinite=nonfinite)
+            store = cls(conn, check_schema=False, nonfinite=nonfinite, fill=fill)
             if check_schema:
                 await store.check_schema()
             yield store
@@ -420,6 +428,14 @@ class AsyncBacktestStore:
         return await self._run(
             ops.best_parameters(backtest_id, limit), "best_parameters", read=True
         )
+
+    async def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
+        """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
+        op = ops.children(
+            OPTIMIZATIONS, backtest_id, ("parameter_set", "optimization_id"),
+            "optimization_results",
+        )  # fmt: skip
+        return await self._run(op, "optimization_results", read=True)
 
     async def save_walk_forward_tests(
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]

@@ -28,7 +28,6 @@ from backtest_store.console import (
     positive,
     print_json,
 )
-from backtest_store.operations import MAX_LIMIT
 from backtest_store.queries import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
@@ -164,7 +163,10 @@ def show(args: argparse.Namespace) -> int:
         if result is None:
             raise CommandError(f"no backtest {the_id}", NOT_FOUND)
         trades = store.get_trades(the_id)
-        optimizations = store.best_parameters(the_id, limit=MAX_LIMIT)
+        optimizations = sorted(  # every row, the best ranked first, the unranked last
+            store.optimization_results(the_id),
+            key=lambda o: (o.rank is None, o.rank or 0, o.parameter_set),
+        )
         windows = store.walk_forward_tests(the_id)
     tally = {
         "count": len(trades),

@@ -68,8 +68,8 @@ def database_url(database: str | None) -> str:
 
 
 @contextmanager
-def open_store(database: str | None) -> Iterator[BacktestStore]:
-    with BacktestStore.connect(database_url(database)) as store:
+def open_store(database: str | None, *, fill: bool = True) -> Iterator[BacktestStore]:
+    with BacktestStore.connect(database_url(database), fill=fill) as store:
         yield store
 
 

@@ -183,19 +183,24 @@ def slots_maker(
 
 
 class Codec:
-    """Validation settings of a store, with a cache of row preparers."""
+    """Validation settings of a store, with a cache of row preparers.
 
-    def __init__(self, nonfinite: NonFinite) -> None:
+    ``fill=False`` stores records as given: None is NULL even where the column has a
+    default, and no rank or data_points is computed (what ``import`` needs to copy rows
+    exactly)."""
+
+    def __init__(self, nonfinite: NonFinite, fill: bool = True) -> None:
         if nonfinite not in ("refuse", "null"):
             raise ValidationError("BacktestStore", "nonfinite", nonfinite, "'refuse' or 'null'")
         self.nonfinite: NonFinite = nonfinite
+        self.fill = bool(fill)
         self._cache: dict[tuple[str, tuple[str, ...]], RowPreparer] = {}
 
     def preparer(self, spec: TableSpec[Any], columns: tuple[str, ...]) -> RowPreparer:
         key = (spec.name, columns)
         prep = self._cache.get(key)
         if prep is None:
-            prep = self._cache[key] = RowPreparer(spec, columns, self.nonfinite)
+            prep = self._cache[key] = RowPreparer(spec, columns, self.nonfinite, self.fill)
         return prep
 
     def argument(self, spec: TableSpec[Any], name: str, value: Any, *, method: str) -> Any:
@@ -422,7 +427,7 @@ def save_backtest(
     n_trades = len(frame) if frame is not None else len(trade_list)
     override: dict[str, Any] = {"backtest_id": _field(result, "backtest_id") or uuid4()}
     curve = result.equity_curve
-    if _field(result, "data_points") is None and _is_series(curve):  # a list, tuple, array, Series
+    if codec.fill and _field(result, "data_points") is None and _is_series(curve):  # a series
         override["data_points"] = len(curve)
     if _field(result, "backtest_id") is None and frame is None and n_trades <= SMALL_SAVE:
         return (yield from _insert_with_trades(codec, result, trade_list, override))
@@ -459,6 +464,9 @@ def _copy_frame(
 ) -> Operation[int]:
     """COPY a DataFrame of child rows, validated and encoded column by column."""
     assert spec.parent_key is not None
+    if not codec.fill:  # a frame's gaps are its missing values: they take the defaults
+        raise ValidationError("save_trades", "trades", "a DataFrame", "records, under fill=False",
+                              problem="cannot be stored exactly as given")  # fmt: skip
     fixed = {spec.parent_key: parent_id}
     columns = columnar.plan(spec, frame, fixed, number)
     stream = columnar.chunks(spec, frame, columns, fixed, number, first_number, codec.nonfinite)
@@ -573,7 +581,7 @@ def save_optimization_results(
     records = list(results)
     if not records:
         return []
-    if all(type(r) is OptimizationResult for r in records):  # else the preparer refuses them
+    if codec.fill and all(type(r) is OptimizationResult for r in records):  # else refused
         records = _ranked(codec, records)
     return (
         yield from _save_children(

@@ -12,7 +12,14 @@ import argparse
 import sys
 from typing import Any
 
-from backtest_store.console import BAD_INPUT, CommandError, cutoff, open_store, print_json
+from backtest_store.console import (
+    BAD_INPUT,
+    BUSY,
+    CommandError,
+    cutoff,
+    open_store,
+    print_json,
+)
 from backtest_store.progress import progress
 
 
@@ -48,6 +55,13 @@ def prune(args: argparse.Namespace) -> int:
             )  # fmt: skip
     if not args.json:
         print(f"deleted {deleted:,} backtest(s) and their children")
+    if deleted < counts["backtests"]:  # batches skip rows other sessions hold locked
+        left = counts["backtests"] - deleted
+        raise CommandError(
+            f"{left:,} of the {counts['backtests']:,} backtest(s) counted were not deleted "
+            "(held by other sessions, or deleted by them meanwhile): run prune again",
+            BUSY,
+        )
     return 0
 
 

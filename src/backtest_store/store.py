@@ -26,7 +26,7 @@ from backtest_store.records import (
     WalkForwardTest,
 )
 from backtest_store.reports import BacktestComparison, PerformanceSummary
-from backtest_store.tables import PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
+from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
 from backtest_store.validation import NonFinite, fast_json
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ class BacktestStore:
     is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema`` checks
     at construction that the database is at this package's migration.
     ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
-    refusing them.
+    refusing them. ``fill=False`` stores records exactly as given: a None is NULL even
+    where the column has a default, and no rank or ``data_points`` is computed (``import``
+    copies rows this way).
 
     Id arguments are typed ``UUID | None`` so that ``saved.backtest_id`` of a
     returned record can be passed as it is; None is refused (ValidationError).
@@ -135,20 +137,26 @@ class BacktestStore:
         *,
         check_schema: bool = True,
         nonfinite: NonFinite = "refuse",
+        fill: bool = True,
     ) -> None:
         self._source = source
-        self._codec = Codec(nonfinite)
+        self._codec = Codec(nonfinite, fill)
         if check_schema:
             self.check_schema()
 
     @classmethod
     @contextmanager
     def connect(
-        cls, url: str, *, check_schema: bool = True, nonfinite: NonFinite = "refuse"
+        cls,
+        url: str,
+        *,
+        check_schema: bool = True,
+        nonfinite: NonFinite = "refuse",
+        fill: bool = True,
     ) -> Iterator[BacktestStore]:
         """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
         with migrations.connect(url) as conn:
-            yield cls(conn, check_schema=check_schema, nonfinite=nonfinite)
+            yield cls(conn, check_schema=check_schema, nonfinite=nonfinite, fill=fill)
 
     # -- plumbing ----------------------------------------------------------
 
@@ -414,6 +422,14 @@ class BacktestStore:
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
         return self._run(ops.best_parameters(backtest_id, limit), "best_parameters", read=True)
+
+    def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
+        """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
+        op = ops.children(
+            OPTIMIZATIONS, backtest_id, ("parameter_set", "optimization_id"),
+            "optimization_results",
+        )  # fmt: skip
+        return self._run(op, "optimization_results", read=True)
 
     def save_walk_forward_tests(
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]

@@ -21,12 +21,13 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 from uuid import UUID
 
 import psycopg
 
-from backtest_store import migrations
+from backtest_store import migrations, queries
+from backtest_store import operations as ops
 from backtest_store.console import (
     BAD_INPUT,
     CommandError,
@@ -35,42 +36,72 @@ from backtest_store.console import (
     open_store,
     positive,
 )
-from backtest_store.errors import ValidationError
-from backtest_store.operations import MAX_LIMIT
+from backtest_store.errors import ValidationError, translate
 from backtest_store.progress import progress
 from backtest_store.records import (
     BacktestPortfolio,
     BacktestResult,
     BacktestTrade,
     OptimizationResult,
+    Record,
     WalkForwardTest,
 )
 from backtest_store.serialize import from_json, to_json
 from backtest_store.store import BacktestStore
+from backtest_store.tables import OPTIMIZATIONS, TRADES, WALK_FORWARD, TableSpec
+from backtest_store.validation import fast_json
+
+R = TypeVar("R", bound=Record)
 
 PAGE = 200
+
+# Each child table of a backtest, in the file's order, with a total order on its rows
+# (ending in the key), so that exporting the same rows writes the same bytes.
+CHILDREN: tuple[tuple[str, TableSpec[Any], tuple[str, ...]], ...] = (
+    ("trades", TRADES, ("entry_date", "trade_number", "trade_id")),
+    ("optimizations", OPTIMIZATIONS, ("parameter_set", "optimization_id")),
+    ("walk_forward", WALK_FORWARD, ("test_period_start", "walk_forward_id")),
+)
+
+
+def dumps(document: Any) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def children(conn: psycopg.Connection[Any], spec: TableSpec[R], parent_id: UUID,
+             order_by: tuple[str, ...]) -> Iterator[R]:  # fmt: skip
+    """Every child row of a backtest, streamed (one query, rows as they arrive: memory
+    stays bounded however many there are). No filter, no limit."""
+    statement = queries.children(spec, parent_id, order_by)
+    with conn.cursor(row_factory=ops.record_row(spec)) as cur:
+        fast_json(cur)
+        yield from cur.stream(statement.sql, statement.params)
 
 
 def export_lines(
     store: BacktestStore,
+    conn: psycopg.Connection[Any],
     *,
     symbol: str | None = None,
     strategy_type: str | None = None,
     status: str | None = None,
     since: Any = None,
     limit: int | None = None,
-) -> Iterator[dict[str, Any]]:
-    """The export's documents, backtests newest first, then portfolios (only when no
-    backtest filter is given: portfolios have no symbol or strategy)."""
+) -> Iterator[str]:
+    """The export, one line per backtest (newest first) with every child row, then one per
+    portfolio (only when no backtest filter is given: portfolios have no symbol or
+    strategy), as text pieces: a line is written as its rows stream in."""
     after = None
     left = limit
     while left is None or left > 0:
         page = store.list_backtests(
             symbol=symbol, strategy_type=strategy_type, status=status, since=since,
-            limit=min(PAGE, left or PAGE), after=after, with_series=True,
+            limit=min(PAGE, left or PAGE), after=after,
         )  # fmt: skip
-        for result in page:
-            yield backtest_document(store, result)
+        for light in page:
+            result = store.get_backtest(light.backtest_id)  # with its series, one at a time
+            if result is not None:  # never None in the export's snapshot
+                yield from backtest_line(conn, result)
         if len(page) < PAGE:
             break
         after = page[-1]
@@ -79,29 +110,28 @@ def export_lines(
         return
     after_p = None
     while True:
-        portfolios = store.list_portfolios(limit=PAGE, after=after_p, with_series=True)
-        for p in portfolios:
-            yield {"kind": "portfolio", "portfolio": to_json(p)}
+        portfolios = store.list_portfolios(limit=PAGE, after=after_p)
+        for light_p in portfolios:
+            portfolio = store.get_portfolio(light_p.portfolio_backtest_id)
+            if portfolio is not None:
+                yield dumps({"kind": "portfolio", "portfolio": to_json(portfolio)}) + "\n"
         if len(portfolios) < PAGE:
             break
         after_p = portfolios[-1]
 
 
-def backtest_document(store: BacktestStore, result: BacktestResult) -> dict[str, Any]:
-    the_id = result.backtest_id
-    optimizations = store.best_parameters(the_id, limit=MAX_LIMIT)
-    if len(optimizations) == MAX_LIMIT:
-        raise CommandError(
-            f"backtest {the_id} has more than {MAX_LIMIT:,} optimization results, more than "
-            "export reads; nothing more was written", BAD_INPUT,
-        )  # fmt: skip
-    return {
-        "kind": "backtest",
-        "backtest": to_json(result),
-        "trades": [to_json(t) for t in store.get_trades(the_id)],
-        "optimizations": [to_json(o) for o in optimizations],
-        "walk_forward": [to_json(w) for w in store.walk_forward_tests(the_id)],
-    }
+def backtest_line(conn: psycopg.Connection[Any], result: BacktestResult) -> Iterator[str]:
+    """``{"kind": "backtest", "backtest": {...}, "trades": [...], "optimizations": [...],
+    "walk_forward": [...]}`` and a newline, the same text ``dumps`` makes of the whole
+    document, in pieces."""
+    assert result.backtest_id is not None
+    yield '{"kind":"backtest","backtest":' + dumps(to_json(result))
+    for name, spec, order_by in CHILDREN:
+        yield f',"{name}":['
+        for n, row in enumerate(children(conn, spec, result.backtest_id, order_by)):
+            yield ("," if n else "") + dumps(to_json(row))
+        yield "]"
+    yield "}\n"
 
 
 def export(args: argparse.Namespace) -> int:
@@ -120,16 +150,18 @@ def export(args: argparse.Namespace) -> int:
     try:
         with conn, progress("exporting backtests") as advance:
             store = BacktestStore(conn)
-            for document in export_lines(
-                store, symbol=args.symbol, strategy_type=args.strategy, status=args.status,
-                since=day(args.since),
+            for piece in export_lines(
+                store, conn, symbol=args.symbol, strategy_type=args.strategy,
+                status=args.status, since=day(args.since),
                 limit=None if args.limit is None else positive("--limit", args.limit),
             ):  # fmt: skip
-                out.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")))
-                out.write("\n")
-                written += 1
-                advance(1)
+                out.write(piece)
+                if piece.endswith("\n"):
+                    written += 1
+                    advance(1)
             conn.rollback()  # read only: nothing to commit
+    except psycopg.Error as exc:  # a child stream (the store's own calls translate theirs)
+        raise translate(exc, "export") from exc
     finally:
         if out is not sys.stdout:
             out.close()
@@ -186,7 +218,7 @@ def import_document(store: BacktestStore, document: dict[str, Any], where: str,
     same = (
         stored == result
         and _by_id(store.get_trades(the_id), "trade_id") == _by_id(trades, "trade_id")
-        and _by_id(store.best_parameters(the_id, limit=MAX_LIMIT), "optimization_id")
+        and _by_id(store.optimization_results(the_id), "optimization_id")
         == _by_id(optimizations, "optimization_id")
         and _by_id(store.walk_forward_tests(the_id), "walk_forward_id")
         == _by_id(windows, "walk_forward_id")
@@ -214,8 +246,12 @@ def import_(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot read {args.file}: {exc.strerror}", BAD_INPUT) from None
     size = os.fstat(source.fileno()).st_size if source is not sys.stdin else None
     outcome = Outcome()
-    with source, open_store(args.database) as store, progress("importing", size) as advance:
-        for number, line in enumerate(source, start=1):
+    with (
+        source,
+        open_store(args.database, fill=False) as store,
+        progress("importing", size) as advance,
+    ):
+        for number, line in _lines(source, args.file):
             advance(len(line.encode("utf-8")))
             if not line.strip():
                 continue
@@ -238,6 +274,19 @@ def import_(args: argparse.Namespace) -> int:
         print(f"backtest-store import: {what} differs from the stored one; left as stored",
               file=sys.stderr)  # fmt: skip
     return 1 if outcome.differing else 0
+
+
+def _lines(source: IO[str], name: str) -> Iterator[tuple[int, str]]:
+    """The file's lines, numbered; a file that is not UTF-8 text is bad input."""
+    number = 0
+    try:
+        for number, line in enumerate(source, start=1):
+            yield number, line
+    except UnicodeDecodeError:
+        raise CommandError(
+            f"{name} is not UTF-8 text (line {number + 1}): import reads the JSON Lines that "
+            "export writes", BAD_INPUT,
+        ) from None  # fmt: skip
 
 
 def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:

@@ -374,10 +374,15 @@ class RowPreparer:
     """
 
     def __init__(
-        self, spec: TableSpec[Any], columns: tuple[str, ...], nonfinite: NonFinite
+        self,
+        spec: TableSpec[Any],
+        columns: tuple[str, ...],
+        nonfinite: NonFinite,
+        fill: bool = True,
     ) -> None:
         self.spec = spec
         self.columns = columns
+        self.fill = fill  # None gets the column's default (False: None is NULL)
         self._get = attrgetter(*columns)
         self._plan: list[tuple[str, Column, Converter]] = []
         for name in columns:
@@ -426,7 +431,7 @@ class RowPreparer:
             env[f"convert_{i}"] = convert
             source = f"override[{name!r}]" if name in overridden else f"record.{name}"
             lines.append(f"    v{i} = {source}")
-            if column.default is not None:
+            if column.default is not None and self.fill:
                 env[f"default_{i}"] = column.default
                 lines.append(f"    if v{i} is None: v{i} = default_{i}")
                 lines.append(f"    else: v{i} = convert_{i}(v{i})")
@@ -464,7 +469,7 @@ class RowPreparer:
             if value is not None and is_missing(value):
                 value = None  # pandas.NA, NaT
             if value is None:
-                if column.default is not None:
+                if column.default is not None and self.fill:
                     value = column.default  # the server default, as the catalog test proves
                 elif column.not_null and not column.db_fills:
                     raise self.refuse(name, None, Refused("is required", "NOT NULL"), index)
