@@ -68,10 +68,16 @@ def plan(
                 spec.record.__name__, name, None, "a column of the DataFrame",
                 problem="is required",
             )  # fmt: skip
+    # a database-filled column (an id, a timestamp) that the frame leaves empty is the
+    # database's to fill, as a record's None is
+    empty = {n for n in names if spec.columns[n].db_fills and bool(frame[n].isna().all())}
     return tuple(
         name
         for name, column in spec.columns.items()
-        if name in names or name in fixed or name == number or column.default is not None
+        if (name in names and name not in empty)
+        or name in fixed
+        or name == number
+        or column.default is not None
     )
 
 
@@ -188,6 +194,14 @@ def _encode(spec: TableSpec[Any], name: str, column: Column, part: Any, start: i
         raise ValidationError(
             spec.record.__name__, name, None, "NOT NULL", index=start + row,
             problem=f"is required (index label {label!r})",
+        )  # fmt: skip
+    if column.db_fills and missing.any():  # a COPY cannot leave one row to the database
+        row = _first(missing)
+        assert row is not None
+        raise ValidationError(
+            spec.record.__name__, name, None,
+            "a value in every row, or no value at all (the database fills the column)",
+            index=start + row, problem=f"is missing (index label {part.index[row]!r})",
         )  # fmt: skip
     kind = column.kind
     if kind in ("numeric", "integer"):
