@@ -94,9 +94,10 @@ class Cluster:
     def start(self) -> None:
         self.pg_ctl("start")
 
-    def restart_immediately(self) -> None:
-        """``pg_ctl restart -m immediate``: no checkpoint, the clients cut off."""
-        self.pg_ctl("-m", "immediate", "restart")
+    def stop_immediately(self) -> None:
+        """``pg_ctl stop -m immediate``: no checkpoint, the clients cut off (with ``start``,
+        ``pg_ctl restart -m immediate`` in two steps, so a test knows when it stopped)."""
+        self.pg_ctl("-m", "immediate", "stop")
 
     def promote(self) -> None:
         self.pg_ctl("promote")
@@ -117,7 +118,7 @@ class Cluster:
         """A streaming standby of this server (``pg_basebackup -R``), started."""
         datadir = _new_directory()
         _run(pg_bin("pg_basebackup"), "-D", str(datadir), "-h", "127.0.0.1", "-p",
-             str(self.port), "-U", "postgres", "-R", "-X", "stream")  # fmt: skip
+             str(self.port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast")  # fmt: skip
         standby = Cluster(datadir, free_port())
         standby.configure(**settings)
         standby.start()
