@@ -188,21 +188,20 @@ def test_trades_long_short_stops_targets_and_the_open_one(goog: Any, db_url: str
     assert df["pnl"].sum() == pytest.approx(closed["PnL"].sum(), abs=0.01 * len(closed))
 
 
-def test_a_run_without_trades_passes_its_nan_figures_to_the_store_policy(db_url: str) -> None:
+def test_a_run_without_trades_saves_under_the_default_policy(db_url: str) -> None:
+    """backtesting.py's NaN figures of a run that never traded are undefined: None (NULL),
+    so a grid of runs saves with the default store, no try/except around each save."""
     stats = Backtest(GOOG, Idle, cash=10_000).run()
+    assert math.isnan(stats["Sharpe Ratio"]) and math.isnan(stats["Win Rate [%]"])
     result, trades = from_stats(stats, symbol="GOOG")
     assert trades == []
     assert result.total_trades == 0 and result.winning_trades == 0
-    assert math.isnan(result.win_rate)  # type: ignore[arg-type]
+    assert result.win_rate is None and result.sharpe_ratio is None
     assert result.profit_factor is None and result.average_win is None  # no trade: no figure
     assert result.max_drawdown_duration == 0 and result.max_drawdown == 0
     with BacktestStore.connect(db_url) as store:
-        with pytest.raises(ValidationError, match="NaN"):
-            store.save_backtest(result)
-        assert store.list_backtests() == []
-    with BacktestStore.connect(db_url, nonfinite="null") as store:
         saved = store.save_backtest(result)
-    assert saved.win_rate is None and saved.total_trades == 0
+    assert saved.win_rate is None and saved.sharpe_ratio is None and saved.total_trades == 0
     assert saved.total_return == 0
 
 
@@ -263,9 +262,16 @@ def test_optimize_heatmap_and_best_run(db_url: str) -> None:
         (stored_best,) = store.best_parameters(saved.backtest_id, limit=1)
     assert stored_best.parameters == top.parameters and stored_best.rank == 1
     percent = heatmap.rename("Return [%]")
-    assert from_heatmap(percent, objective_function="total_return")[
-        0
-    ].total_return == pytest.approx(heatmap.iloc[0] / 100)
+    (first, *_) = from_heatmap(percent, objective_function="total_return")
+    assert first.total_return == pytest.approx(heatmap.iloc[0] / 100)
+    assert first.objective_value == first.total_return  # our column: our unit (a fraction)
+    (other, *_) = from_heatmap(percent, objective_function="Return [%]")
+    assert other.objective_value == heatmap.iloc[0]  # not ours: as the library gives it
+    undefined = heatmap.copy()
+    undefined.iloc[0] = math.inf  # a combination whose objective is undefined
+    ranked = from_heatmap(undefined, objective_function="sharpe_ratio")
+    assert ranked[0].rank is None and ranked[0].objective_value is None
+    assert sorted(r.rank for r in ranked[1:]) == list(range(1, 6))  # type: ignore[type-var]
 
 
 def test_the_units_the_adapters_convert_to_are_the_ones_the_schema_comments_name(

@@ -150,13 +150,30 @@ def test_a_run_without_trades(db_url: str) -> None:
     idle = vbt.Portfolio.from_signals(CLOSE, never, never, init_cash=10_000, freq="1D")
     result, trades = from_portfolio(idle, symbol="GOOG", strategy_type="idle")
     assert trades == [] and result.total_trades == 0
-    assert math.isnan(result.win_rate)  # type: ignore[arg-type]
+    assert result.win_rate is None  # vectorbt's NaN: undefined, NULL
     assert result.profit_factor is None and result.max_drawdown_duration == 0
-    with BacktestStore.connect(db_url) as store, pytest.raises(ValidationError):
-        store.save_backtest(result)
-    with BacktestStore.connect(db_url, nonfinite="null") as store:
+    with BacktestStore.connect(db_url) as store:  # the default policy saves it
         saved = store.save_backtest(result)
     assert saved.win_rate is None and saved.total_return == 0
+
+
+def test_a_grid_column_that_never_trades_gets_no_rank(db_url: str) -> None:
+    fast, slow = vbt.MA.run(CLOSE, [10, 20], short_name="fast"), vbt.MA.run(CLOSE, 50)
+    entries = fast.ma_crossed_above(slow)
+    exits = fast.ma_crossed_below(slow)
+    entries.iloc[:, 1] = False  # the second column never enters
+    exits.iloc[:, 1] = False
+    pf = vbt.Portfolio.from_signals(CLOSE, entries, exits, init_cash=10_000, freq="1D")
+    assert not math.isfinite(pf.sharpe_ratio().iloc[1])  # vectorbt's figure for it
+    results = optimization_results(pf)
+    assert results[1].rank is None and results[1].objective_value is None
+    assert results[0].rank == 1
+    with BacktestStore.connect(db_url) as store:
+        saved = store.save_backtest(from_portfolio(pf, symbol="GOOG", strategy_type="ma",
+                                                   column=pf.wrapper.columns[0])[0])  # fmt: skip
+        store.save_optimization_results(saved.backtest_id, results)
+        (best,) = store.best_parameters(saved.backtest_id, limit=1)
+    assert best.total_trades and best.total_trades > 0
 
 
 def test_optimization_results_of_a_grid(grid: Any, db_url: str) -> None:

@@ -29,7 +29,7 @@ from uuid import UUID
 from backtest_store.columns import Column
 from backtest_store.errors import ValidationError
 from backtest_store.tables import TableSpec
-from backtest_store.validation import NonFinite, Refused, converter
+from backtest_store.validation import NOT_FINITE, WAY_OUT, NonFinite, Refused, converter
 from backtest_store.values import plain_scalar
 
 CHUNK = 16_384  # rows: ~3 MB encoded, ~12 MB of numpy temporaries while encoding
@@ -164,9 +164,10 @@ def _refuse(spec: TableSpec[Any], name: str, column: Column, part: Any, row: int
         converter(column, nonfinite)(value)
     except Refused as refused:
         label = part.index[row]
+        way_out = WAY_OUT if refused.problem == NOT_FINITE else ""
         raise ValidationError(
             spec.record.__name__, name, value, refused.limit or column.describe(),
-            index=start + row, problem=f"{refused.problem} (index label {label!r})",
+            index=start + row, problem=f"{refused.problem} (index label {label!r}){way_out}",
         ) from None  # fmt: skip
 
 

@@ -44,7 +44,7 @@ from backtest_store.tables import (
     WALK_FORWARD,
     TableSpec,
 )
-from backtest_store.validation import NonFinite, Refused, RowPreparer, converter
+from backtest_store.validation import NonFinite, Refused, RowPreparer, converter, not_finite
 from backtest_store.values import is_missing, plain_scalar
 
 T = TypeVar("T")
@@ -524,7 +524,9 @@ def save_trades(
 
 def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[OptimizationResult]:
     """Fill absent ranks by objective_value (1 = highest, ties share a rank), comparing the
-    values as PostgreSQL will store them (rounded half away from zero to the column's scale)."""
+    values as PostgreSQL will store them (rounded half away from zero to the column's scale).
+    A non-finite objective has no rank, given or not: it is stored NULL (nonfinite="null")
+    or refused."""
     column = OPTIMIZATIONS.columns["objective_value"]
     convert = converter(column, codec.nonfinite)
     step = Decimal(10) ** -(column.scale or 0)
@@ -542,12 +544,14 @@ def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[Optimizatio
     first_rank: dict[Decimal, int] = {}
     for position, value in enumerate(ordered, start=1):
         first_rank.setdefault(value, position)
-    return [
-        r
-        if _field(r, "rank") is not None or v is None
-        else dataclasses.replace(r, rank=first_rank[v])
-        for r, v in zip(records, values, strict=True)
-    ]
+    out = []
+    for r, v in zip(records, values, strict=True):
+        if v is None and not_finite(r.objective_value):
+            r = dataclasses.replace(r, rank=None)  # stored NULL (or refused): no rank
+        elif _field(r, "rank") is None and v is not None:
+            r = dataclasses.replace(r, rank=first_rank[v])
+        out.append(r)
+    return out
 
 
 def _save_children(

@@ -48,6 +48,20 @@ Converter = Callable[[Any], Any]
 _INT4_MIN, _INT4_MAX = -(2**31), 2**31 - 1
 
 
+NOT_FINITE = "is not a finite number (NaN and Infinity are refused)"
+WAY_OUT = (
+    "; a run that never traded has such figures: store them as NULL with "
+    'BacktestStore(..., nonfinite="null")'
+)
+
+
+def not_finite(value: Any) -> bool:
+    value = plain_scalar(value) if type(value) not in (float, Decimal) else value
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, Decimal) and not value.is_finite()
+
+
 class Refused(Exception):
     """A converter's refusal: what is wrong, and what the column allows."""
 
@@ -94,7 +108,7 @@ def _integer(column: Column, nonfinite: NonFinite) -> Converter:
             if not math.isfinite(value):
                 if to_null:
                     return None
-                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+                raise Refused(NOT_FINITE, limit)
             if not value.is_integer():
                 raise Refused("is not a whole number", limit)
             value = int(value)
@@ -119,13 +133,13 @@ def _numeric(column: Column, nonfinite: NonFinite) -> Converter:
             if not math.isfinite(value):
                 if to_null:
                     return None
-                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+                raise Refused(NOT_FINITE, limit)
             value = Decimal(repr(value))
         elif kind is Decimal:
             if not value.is_finite():
                 if to_null:
                     return None
-                raise Refused("is not a finite number (NaN and Infinity are refused)", limit)
+                raise Refused(NOT_FINITE, limit)
         elif kind is not int:
             raise Refused(f"is a {kind.__name__}, not a number", limit)
         if not -bound < value < bound:
@@ -445,6 +459,19 @@ class RowPreparer:
         exec(compile("\n".join(lines), f"<row preparer {self.spec.name}>", "exec"), env, namespace)
         return namespace["row"]  # type: ignore[no-any-return]
 
+    def _every_nonfinite(self, record: Any, first: str, refused: Refused) -> Refused:
+        """The refusal of a non-finite number, naming the record's other non-finite
+        numbers too, and the way to store them all (as NULL)."""
+        others = [
+            f"{name} = {getattr(record, name)!r}"
+            for name, column, _ in self._plan
+            if name != first
+            and column.kind in ("numeric", "integer")
+            and not_finite(getattr(record, name))
+        ]
+        also = f"; so are {', '.join(others)}" if others else ""
+        return Refused(NOT_FINITE + also + WAY_OUT, refused.limit)
+
     def checked_row(
         self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
     ) -> tuple[Any, ...]:
@@ -478,6 +505,8 @@ class RowPreparer:
             try:
                 out.append(convert(value))
             except Refused as refused:
+                if refused.problem == NOT_FINITE:
+                    refused = self._every_nonfinite(record, name, refused)
                 raise self.refuse(name, value, refused, index) from None
             except (InvalidOperation, OverflowError):  # exotic Decimal contexts
                 raise self.refuse(name, value, Refused("is not a valid number"), index) from None

@@ -3,11 +3,42 @@ longest drawdown in calendar days, timestamps in a time zone."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from backtest_store._extras import need
+
+R = TypeVar("R")
+
+
+def undefined_as_null(record: R) -> R:
+    """The record with every non-finite number (NaN, +/-inf: the Sharpe ratio of a run that
+    never traded, a profit factor without a loss) as None: NULL, the column's "undefined".
+    So a grid's runs save under the store's default policy, without a try/except."""
+    undefined = {
+        f.name: None
+        for f in dataclasses.fields(record)  # type: ignore[arg-type]
+        if isinstance(v := getattr(record, f.name), float | Decimal) and not _finite(v)
+    }
+    return dataclasses.replace(record, **undefined) if undefined else record  # type: ignore[type-var]
+
+
+def _finite(value: float | Decimal) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
+def ranks(values: Sequence[float | None]) -> list[int | None]:
+    """1 = highest, ties share the best rank; a non-finite or missing value gets no rank
+    (NULL: it is not better or worse than the others, it is undefined)."""
+    finite = sorted((v for v in values if v is not None and math.isfinite(v)), reverse=True)
+    first: dict[float, int] = {}
+    for position, value in enumerate(finite, start=1):
+        first.setdefault(value, position)
+    return [None if v is None or not math.isfinite(v) else first[v] for v in values]
 
 
 def pandas(extra: str) -> Any:

@@ -5,6 +5,14 @@ backtesting.py reports returns, drawdowns, volatility and the win rate in percen
 (drawdowns negative), money in account currency, durations as Timedeltas. The records
 get each column's own unit (see the ``COMMENT``s in ``sql/``):
 
+- a figure backtesting.py cannot define (NaN, +/-inf: the Sharpe ratio of a run that
+  never traded) is None, stored NULL, so a grid saves under the store's default policy;
+  a combination whose objective is undefined gets no rank (NULL);
+- the objective of ``from_heatmap`` is in the unit of our column when
+  ``objective_function`` names the column the heatmap's statistic fills (``"Return
+  [%]"`` under ``objective_function="total_return"`` is a fraction); any other objective
+  is stored as backtesting.py gives it;
+
 - percentages become fractions; ``max_drawdown`` and the drawdown series are <= 0;
 - ``profit_factor`` is recomputed in money from the trades (backtesting.py divides
   summed trade *returns*), NULL when there is no losing trade; ``average_win`` and the
@@ -33,7 +41,9 @@ from backtest_store.adapters._common import (
     aware,
     aware_index,
     pandas,
+    ranks,
     trade_statistics,
+    undefined_as_null,
 )
 from backtest_store.records import BacktestResult, BacktestTrade, OptimizationResult
 
@@ -105,7 +115,7 @@ def from_stats(
         **figures,
         **trade_statistics(closed["PnL"].tolist(), library_win_rate),
     )
-    return result, trades
+    return undefined_as_null(result), [undefined_as_null(t) for t in trades]
 
 
 def from_heatmap(heatmap: Any, *, objective_function: str) -> list[OptimizationResult]:
@@ -119,25 +129,26 @@ def from_heatmap(heatmap: Any, *, objective_function: str) -> list[OptimizationR
     names = [str(name) for name in tried.index.names]
     column = STATISTICS.get(str(heatmap.name))
     values = [float(v) for v in tried.tolist()]
-    ranks: dict[float, int] = {}
-    for position, value in enumerate(sorted(values, reverse=True), start=1):
-        ranks.setdefault(value, position)  # ties share the best rank
+    # an objective that is one of our columns is in that column's unit (Return [%] under
+    # objective_function="total_return": a fraction); any other, as the library gives it
+    factor = column[1] if column is not None and objective_function == column[0] else 1.0
+    ranked = ranks(values)
     out = []
     for number, (key, value) in enumerate(zip(tried.index, values, strict=True), start=1):
         combination = key if isinstance(key, tuple) else (key,)
         extra: dict[str, Any] = {}
         if column is not None and column[0] in _OPTIMIZATION_COLUMNS:
             extra[column[0]] = value * column[1]
-        out.append(
+        out.append(undefined_as_null(
             OptimizationResult(
                 parameter_set=number,
                 parameters=dict(zip(names, combination, strict=True)),
                 objective_function=objective_function,
-                objective_value=value,
-                rank=ranks[value],
+                objective_value=value * factor,
+                rank=ranked[number - 1],
                 **extra,
             )
-        )
+        ))  # fmt: skip
     return out
 
 

@@ -6,6 +6,10 @@ negative fractions from ``max_drawdown()`` (positive percent in ``stats()``), mo
 account currency, durations in bars times ``freq``. The records get each column's own
 unit (see the ``COMMENT``s in ``sql/``):
 
+- a figure vectorbt cannot define (NaN, +/-inf: the Sharpe ratio of a column that never
+  traded) is None, stored NULL, so a grid saves under the store's default policy; such a
+  column's objective gets no rank (NULL), and never ranks first;
+
 - ``max_drawdown_duration`` is the longest drawdown in calendar days, peak to recovery
   (or to the last bar), from the drawdown records' timestamps, not bars x ``freq``;
 - ``total_trades`` counts closed trades (vectorbt's "Total Trades" includes the open
@@ -23,7 +27,6 @@ Naive timestamps are taken in ``tz``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from backtest_store.adapters._common import (
@@ -31,7 +34,9 @@ from backtest_store.adapters._common import (
     aware_index,
     longest_drawdown_days,
     pandas,
+    ranks,
     trade_statistics,
+    undefined_as_null,
 )
 from backtest_store.records import BacktestResult, BacktestTrade, OptimizationResult
 
@@ -96,7 +101,7 @@ def from_portfolio(
     )
     rows = records.to_dict("records")
     trades = [_trade(i, row, index, tz) for i, row in enumerate(rows)]
-    return result, trades
+    return undefined_as_null(result), [undefined_as_null(t) for t in trades]
 
 
 def optimization_results(
@@ -125,22 +130,19 @@ def optimization_results(
     pnl_by_column: dict[int, list[float]] = {i: [] for i in range(len(columns))}
     for col, pnl in zip(closed["col"].tolist(), closed["pnl"].tolist(), strict=True):
         pnl_by_column[col].append(pnl)
-    ranks: dict[float, int] = {}
-    finite = sorted((v for v in objective if not math.isnan(v)), reverse=True)
-    for position, value in enumerate(finite, start=1):
-        ranks.setdefault(value, position)
+    ranked = ranks(objective)
     out = []
     for i, key in enumerate(columns):
         combination = key if isinstance(key, tuple) else (key,)
         statistics = trade_statistics(pnl_by_column[i])
         value = objective[i]
-        out.append(
+        out.append(undefined_as_null(
             OptimizationResult(
                 parameter_set=i + 1,
                 parameters=dict(zip(names, combination, strict=True)),
                 objective_function=objective_function,
                 objective_value=value,
-                rank=ranks.get(value),
+                rank=ranked[i],
                 total_trades=statistics["total_trades"],
                 win_rate=statistics["win_rate"],
                 profit_factor=statistics["profit_factor"],
@@ -148,7 +150,7 @@ def optimization_results(
                 sharpe_ratio=metrics["sharpe_ratio"][i],
                 max_drawdown=metrics["max_drawdown"][i],
             )
-        )
+        ))  # fmt: skip
     return out
 
 
