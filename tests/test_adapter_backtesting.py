@@ -14,7 +14,7 @@ from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 from backtesting.test import EURUSD, GOOG, SMA
 
-from backtest_store import BacktestStore, ValidationError, frames
+from backtest_store import BacktestStore, frames
 from backtest_store.adapters._common import longest_drawdown_days
 from backtest_store.adapters.backtesting import from_heatmap, from_stats
 from tests.support import assert_stored

@@ -14,7 +14,7 @@ import pytest
 import vectorbt as vbt
 from backtesting.test import GOOG
 
-from backtest_store import BacktestStore, ValidationError, frames
+from backtest_store import BacktestStore, frames
 from backtest_store.adapters.vectorbt import from_portfolio, optimization_results
 from tests.support import assert_stored
 
