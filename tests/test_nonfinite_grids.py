@@ -32,7 +32,7 @@ def test_a_nonfinite_objective_gets_no_rank(db_url: str, policy: Any) -> None:
     with BacktestStore.connect(db_url, nonfinite=policy) as store:
         parent = store.save_backtest(result()).backtest_id
         if policy == "refuse":
-            with pytest.raises(ValidationError, match='objective_value = inf.*nonfinite="null"'):
+            with pytest.raises(ValidationError, match=r'objective_value = inf.*nonfinite="null"'):
                 store.save_optimization_results(parent, records)
             assert store.optimization_results(parent) == []
             return
