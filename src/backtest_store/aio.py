@@ -143,7 +143,7 @@ class AsyncBacktestStore:
     ) -> AsyncIterator[AsyncBacktestStore]:
         """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
         try:
-            conn = await psycopg.AsyncConnection.connect(migrations.libpq_url(url), autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(migrations.conninfo(url), autocommit=True)
         except psycopg.Error as exc:
             raise connect_error(exc, migrations.redact(url)) from exc
         async with conn:

@@ -27,7 +27,9 @@ from backtest_store.console import (
     percent,
     positive,
     print_json,
+    status_filter,
 )
+from backtest_store.operations import MAX_LIMIT
 from backtest_store.queries import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
@@ -112,11 +114,15 @@ def sparkline(curve: Any, width: int = 60) -> str:
 
 
 def list_(args: argparse.Namespace) -> int:
+    status = status_filter(args.status)
+    limit = positive("--limit", args.limit, MAX_LIMIT)
     with open_store(args.database) as store:
         rows = store.list_backtests(
-            symbol=args.symbol, strategy_type=args.strategy, status=args.status,
-            since=day(args.since), limit=positive("--limit", args.limit),
+            symbol=args.symbol, strategy_type=args.strategy, status=status,
+            since=day(args.since), limit=limit,
         )  # fmt: skip
+        if not rows:
+            _suggest_symbol(store, args.symbol)
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
@@ -124,14 +130,26 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suggest_symbol(store: Any, symbol: str | None) -> None:
+    """Nothing matched a symbol that is not upper case: say whether its upper case has
+    backtests (symbols are stored as given, and matched exactly)."""
+    if symbol and symbol != symbol.upper() and store.list_backtests(symbol=symbol.upper(),
+                                                                    limit=1):  # fmt: skip
+        print(f"backtest-store: no backtests for symbol {symbol!r}; symbols match exactly: "
+              f"try --symbol {symbol.upper()}", file=sys.stderr)  # fmt: skip
+
+
 def top(args: argparse.Namespace) -> int:
     if args.metric not in METRICS:
         raise CommandError(f"--metric {args.metric!r}: one of {', '.join(sorted(METRICS))}", 2)
+    limit = positive("--limit", args.limit, MAX_LIMIT)
     with open_store(args.database) as store:
         rows = store.top_backtests(
             metric=args.metric, symbol=args.symbol, strategy_type=args.strategy,
-            min_trades=args.min_trades, limit=positive("--limit", args.limit),
+            min_trades=args.min_trades, limit=limit,
         )  # fmt: skip
+        if not rows:
+            _suggest_symbol(store, args.symbol)
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
@@ -309,11 +327,11 @@ def summary(args: argparse.Namespace) -> int:
         return 0
     from rich.table import Table
 
-    table = Table(title="performance summary")
+    table = Table(title="performance summary (groups by count, most first; then by name)")
     for c in ("group", "count", "mean return", "best", "worst", "mean Sharpe", "mean win rate"):
         table.add_column(c, justify="left" if c == "group" else "right")
     groups = [("all", result.overall)]
-    groups += [(f"strategy {k}", v) for k, v in result.by_strategy.items()]
+    groups += [(f"strategy {k}", v) for k, v in result.by_strategy.items()]  # by count
     groups += [(f"symbol {k}", v) for k, v in result.by_symbol.items()]
     for name, s in groups:
         table.add_row(name, f"{s.count:,}", percent(s.mean_return), percent(s.best_return),

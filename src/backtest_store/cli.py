@@ -31,7 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     how = rb.add_mutually_exclusive_group()
     how.add_argument("--all", action="store_true", help="roll back every migration")
     how.add_argument("--steps", type=int, default=1, help="how many migrations (default 1)")
-    sub.add_parser("status", parents=[database], help="list applied and pending migrations")
+    st = sub.add_parser("status", parents=[database], help="list applied and pending migrations")
+    st.add_argument(
+        "--check", action="store_true",
+        help="exit 1 unless every migration is applied (pending, unknown or edited ones)",
+    )  # fmt: skip
     sub.add_parser(
         "break-lock", parents=[database], help="remove a migration lock left by a killed run"
     )
@@ -91,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             if st.edited:
                 migrations.refuse_edited(st)
             migrations.refuse_clashes(st, url)
+            if args.check and (st.pending or st.unknown):  # a deploy script gates on it
+                print(f"backtest-store: {where} is not at {migrations.required_version()}",
+                      file=sys.stderr)  # fmt: skip
+                return 1
         elif args.command == "break-lock":
             cleared = migrations.break_lock(url)
             print("lock removed" if cleared else "there was no lock")

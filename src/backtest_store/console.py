@@ -69,8 +69,14 @@ def database_url(database: str | None) -> str:
 
 @contextmanager
 def open_store(database: str | None, *, fill: bool = True) -> Iterator[BacktestStore]:
-    with BacktestStore.connect(database_url(database), fill=fill) as store:
-        yield store
+    try:
+        with BacktestStore.connect(database_url(database), fill=fill) as store:
+            yield store
+    except SchemaVersionError as exc:  # said for the command line, not a Python caller
+        raise SchemaVersionError(
+            str(exc).split(", or pass check_schema=False")[0],
+            current=exc.current, required=exc.required,
+        ) from None  # fmt: skip
 
 
 def backtest_id(text: str) -> UUID:
@@ -109,10 +115,28 @@ def cutoff(text: str, now: datetime | None = None) -> datetime:
     return datetime(the_day.year, the_day.month, the_day.day, tzinfo=UTC)
 
 
-def positive(name: str, value: int) -> int:
-    if value < 1:
-        raise CommandError(f"{name} must be at least 1, not {value}", BAD_INPUT)
+def positive(name: str, value: int, most: int | None = None) -> int:
+    if value < 1 or (most is not None and value > most):
+        limit = f"from 1 to {most:,}" if most is not None else "at least 1"
+        raise CommandError(f"{name} must be {limit}, not {value:,}", BAD_INPUT)
     return value
+
+
+def allowed_statuses() -> tuple[str, ...]:
+    """The statuses ck_mcp_backtest_results_status allows, read from its migration."""
+    from backtest_store import migrations
+
+    text = (migrations.migrations_dir() / "0007.add-integrity-checks.sql").read_text()
+    match = re.search(r"ck_mcp_backtest_results_status CHECK \(status IN \(([^)]*)\)\)", text)
+    assert match is not None, "0007 defines the status check"
+    return tuple(v.strip().strip("'") for v in match.group(1).split(","))
+
+
+def status_filter(value: str | None) -> str | None:
+    """--status: one of the statuses the schema allows (else bad usage, listing them)."""
+    if value is None or value in allowed_statuses():
+        return value
+    raise CommandError(f"--status {value!r}: one of {', '.join(allowed_statuses())}", BAD_INPUT)
 
 
 def print_json(document: Any) -> None:

@@ -282,8 +282,9 @@ _NO_SLOT = ("too many clients", "too many connections", "remaining connection sl
 
 
 def connect_error(exc: psycopg.Error, where: str) -> DatabaseError:
-    """The error of a failed connection attempt to ``where`` (a URL already redacted)."""
-    detail = (exc.diag.message_primary or str(exc)).strip()
+    """The error of a failed connection attempt to ``where`` (a URL already redacted), in
+    one line (libpq adds its hint on a line of its own)."""
+    detail = " ".join((exc.diag.message_primary or str(exc)).split())
     if any(words in detail for words in _NO_SLOT):
         error = ResourceError(f"connect to {where} failed: {detail}", cause=exc)
         error.sqlstate, error.retryable = error.sqlstate or "53300", True

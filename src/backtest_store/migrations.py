@@ -28,6 +28,7 @@ from typing import Any
 import psycopg
 import sqlparse
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from yoyo import get_backend, read_migrations
 from yoyo.exceptions import LockTimeout
 
@@ -37,6 +38,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
     SchemaVersionError,
+    ValidationError,
     connect_error,
 )
 
@@ -88,16 +90,40 @@ def file_checksum(migration_id: str) -> str:
     return digest.hexdigest()
 
 
+SCHEMES = "postgresql://, postgres:// or postgresql+psycopg://"
+CONNECT_TIMEOUT = "10"  # seconds; BACKTEST_STORE_CONNECT_TIMEOUT or the URL's own override it
+
+
 def libpq_url(url: str) -> str:
-    """A URL libpq understands: postgresql+psycopg:// and postgres:// become postgresql://."""
+    """A URL libpq understands: postgresql+psycopg:// and postgres:// become postgresql://.
+    A URL of another scheme (mysql://, postgresql+asyncpg://) is a ValidationError; a
+    libpq key=value string passes as it is."""
+    scheme = re.match(r"^([A-Za-z][\w+.-]*)://", url)
+    if scheme and not re.fullmatch(r"(postgres|postgresql)(\+psycopg)?", scheme.group(1)):
+        raise ValidationError("database URL", "scheme", scheme.group(1) + "://", SCHEMES,
+                              problem="is not a PostgreSQL URL")  # fmt: skip
     return re.sub(r"^(postgres|postgresql)(\+psycopg)?://", "postgresql://", url)
+
+
+def conninfo(url: str) -> str:
+    """``libpq_url(url)`` with a connect timeout unless the URL sets its own: a host that
+    accepts connections but never answers would otherwise hang every command."""
+    info = libpq_url(url)
+    try:
+        given = conninfo_to_dict(info)
+    except psycopg.ProgrammingError:
+        return info  # libpq says what is wrong with it when it connects
+    if "connect_timeout" in given:
+        return info
+    timeout = os.environ.get("BACKTEST_STORE_CONNECT_TIMEOUT", CONNECT_TIMEOUT)
+    return make_conninfo(info, connect_timeout=timeout)
 
 
 def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
     """A connection to ``url``; CannotConnectError (or a ResourceError such as too many
     connections) when none can be opened."""
     try:
-        return psycopg.connect(libpq_url(url), autocommit=autocommit)
+        return psycopg.connect(conninfo(url), autocommit=autocommit)
     except psycopg.Error as exc:
         raise connect_error(exc, redact(url)) from exc
 

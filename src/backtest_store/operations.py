@@ -842,7 +842,12 @@ def performance_summary(
             by_strategy[strategy] = summary
         else:
             by_symbol[symbol_] = summary
-    return PerformanceSummary(overall, by_strategy, by_symbol)
+    return PerformanceSummary(overall, _by_count(by_strategy), _by_count(by_symbol))
+
+
+def _by_count(groups: dict[str, SummaryStats]) -> dict[str, SummaryStats]:
+    """Groups by count, largest first, then by name."""
+    return dict(sorted(groups.items(), key=lambda item: (-item[1].count, item[0])))
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,8 @@ class SummaryStats:
 
 @dataclass(frozen=True, slots=True)
 class PerformanceSummary:
-    """performance_summary(): overall, per strategy_type and per symbol."""
+    """performance_summary(): overall, per strategy_type and per symbol; the groups in
+    order of their count, largest first, then by name."""
 
     overall: SummaryStats
     by_strategy: dict[str, SummaryStats]

@@ -1,0 +1,141 @@
+"""First use without friction, through the installed command: bad URLs and unreachable
+servers are one line on stderr with the documented exit code (never a traceback), a host
+that never answers times out, `status --check` gates a deploy, filters outside the schema's
+rules are bad usage, and the messages speak of flags, not of Python arguments."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from backtest_store import BacktestStore, migrations
+from backtest_store.console import allowed_statuses
+from tests.clusters import free_port
+from tests.support import result
+
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "backtest-store"), *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=60)  # fmt: skip
+
+
+def one_line(run: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+COMMANDS = [
+    ["migrate"], ["status"], ["rollback"], ["break-lock"], ["adopt", "--dry-run"],
+    ["list"], ["show", "00000000-0000-0000-0000-000000000000"], ["top"], ["summary"],
+    ["export"], ["prune", "--older-than", "90d", "--dry-run"],
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
+def test_every_command_against_a_server_that_is_not_there_exits_3(command: list[str]) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/x"
+    run = cli(*command, "--database", url)
+    assert run.returncode == 3, run.stderr
+    assert "cannot connect to" in one_line(run)
+    assert "nothing was committed" not in run.stderr
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql+asyncpg://u@h/db", "foo://bar"])
+@pytest.mark.parametrize("command", [["status"], ["migrate"], ["list"], ["export"]],
+                         ids=lambda c: c[0])  # fmt: skip
+def test_a_url_of_another_scheme_is_bad_usage_naming_the_schemes(
+    url: str, command: list[str]
+) -> None:
+    run = cli(*command, "--database", url)
+    assert run.returncode == 2, run.stderr
+    line = one_line(run)
+    assert "is not a PostgreSQL URL" in line and "postgresql://, postgres://" in line
+
+
+def test_a_host_that_accepts_but_never_answers_times_out() -> None:
+    with socket.socket() as silent:  # the kernel completes the handshake; nobody answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/x"
+        started = time.monotonic()
+        run = cli("list", "--database", url, env={"BACKTEST_STORE_CONNECT_TIMEOUT": "1"})
+        took = time.monotonic() - started
+    assert run.returncode == 3 and "cannot connect" in one_line(run)
+    assert took < 10  # the default would be 10 s; without one it hung for ever
+    assert migrations.CONNECT_TIMEOUT == "10"
+
+
+def test_import_of_an_empty_file_imports_nothing(db_url: str, tmp_path: Path) -> None:
+    (tmp_path / "empty.jsonl").write_text("")
+    run = cli("import", str(tmp_path / "empty.jsonl"), "--database", db_url)
+    assert run.returncode == 0 and "imported 0" in run.stdout and run.stderr == ""
+
+
+def test_status_check_gates_a_deploy(db_url: str) -> None:
+    assert cli("status", "--check", "--database", db_url).returncode == 0
+    migrations.rollback(db_url)
+    run = cli("status", "--check", "--database", db_url)
+    assert run.returncode == 1
+    assert "pending  0010" in run.stdout and "is not at 0010" in one_line(run)
+    assert cli("status", "--database", db_url).returncode == 0  # without --check: a report
+
+
+def test_a_status_outside_the_check_is_bad_usage_listing_the_allowed(db_url: str) -> None:
+    run = cli("list", "--status", "bogus", "--database", db_url)
+    assert run.returncode == 2
+    assert "one of completed, failed, in_progress" in one_line(run)
+    # the list is read from the migration: the database allows exactly these
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for status in allowed_statuses():
+            conn.execute(
+                "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
+                " status) VALUES ('A', 's', '2024-01-01', '2024-01-02', %s)", (status,),
+            )  # fmt: skip
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(
+                "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
+                " status) VALUES ('A', 's', '2024-01-01', '2024-01-02', 'bogus')"
+            )
+
+
+def test_a_lower_case_symbol_that_matches_nothing_suggests_the_upper_case(db_url: str) -> None:
+    with BacktestStore.connect(db_url) as store:
+        store.save_backtest(result(symbol="GOOG"))
+    run = cli("list", "--symbol", "goog", "--database", db_url)
+    assert run.returncode == 0 and "try --symbol GOOG" in one_line(run)
+    assert cli("list", "--symbol", "GOOG", "--json", "--database", db_url).stderr == ""
+
+
+def test_summary_lists_groups_by_count_then_name(db_url: str) -> None:
+    with BacktestStore.connect(db_url) as store:
+        for symbol, n in (("AAA", 1), ("BBB", 3), ("CCC", 2), ("ABC", 2)):
+            for _ in range(n):
+                store.save_backtest(result(symbol=symbol))
+        summary = store.performance_summary()
+    assert list(summary.by_symbol) == ["BBB", "ABC", "CCC", "AAA"]
+    run = cli("summary", "--database", db_url)
+    assert "by count" in run.stdout
+    rows = [line for line in run.stdout.splitlines() if "symbol " in line]
+    assert [r.split("symbol ")[1].split()[0] for r in rows] == ["BBB", "ABC", "CCC", "AAA"]
+
+
+def test_messages_name_the_flag_not_the_python_argument(db_url: str) -> None:
+    run = cli("list", "--limit", "100000000", "--database", db_url)
+    assert run.returncode == 2
+    assert one_line(run).endswith("--limit must be from 1 to 10,000, not 100,000,000")
+    migrations.rollback(db_url)
+    run = cli("list", "--database", db_url)
+    assert run.returncode == 3
+    line = one_line(run)
+    assert "run `backtest-store migrate" in line and "check_schema" not in line
