@@ -3,7 +3,7 @@
 -- stored value has more decimals or whole digits than the old type holds: a
 -- rollback never rounds data away. Fix or delete those rows, then roll back again.
 -- Locks: ACCESS EXCLUSIVE on all five tables for the check and the rewrite (each
---   table is scanned, then rewritten once).
+--   table is scanned once for values that would not fit, then rewritten once).
 
 -- squawk-ignore-file changing-column-type
 -- (the rewrite is the point of this file, and its lock is measured and stated above;
@@ -20,162 +20,86 @@ DECLARE
     sample text;
     problems text := '';
 BEGIN
-    SELECT count(*) INTO n FROM mcp_backtest_results
-     WHERE initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13
-        OR fees <> round(fees, 4) OR abs(fees) >= 1e2
-        OR slippage <> round(slippage, 4) OR abs(slippage) >= 1e2
-        OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-        OR annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6
-        OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-        OR volatility <> round(volatility, 4) OR abs(volatility) >= 1e4
-        OR downside_volatility <> round(downside_volatility, 4) OR abs(downside_volatility) >= 1e4
-        OR win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1
-        OR average_win <> round(average_win, 4) OR abs(average_win) >= 1e8
-        OR average_loss <> round(average_loss, 4) OR abs(average_loss) >= 1e8
-        OR largest_win <> round(largest_win, 4) OR abs(largest_win) >= 1e8
-        OR largest_loss <> round(largest_loss, 4) OR abs(largest_loss) >= 1e8
-        OR final_portfolio_value <> round(final_portfolio_value, 2) OR abs(final_portfolio_value) >= 1e13
-        OR peak_portfolio_value <> round(peak_portfolio_value, 2) OR abs(peak_portfolio_value) >= 1e13
-        OR alpha <> round(alpha, 4) OR abs(alpha) >= 1e4;
+    SELECT max(total), string_agg(bad, '; ') INTO n, sample FROM (
+        SELECT count(*) OVER () AS total, backtest_id || ' (' || digits || ')' AS bad
+          FROM mcp_backtest_results, LATERAL (SELECT concat_ws(', ',
+                   CASE WHEN initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13 THEN 'initial_capital=' || initial_capital END,
+                   CASE WHEN fees <> round(fees, 4) OR abs(fees) >= 1e2 THEN 'fees=' || fees END,
+                   CASE WHEN slippage <> round(slippage, 4) OR abs(slippage) >= 1e2 THEN 'slippage=' || slippage END,
+                   CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
+                   CASE WHEN annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6 THEN 'annualized_return=' || annualized_return END,
+                   CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
+                   CASE WHEN volatility <> round(volatility, 4) OR abs(volatility) >= 1e4 THEN 'volatility=' || volatility END,
+                   CASE WHEN downside_volatility <> round(downside_volatility, 4) OR abs(downside_volatility) >= 1e4 THEN 'downside_volatility=' || downside_volatility END,
+                   CASE WHEN win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1 THEN 'win_rate=' || win_rate END,
+                   CASE WHEN average_win <> round(average_win, 4) OR abs(average_win) >= 1e8 THEN 'average_win=' || average_win END,
+                   CASE WHEN average_loss <> round(average_loss, 4) OR abs(average_loss) >= 1e8 THEN 'average_loss=' || average_loss END,
+                   CASE WHEN largest_win <> round(largest_win, 4) OR abs(largest_win) >= 1e8 THEN 'largest_win=' || largest_win END,
+                   CASE WHEN largest_loss <> round(largest_loss, 4) OR abs(largest_loss) >= 1e8 THEN 'largest_loss=' || largest_loss END,
+                   CASE WHEN final_portfolio_value <> round(final_portfolio_value, 2) OR abs(final_portfolio_value) >= 1e13 THEN 'final_portfolio_value=' || final_portfolio_value END,
+                   CASE WHEN peak_portfolio_value <> round(peak_portfolio_value, 2) OR abs(peak_portfolio_value) >= 1e13 THEN 'peak_portfolio_value=' || peak_portfolio_value END,
+                   CASE WHEN alpha <> round(alpha, 4) OR abs(alpha) >= 1e4 THEN 'alpha=' || alpha END) AS digits) AS d
+         WHERE digits <> ''
+         ORDER BY backtest_id LIMIT 5) AS five;
     IF n > 0 THEN
-        SELECT string_agg(bad, '; ') INTO sample FROM (
-            SELECT backtest_id || ' (' || concat_ws(', ',
-                CASE WHEN initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13 THEN 'initial_capital=' || initial_capital END,
-                CASE WHEN fees <> round(fees, 4) OR abs(fees) >= 1e2 THEN 'fees=' || fees END,
-                CASE WHEN slippage <> round(slippage, 4) OR abs(slippage) >= 1e2 THEN 'slippage=' || slippage END,
-                CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
-                CASE WHEN annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6 THEN 'annualized_return=' || annualized_return END,
-                CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
-                CASE WHEN volatility <> round(volatility, 4) OR abs(volatility) >= 1e4 THEN 'volatility=' || volatility END,
-                CASE WHEN downside_volatility <> round(downside_volatility, 4) OR abs(downside_volatility) >= 1e4 THEN 'downside_volatility=' || downside_volatility END,
-                CASE WHEN win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1 THEN 'win_rate=' || win_rate END,
-                CASE WHEN average_win <> round(average_win, 4) OR abs(average_win) >= 1e8 THEN 'average_win=' || average_win END,
-                CASE WHEN average_loss <> round(average_loss, 4) OR abs(average_loss) >= 1e8 THEN 'average_loss=' || average_loss END,
-                CASE WHEN largest_win <> round(largest_win, 4) OR abs(largest_win) >= 1e8 THEN 'largest_win=' || largest_win END,
-                CASE WHEN largest_loss <> round(largest_loss, 4) OR abs(largest_loss) >= 1e8 THEN 'largest_loss=' || largest_loss END,
-                CASE WHEN final_portfolio_value <> round(final_portfolio_value, 2) OR abs(final_portfolio_value) >= 1e13 THEN 'final_portfolio_value=' || final_portfolio_value END,
-                CASE WHEN peak_portfolio_value <> round(peak_portfolio_value, 2) OR abs(peak_portfolio_value) >= 1e13 THEN 'peak_portfolio_value=' || peak_portfolio_value END,
-                CASE WHEN alpha <> round(alpha, 4) OR abs(alpha) >= 1e4 THEN 'alpha=' || alpha END) || ')' AS bad
-              FROM mcp_backtest_results
-             WHERE initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13
-                OR fees <> round(fees, 4) OR abs(fees) >= 1e2
-                OR slippage <> round(slippage, 4) OR abs(slippage) >= 1e2
-                OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-                OR annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6
-                OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-                OR volatility <> round(volatility, 4) OR abs(volatility) >= 1e4
-                OR downside_volatility <> round(downside_volatility, 4) OR abs(downside_volatility) >= 1e4
-                OR win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1
-                OR average_win <> round(average_win, 4) OR abs(average_win) >= 1e8
-                OR average_loss <> round(average_loss, 4) OR abs(average_loss) >= 1e8
-                OR largest_win <> round(largest_win, 4) OR abs(largest_win) >= 1e8
-                OR largest_loss <> round(largest_loss, 4) OR abs(largest_loss) >= 1e8
-                OR final_portfolio_value <> round(final_portfolio_value, 2) OR abs(final_portfolio_value) >= 1e13
-                OR peak_portfolio_value <> round(peak_portfolio_value, 2) OR abs(peak_portfolio_value) >= 1e13
-                OR alpha <> round(alpha, 4) OR abs(alpha) >= 1e4
-             ORDER BY backtest_id LIMIT 5) AS five;
         problems := problems || format(E'\n  mcp_backtest_results: %s row(s), e.g. %s', n, sample);
     END IF;
 
-    SELECT count(*) INTO n FROM mcp_backtest_trades
-     WHERE entry_price <> round(entry_price, 4) OR abs(entry_price) >= 1e8
-        OR exit_price <> round(exit_price, 4) OR abs(exit_price) >= 1e8
-        OR position_size <> round(position_size, 2) OR abs(position_size) >= 1e13
-        OR pnl <> round(pnl, 4) OR abs(pnl) >= 1e8
-        OR pnl_percent <> round(pnl_percent, 4) OR abs(pnl_percent) >= 1e4
-        OR mae <> round(mae, 4) OR abs(mae) >= 1e4
-        OR mfe <> round(mfe, 4) OR abs(mfe) >= 1e4
-        OR duration_hours <> round(duration_hours, 2) OR abs(duration_hours) >= 1e6
-        OR fees_paid <> round(fees_paid, 4) OR abs(fees_paid) >= 1e6
-        OR slippage_cost <> round(slippage_cost, 4) OR abs(slippage_cost) >= 1e6;
+    SELECT max(total), string_agg(bad, '; ') INTO n, sample FROM (
+        SELECT count(*) OVER () AS total, trade_id || ' (' || digits || ')' AS bad
+          FROM mcp_backtest_trades, LATERAL (SELECT concat_ws(', ',
+                   CASE WHEN entry_price <> round(entry_price, 4) OR abs(entry_price) >= 1e8 THEN 'entry_price=' || entry_price END,
+                   CASE WHEN exit_price <> round(exit_price, 4) OR abs(exit_price) >= 1e8 THEN 'exit_price=' || exit_price END,
+                   CASE WHEN position_size <> round(position_size, 2) OR abs(position_size) >= 1e13 THEN 'position_size=' || position_size END,
+                   CASE WHEN pnl <> round(pnl, 4) OR abs(pnl) >= 1e8 THEN 'pnl=' || pnl END,
+                   CASE WHEN pnl_percent <> round(pnl_percent, 4) OR abs(pnl_percent) >= 1e4 THEN 'pnl_percent=' || pnl_percent END,
+                   CASE WHEN mae <> round(mae, 4) OR abs(mae) >= 1e4 THEN 'mae=' || mae END,
+                   CASE WHEN mfe <> round(mfe, 4) OR abs(mfe) >= 1e4 THEN 'mfe=' || mfe END,
+                   CASE WHEN duration_hours <> round(duration_hours, 2) OR abs(duration_hours) >= 1e6 THEN 'duration_hours=' || duration_hours END,
+                   CASE WHEN fees_paid <> round(fees_paid, 4) OR abs(fees_paid) >= 1e6 THEN 'fees_paid=' || fees_paid END,
+                   CASE WHEN slippage_cost <> round(slippage_cost, 4) OR abs(slippage_cost) >= 1e6 THEN 'slippage_cost=' || slippage_cost END) AS digits) AS d
+         WHERE digits <> ''
+         ORDER BY trade_id LIMIT 5) AS five;
     IF n > 0 THEN
-        SELECT string_agg(bad, '; ') INTO sample FROM (
-            SELECT trade_id || ' (' || concat_ws(', ',
-                CASE WHEN entry_price <> round(entry_price, 4) OR abs(entry_price) >= 1e8 THEN 'entry_price=' || entry_price END,
-                CASE WHEN exit_price <> round(exit_price, 4) OR abs(exit_price) >= 1e8 THEN 'exit_price=' || exit_price END,
-                CASE WHEN position_size <> round(position_size, 2) OR abs(position_size) >= 1e13 THEN 'position_size=' || position_size END,
-                CASE WHEN pnl <> round(pnl, 4) OR abs(pnl) >= 1e8 THEN 'pnl=' || pnl END,
-                CASE WHEN pnl_percent <> round(pnl_percent, 4) OR abs(pnl_percent) >= 1e4 THEN 'pnl_percent=' || pnl_percent END,
-                CASE WHEN mae <> round(mae, 4) OR abs(mae) >= 1e4 THEN 'mae=' || mae END,
-                CASE WHEN mfe <> round(mfe, 4) OR abs(mfe) >= 1e4 THEN 'mfe=' || mfe END,
-                CASE WHEN duration_hours <> round(duration_hours, 2) OR abs(duration_hours) >= 1e6 THEN 'duration_hours=' || duration_hours END,
-                CASE WHEN fees_paid <> round(fees_paid, 4) OR abs(fees_paid) >= 1e6 THEN 'fees_paid=' || fees_paid END,
-                CASE WHEN slippage_cost <> round(slippage_cost, 4) OR abs(slippage_cost) >= 1e6 THEN 'slippage_cost=' || slippage_cost END) || ')' AS bad
-              FROM mcp_backtest_trades
-             WHERE entry_price <> round(entry_price, 4) OR abs(entry_price) >= 1e8
-                OR exit_price <> round(exit_price, 4) OR abs(exit_price) >= 1e8
-                OR position_size <> round(position_size, 2) OR abs(position_size) >= 1e13
-                OR pnl <> round(pnl, 4) OR abs(pnl) >= 1e8
-                OR pnl_percent <> round(pnl_percent, 4) OR abs(pnl_percent) >= 1e4
-                OR mae <> round(mae, 4) OR abs(mae) >= 1e4
-                OR mfe <> round(mfe, 4) OR abs(mfe) >= 1e4
-                OR duration_hours <> round(duration_hours, 2) OR abs(duration_hours) >= 1e6
-                OR fees_paid <> round(fees_paid, 4) OR abs(fees_paid) >= 1e6
-                OR slippage_cost <> round(slippage_cost, 4) OR abs(slippage_cost) >= 1e6
-             ORDER BY trade_id LIMIT 5) AS five;
         problems := problems || format(E'\n  mcp_backtest_trades: %s row(s), e.g. %s', n, sample);
     END IF;
 
-    SELECT count(*) INTO n FROM mcp_optimization_results
-     WHERE objective_value <> round(objective_value, 6) OR abs(objective_value) >= 1e6
-        OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-        OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-        OR win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1;
+    SELECT max(total), string_agg(bad, '; ') INTO n, sample FROM (
+        SELECT count(*) OVER () AS total, optimization_id || ' (' || digits || ')' AS bad
+          FROM mcp_optimization_results, LATERAL (SELECT concat_ws(', ',
+                   CASE WHEN objective_value <> round(objective_value, 6) OR abs(objective_value) >= 1e6 THEN 'objective_value=' || objective_value END,
+                   CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
+                   CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
+                   CASE WHEN win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1 THEN 'win_rate=' || win_rate END) AS digits) AS d
+         WHERE digits <> ''
+         ORDER BY optimization_id LIMIT 5) AS five;
     IF n > 0 THEN
-        SELECT string_agg(bad, '; ') INTO sample FROM (
-            SELECT optimization_id || ' (' || concat_ws(', ',
-                CASE WHEN objective_value <> round(objective_value, 6) OR abs(objective_value) >= 1e6 THEN 'objective_value=' || objective_value END,
-                CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
-                CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
-                CASE WHEN win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1 THEN 'win_rate=' || win_rate END) || ')' AS bad
-              FROM mcp_optimization_results
-             WHERE objective_value <> round(objective_value, 6) OR abs(objective_value) >= 1e6
-                OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-                OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-                OR win_rate <> round(win_rate, 4) OR abs(win_rate) >= 1e1
-             ORDER BY optimization_id LIMIT 5) AS five;
         problems := problems || format(E'\n  mcp_optimization_results: %s row(s), e.g. %s', n, sample);
     END IF;
 
-    SELECT count(*) INTO n FROM mcp_walk_forward_tests
-     WHERE training_performance <> round(training_performance, 4) OR abs(training_performance) >= 1e6
-        OR out_of_sample_return <> round(out_of_sample_return, 4) OR abs(out_of_sample_return) >= 1e6
-        OR out_of_sample_drawdown <> round(out_of_sample_drawdown, 4) OR abs(out_of_sample_drawdown) >= 1e4;
+    SELECT max(total), string_agg(bad, '; ') INTO n, sample FROM (
+        SELECT count(*) OVER () AS total, walk_forward_id || ' (' || digits || ')' AS bad
+          FROM mcp_walk_forward_tests, LATERAL (SELECT concat_ws(', ',
+                   CASE WHEN training_performance <> round(training_performance, 4) OR abs(training_performance) >= 1e6 THEN 'training_performance=' || training_performance END,
+                   CASE WHEN out_of_sample_return <> round(out_of_sample_return, 4) OR abs(out_of_sample_return) >= 1e6 THEN 'out_of_sample_return=' || out_of_sample_return END,
+                   CASE WHEN out_of_sample_drawdown <> round(out_of_sample_drawdown, 4) OR abs(out_of_sample_drawdown) >= 1e4 THEN 'out_of_sample_drawdown=' || out_of_sample_drawdown END) AS digits) AS d
+         WHERE digits <> ''
+         ORDER BY walk_forward_id LIMIT 5) AS five;
     IF n > 0 THEN
-        SELECT string_agg(bad, '; ') INTO sample FROM (
-            SELECT walk_forward_id || ' (' || concat_ws(', ',
-                CASE WHEN training_performance <> round(training_performance, 4) OR abs(training_performance) >= 1e6 THEN 'training_performance=' || training_performance END,
-                CASE WHEN out_of_sample_return <> round(out_of_sample_return, 4) OR abs(out_of_sample_return) >= 1e6 THEN 'out_of_sample_return=' || out_of_sample_return END,
-                CASE WHEN out_of_sample_drawdown <> round(out_of_sample_drawdown, 4) OR abs(out_of_sample_drawdown) >= 1e4 THEN 'out_of_sample_drawdown=' || out_of_sample_drawdown END) || ')' AS bad
-              FROM mcp_walk_forward_tests
-             WHERE training_performance <> round(training_performance, 4) OR abs(training_performance) >= 1e6
-                OR out_of_sample_return <> round(out_of_sample_return, 4) OR abs(out_of_sample_return) >= 1e6
-                OR out_of_sample_drawdown <> round(out_of_sample_drawdown, 4) OR abs(out_of_sample_drawdown) >= 1e4
-             ORDER BY walk_forward_id LIMIT 5) AS five;
         problems := problems || format(E'\n  mcp_walk_forward_tests: %s row(s), e.g. %s', n, sample);
     END IF;
 
-    SELECT count(*) INTO n FROM mcp_backtest_portfolios
-     WHERE initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13
-        OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-        OR annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6
-        OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-        OR volatility <> round(volatility, 4) OR abs(volatility) >= 1e4;
+    SELECT max(total), string_agg(bad, '; ') INTO n, sample FROM (
+        SELECT count(*) OVER () AS total, portfolio_backtest_id || ' (' || digits || ')' AS bad
+          FROM mcp_backtest_portfolios, LATERAL (SELECT concat_ws(', ',
+                   CASE WHEN initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13 THEN 'initial_capital=' || initial_capital END,
+                   CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
+                   CASE WHEN annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6 THEN 'annualized_return=' || annualized_return END,
+                   CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
+                   CASE WHEN volatility <> round(volatility, 4) OR abs(volatility) >= 1e4 THEN 'volatility=' || volatility END) AS digits) AS d
+         WHERE digits <> ''
+         ORDER BY portfolio_backtest_id LIMIT 5) AS five;
     IF n > 0 THEN
-        SELECT string_agg(bad, '; ') INTO sample FROM (
-            SELECT portfolio_backtest_id || ' (' || concat_ws(', ',
-                CASE WHEN initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13 THEN 'initial_capital=' || initial_capital END,
-                CASE WHEN total_return <> round(total_return, 4) OR abs(total_return) >= 1e6 THEN 'total_return=' || total_return END,
-                CASE WHEN annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6 THEN 'annualized_return=' || annualized_return END,
-                CASE WHEN max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4 THEN 'max_drawdown=' || max_drawdown END,
-                CASE WHEN volatility <> round(volatility, 4) OR abs(volatility) >= 1e4 THEN 'volatility=' || volatility END) || ')' AS bad
-              FROM mcp_backtest_portfolios
-             WHERE initial_capital <> round(initial_capital, 2) OR abs(initial_capital) >= 1e13
-                OR total_return <> round(total_return, 4) OR abs(total_return) >= 1e6
-                OR annualized_return <> round(annualized_return, 4) OR abs(annualized_return) >= 1e6
-                OR max_drawdown <> round(max_drawdown, 4) OR abs(max_drawdown) >= 1e4
-                OR volatility <> round(volatility, 4) OR abs(volatility) >= 1e4
-             ORDER BY portfolio_backtest_id LIMIT 5) AS five;
         problems := problems || format(E'\n  mcp_backtest_portfolios: %s row(s), e.g. %s', n, sample);
     END IF;
 

@@ -6,6 +6,7 @@ that is provably true, a timeout is a timeout; the command line exits by the sam
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -34,18 +35,21 @@ from tests.support import result, row_counts, trade
 BIN = Path(sys.executable).parent
 
 
-def wait_until_waiting(pid: int, seconds: float = 10) -> None:
-    """Until backend ``pid`` waits for a lock."""
-    deadline = time.monotonic() + seconds
-    with maintenance() as admin:
+def wait_until_waiting(
+    pid: int, *, on: str = "Lock", admin: psycopg.Connection[Any] | None = None
+) -> None:
+    """Until backend ``pid`` waits for ``on``: a lock (its wait_event_type) or, say, a
+    synchronous standby (its wait_event, SyncRep); ``admin`` watches another server."""
+    deadline = time.monotonic() + 10
+    with maintenance() if admin is None else contextlib.nullcontext(admin) as watcher:
         while time.monotonic() < deadline:
-            row = admin.execute(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            row = watcher.execute(
+                "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = %s", (pid,)
             ).fetchone()
-            if row and row[0] == "Lock":
+            if row and on in row:
                 return
             time.sleep(0.01)
-    raise AssertionError(f"backend {pid} never waited for a lock")
+    raise AssertionError(f"backend {pid} never waited for {on}")
 
 
 def in_thread(target: Any) -> tuple[threading.Thread, list[BaseException]]:
@@ -216,16 +220,7 @@ def test_terminated_while_its_commit_waits_a_save_may_have_committed() -> None:
         thread, caught = in_thread(lambda: store.save_backtest(record, rows))
         pid = store_conn.info.backend_pid
         with psycopg.connect(url, autocommit=True) as admin:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                row = admin.execute(
-                    "SELECT wait_event FROM pg_stat_activity WHERE pid = %s", (pid,)
-                ).fetchone()
-                if row and row[0] == "SyncRep":
-                    break
-                time.sleep(0.01)
-            else:
-                raise AssertionError("the COMMIT never waited for the standby")
+            wait_until_waiting(pid, on="SyncRep", admin=admin)  # the COMMIT waits
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             thread.join()
             admin.execute("ALTER SYSTEM SET synchronous_standby_names = ''")
