@@ -139,3 +139,34 @@ def test_messages_name_the_flag_not_the_python_argument(db_url: str) -> None:
     assert run.returncode == 3
     line = one_line(run)
     assert "run `backtest-store migrate" in line and "check_schema" not in line
+
+
+def test_short_ids_and_unique_prefixes(db_url: str, tmp_path: Path) -> None:
+    from uuid import UUID
+
+    ids = [UUID("abcdef01-0000-4000-8000-000000000001"),
+           UUID("abcdef02-0000-4000-8000-000000000002"),
+           UUID("12345678-0000-4000-8000-000000000003")]  # fmt: skip
+    with BacktestStore.connect(db_url) as store:
+        for the_id in ids:
+            store.save_backtest(result(backtest_id=the_id, parameters={"fast": 10, "slow": 50}))
+        assert store.backtest_ids("abcdef") == ids[:2]
+        assert store.backtest_ids("ABCDEF-02") == [ids[1]]
+    listed = cli("list", "--database", db_url, env={"COLUMNS": "160"}).stdout
+    shown = [line.split()[1] for line in listed.splitlines() if line.startswith("│ ")]
+    assert sorted(shown) == sorted(str(i)[:8] for i in ids)
+    assert "fast=10 slow=50" in listed
+    for short in shown:  # every shown id resolves
+        run = cli("show", short, "--json", "--database", db_url)
+        assert run.returncode == 0, run.stderr
+    assert cli("trades", "123456", "--database", db_url).returncode == 0
+    assert cli("compare", "abcdef01", "123456", "--database", db_url).returncode == 0
+    assert cli("report", "1234567", "-o", str(tmp_path / "r.html"), "--database",
+               db_url).returncode == 0  # fmt: skip
+    ambiguous = cli("show", "abcdef", "--database", db_url)
+    assert ambiguous.returncode == 2
+    assert str(ids[0]) in one_line(ambiguous) and str(ids[1]) in ambiguous.stderr
+    short = cli("show", "12345", "--database", db_url)
+    assert short.returncode == 2 and "at least 6" in one_line(short)
+    missing = cli("show", "999999", "--database", db_url)
+    assert missing.returncode == 1 and "no backtest id starts with 999999" in one_line(missing)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import functools
+import json
 import re
 import sys
 from typing import Any
@@ -27,6 +28,7 @@ from backtest_store.console import (
     percent,
     positive,
     print_json,
+    short_id,
     status_filter,
 )
 from backtest_store.operations import MAX_LIMIT
@@ -130,6 +132,14 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+def params_text(parameters: Any) -> str:
+    """Parameters compactly, as a grid differs by them: ``fast=10 slow=50``."""
+    if isinstance(parameters, dict):
+        return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
+                        for k, v in parameters.items())  # fmt: skip
+    return "" if parameters is None else json.dumps(parameters)
+
+
 def _suggest_symbol(store: Any, symbol: str | None) -> None:
     """Nothing matched a symbol that is not upper case: say whether its upper case has
     backtests (symbols are stored as given, and matched exactly)."""
@@ -161,22 +171,23 @@ def _results_table(rows: list[BacktestResult], title: str, first: str | None = N
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} {title}")
-    columns = ["backtest_id", "symbol", "strategy_type", "backtest_date", "status"]
+    columns = ["id", "symbol", "strategy_type", "parameters", "backtest_date", "status"]
     metrics = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate", "total_trades"]
     if first and first not in metrics:
         metrics.insert(0, first)
     for c in columns + metrics:
-        table.add_column(c, justify="right" if c in metrics else "left", no_wrap=c == "backtest_id")
+        table.add_column(c, justify="right" if c in metrics else "left", no_wrap=c == "id")
     for r in rows:
         date_text = r.backtest_date.strftime("%Y-%m-%d %H:%M") if r.backtest_date else ""
-        cells = [str(r.backtest_id), r.symbol, r.strategy_type, date_text, r.status or ""]
+        cells = [short_id(r.backtest_id), r.symbol, r.strategy_type, params_text(r.parameters),
+                 date_text, r.status or ""]  # fmt: skip
         table.add_row(*cells, *(shown(m, getattr(r, m)) for m in metrics))
     console().print(table)
 
 
 def show(args: argparse.Namespace) -> int:
-    the_id = backtest_id(args.id)
     with open_store(args.database) as store:
+        the_id = backtest_id(store, args.id)
         result = store.get_backtest(the_id)
         if result is None:
             raise CommandError(f"no backtest {the_id}", NOT_FOUND)
@@ -252,8 +263,8 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
 
 
 def trades(args: argparse.Namespace) -> int:
-    the_id = backtest_id(args.id)
     with open_store(args.database) as store:
+        the_id = backtest_id(store, args.id)
         if store.get_backtest(the_id) is None:
             raise CommandError(f"no backtest {the_id}", NOT_FOUND)
         rows = store.get_trades(the_id, outcome=args.outcome or "all")
@@ -291,12 +302,12 @@ def _trades_table(rows: list[BacktestTrade]) -> None:
 
 
 def compare(args: argparse.Namespace) -> int:
-    ids = [backtest_id(i) for i in args.ids]
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     for m in metrics or ():
         if m not in METRICS:
             raise CommandError(f"--metrics: {m!r} is not one of {', '.join(sorted(METRICS))}", 2)
     with open_store(args.database) as store:
+        ids = [backtest_id(store, i) for i in args.ids]
         rows = store.compare_backtests(ids, metrics=metrics)
     missing = set(ids) - {r.backtest_id for r in rows}
     if missing:
@@ -308,11 +319,11 @@ def compare(args: argparse.Namespace) -> int:
 
     chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
     table = Table(title="comparison, best first (rank in brackets)")
-    for c in ["backtest_id", "symbol", "strategy_type", *chosen]:
+    for c in ["id", "symbol", "strategy_type", *chosen]:
         table.add_column(c)
     for r in rows:
         cells = [f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen]
-        table.add_row(str(r.backtest_id), r.symbol, r.strategy_type, *cells)
+        table.add_row(short_id(r.backtest_id), r.symbol, r.strategy_type, *cells)
     console().print(table)
     return 0
 

@@ -79,11 +79,34 @@ def open_store(database: str | None, *, fill: bool = True) -> Iterator[BacktestS
         ) from None  # fmt: skip
 
 
-def backtest_id(text: str) -> UUID:
+SHORT_ID = 8  # hex digits a table shows of an id, as git shows short hashes
+MIN_PREFIX = 6  # the fewest a command takes
+
+
+def short_id(the_id: UUID | None) -> str:
+    return "" if the_id is None else str(the_id)[:SHORT_ID]
+
+
+def backtest_id(store: BacktestStore, text: str) -> UUID:
+    """A whole backtest id, or a unique prefix of at least MIN_PREFIX hex digits of one:
+    not found is exit 1, an ambiguous prefix exit 2 listing the candidates."""
     try:
         return UUID(text)
     except ValueError:
-        raise CommandError(f"{text!r} is not a backtest id (a uuid)", BAD_INPUT) from None
+        pass
+    digits = text.replace("-", "").lower()
+    if len(digits) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in digits):
+        raise CommandError(
+            f"{text!r} is not a backtest id: give the id, or at least {MIN_PREFIX} of its "
+            "first hex digits", BAD_INPUT,
+        )  # fmt: skip
+    found = store.backtest_ids(digits, limit=11)
+    if not found:
+        raise CommandError(f"no backtest id starts with {text}", NOT_FOUND)
+    if len(found) > 1:
+        shown = ", ".join(str(i) for i in found[:10]) + (", ..." if len(found) > 10 else "")
+        raise CommandError(f"{text} is ambiguous: it starts {shown}", BAD_INPUT)
+    return found[0]
 
 
 def day(text: str | None) -> date | None:

@@ -665,6 +665,21 @@ def count_backtests(
 # -- reads ------------------------------------------------------------------------
 
 
+def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
+    """The backtest ids that start with ``prefix`` (hex digits, dashes ignored), in order;
+    a range scan of the primary key."""
+    digits = prefix.replace("-", "").lower() if isinstance(prefix, str) else None
+    if digits is None or not 1 <= len(digits) <= 32 or any(c not in _HEX for c in digits):
+        raise ValidationError("backtest_ids", "prefix", prefix, "1 to 32 hex digits",
+                              problem="is not the start of a backtest id")  # fmt: skip
+    low, high = UUID(digits.ljust(32, "0")), UUID(digits.ljust(32, "f"))
+    rows = yield _fetch(queries.ids_between(low, high, _check_limit("backtest_ids", limit)), "all")
+    return [row[0] for row in rows]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
 def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
     _check_id(method, spec.key, key)
     row = yield _fetch(queries.get_by_key(spec, key), "one", record_row(spec))

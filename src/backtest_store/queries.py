@@ -227,6 +227,23 @@ def _trade_count_sql() -> str:
     return _render(query)
 
 
+@lru_cache(maxsize=1)
+def _ids_between_sql() -> str:
+    t = RESULTS.table
+    query = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_id[_p("low") : _p("high")])  # BETWEEN: a range of the primary key
+        .orderby(t.backtest_id)
+        .limit(_p("limit"))
+    )
+    return _render(query)
+
+
+def ids_between(low: Any, high: Any, limit: int) -> Statement:
+    return Statement(_ids_between_sql(), {"low": low, "high": high, "limit": limit})
+
+
 def trade_count(backtest_id: Any) -> Statement:
     return Statement(_trade_count_sql(), {"backtest_id": backtest_id})
 

@@ -255,8 +255,8 @@ def _cell(t: BacktestTrade, name: str) -> str:
 
 
 def report(args: argparse.Namespace) -> int:
-    ids = [backtest_id(i) for i in args.ids]
     with open_store(args.database) as store:
+        ids = [backtest_id(store, i) for i in args.ids]
         target = write_html(store, ids, args.output)
     print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -318,6 +318,11 @@ class BacktestStore:
         )  # fmt: skip
         return self._run(op, "find_backtests", read=True)
 
+    def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
+        """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git
+        takes a short hash; dashes ignored), at most ``limit``, in order."""
+        return self._run(ops.backtest_ids(prefix, limit), "backtest_ids", read=True)
+
     def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
         return self._run(ops.delete_backtest(backtest_id), "delete_backtest")
