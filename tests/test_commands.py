@@ -8,6 +8,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -113,7 +114,8 @@ def test_show_gives_every_metric_with_its_unit_and_the_children(
     )
     assert shown["units"]["max_drawdown_duration"] == "days"
     table = run("show", the_id, url=url).stdout
-    assert "-10.00 %" in table and "fraction" in table  # max_drawdown as percent, unit named
+    # max_drawdown as percent, and the unit named as printed (the JSON keeps "fraction")
+    assert re.search(r"max_drawdown\s+│\s+-10\.00 %\s+│\s+%\s", table) and "fraction" not in table
     assert from_json(type(stored), shown["backtest"]) == dataclasses.replace(
         stored, equity_curve=None, drawdown_series=None
     )

@@ -166,7 +166,32 @@ def test_short_ids_and_unique_prefixes(db_url: str, tmp_path: Path) -> None:
     ambiguous = cli("show", "abcdef", "--database", db_url)
     assert ambiguous.returncode == 2
     assert str(ids[0]) in one_line(ambiguous) and str(ids[1]) in ambiguous.stderr
-    short = cli("show", "12345", "--database", db_url)
-    assert short.returncode == 2 and "at least 6" in one_line(short)
+    too_short = cli("show", "12345", "--database", db_url)
+    assert too_short.returncode == 2 and "at least 6" in one_line(too_short)
     missing = cli("show", "999999", "--database", db_url)
     assert missing.returncode == 1 and "no backtest id starts with 999999" in one_line(missing)
+
+
+def test_show_and_trades_keep_every_digit_and_the_hour(db_url: str) -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from tests.support import trade
+
+    with BacktestStore.connect(db_url) as store:
+        saved = store.save_backtest(
+            result(symbol="EURUSD", parameters={"fast": 10, "slow": 50}, fees=0.00005,
+                   slippage=0.0001, win_rate=0.52),
+            [trade(0, entry_date=date(2024, 1, 2), entry_price=Decimal("1.08839"),
+                   entry_time=datetime(2024, 1, 2, 14, 0, tzinfo=UTC), exit_price=1.085155,
+                   position_size=0.004)],
+        )  # fmt: skip
+    the_id = str(saved.backtest_id)
+    shown = cli("show", the_id, "--database", db_url, env={"COLUMNS": "160"}).stdout
+    assert "parameters fast=10 slow=50" in shown and "{'fast'" not in shown
+    assert "fees 0.005 %" in shown and "slippage 0.01 %" in shown  # half a basis point
+    assert "fraction" not in shown and "52.00 %" in shown
+    assert "profit_factor: gross profit / gross loss in money" in shown
+    listed = cli("trades", the_id, "--database", db_url, env={"COLUMNS": "160"}).stdout
+    assert "2024-01-02 14:00" in listed
+    assert "1.08839" in listed and "1.085155" in listed and "0.004" in listed

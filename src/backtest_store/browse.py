@@ -132,6 +132,27 @@ def list_(args: argparse.Namespace) -> int:
     return 0
 
 
+def exact(value: Any) -> str:
+    """A stored number with every digit it keeps and no trailing zeros (1.08515500 is
+    1.085155): prices and sizes of FX and crypto lose nothing on the screen either."""
+    if value is None:
+        return ""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def rate(value: Any) -> str:
+    """A fee or slippage rate in percent with the digits it has (0.00005 is 0.005 %)."""
+    return "" if value is None else f"{exact(value * 100)} %"
+
+
+def when(day_: Any, time_: Any) -> str:
+    """A trade's date, with its time where it has one that is not midnight (hourly bars)."""
+    if time_ is not None and (time_.hour, time_.minute, time_.second) != (0, 0, 0):
+        return str(time_.strftime("%Y-%m-%d %H:%M"))
+    return "" if day_ is None else str(day_)
+
+
 def params_text(parameters: Any) -> str:
     """Parameters compactly, as a grid differs by them: ``fast=10 slow=50``."""
     if isinstance(parameters, dict):
@@ -226,7 +247,9 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
               f"{result.end_date}  [dim]{result.backtest_id}[/dim]")  # fmt: skip
     run = result.backtest_date.isoformat(timespec="seconds") if result.backtest_date else ""
     out.print(f"run {run}  status {result.status}  capital "
-              f"{number(result.initial_capital, 2)}  parameters {result.parameters}")  # fmt: skip
+              f"{number(result.initial_capital, 2)}  fees {rate(result.fees)}  slippage "
+              f"{rate(result.slippage)} per trade")  # fmt: skip
+    out.print(f"parameters {params_text(result.parameters)}")
     if result.equity_curve:
         out.print(f"equity  {sparkline(result.equity_curve)}")
     metrics = Table(title="metrics")
@@ -234,8 +257,17 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
     metrics.add_column("value", justify="right")
     metrics.add_column("unit")
     for name in MEASURES:
-        metrics.add_row(name, shown(name, getattr(result, name)), units().get(name, ""))
+        unit = units().get(name, "")
+        metrics.add_row(
+            name, shown(name, getattr(result, name)), "%" if unit == "fraction" else unit
+        )
     out.print(metrics)
+    out.print(
+        "[dim]profit_factor: gross profit / gross loss in money over the closed trades "
+        "(backtesting.py divides summed trade returns); max_drawdown_duration: calendar days "
+        "from peak to recovery (vectorbt counts bars): both differ from the libraries' "
+        "printed figures on purpose.[/dim]"
+    )
     out.print(
         f"trades: {tally['count']:,} ({tally['winning']:,} winning, {tally['losing']:,} losing,"
         f" {tally['open']:,} open)"
@@ -295,9 +327,10 @@ def _trades_table(rows: list[BacktestTrade]) -> None:
     for c in names:
         table.add_column(c, justify="right" if "price" in c or "pnl" in c else "left")
     for t in rows:
-        table.add_row(str(t.trade_number), t.direction, str(t.entry_date), number(t.entry_price),
-                      str(t.exit_date or ""), number(t.exit_price), number(t.position_size, 2),
-                      number(t.pnl, 2), percent(t.pnl_percent), t.exit_reason or "")  # fmt: skip
+        table.add_row(str(t.trade_number), t.direction, when(t.entry_date, t.entry_time),
+                      exact(t.entry_price), when(t.exit_date, t.exit_time), exact(t.exit_price),
+                      exact(t.position_size), exact(t.pnl), percent(t.pnl_percent),
+                      t.exit_reason or "")  # fmt: skip
     console().print(table)
 
 
