@@ -195,3 +195,21 @@ def test_show_and_trades_keep_every_digit_and_the_hour(db_url: str) -> None:
     listed = cli("trades", the_id, "--database", db_url, env={"COLUMNS": "160"}).stdout
     assert "2024-01-02 14:00" in listed
     assert "1.08839" in listed and "1.085155" in listed and "0.004" in listed
+
+
+def test_param_filters_on_list_and_top(db_url: str) -> None:
+    with BacktestStore.connect(db_url) as store:
+        for fast, sharpe in ((10, 1.0), (20, 2.0), (10, 3.0)):
+            store.save_backtest(result(parameters={"fast": fast, "slow": 50},
+                                       sharpe_ratio=sharpe))  # fmt: skip
+        assert [r.sharpe_ratio for r in store.top_backtests(parameters={"fast": 10})] == [3, 1]
+    import json as json_
+
+    listed = json_.loads(cli("list", "--param", "fast=10", "--json", "--database", db_url).stdout)
+    assert sorted(r["sharpe_ratio"] for r in listed) == ["1.0000", "3.0000"]
+    top = json_.loads(cli("top", "--param", "fast=20", "--param", "slow=50", "--json",
+                          "--database", db_url).stdout)  # fmt: skip
+    assert [r["sharpe_ratio"] for r in top] == ["2.0000"]
+    assert cli("top", "--param", "fast=99", "--json", "--database", db_url).stdout.strip() == "[]"
+    bad = cli("list", "--param", "fast", "--database", db_url)
+    assert bad.returncode == 2 and "give key=value" in one_line(bad)

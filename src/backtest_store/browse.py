@@ -18,6 +18,7 @@ from typing import Any
 
 from backtest_store import migrations
 from backtest_store.console import (
+    BAD_INPUT,
     NOT_FOUND,
     CommandError,
     backtest_id,
@@ -115,14 +116,38 @@ def sparkline(curve: Any, width: int = 60) -> str:
 # -- commands -------------------------------------------------------------------------
 
 
+def param_filters(pairs: list[str] | None) -> dict[str, Any] | None:
+    """--param key=value ...: a jsonb containment filter; a value that reads as JSON is
+    taken as such (fast=10 is the number 10, flag=true a boolean), else as text."""
+    if not pairs:
+        return None
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--param {pair!r}: give key=value (fast=10)", BAD_INPUT)
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
+
+
 def list_(args: argparse.Namespace) -> int:
     status = status_filter(args.status)
     limit = positive("--limit", args.limit, MAX_LIMIT)
+    parameters = param_filters(args.param)
+    if parameters is not None and (status or args.since):
+        raise CommandError("--param does not combine with --status or --since", BAD_INPUT)
     with open_store(args.database) as store:
-        rows = store.list_backtests(
-            symbol=args.symbol, strategy_type=args.strategy, status=status,
-            since=day(args.since), limit=limit,
-        )  # fmt: skip
+        if parameters is not None:
+            rows = store.find_backtests(parameters=parameters, symbol=args.symbol,
+                                        strategy_type=args.strategy, limit=limit)  # fmt: skip
+        else:
+            rows = store.list_backtests(
+                symbol=args.symbol, strategy_type=args.strategy, status=status,
+                since=day(args.since), limit=limit,
+            )  # fmt: skip
         if not rows:
             _suggest_symbol(store, args.symbol)
     if args.json:
@@ -177,7 +202,7 @@ def top(args: argparse.Namespace) -> int:
     with open_store(args.database) as store:
         rows = store.top_backtests(
             metric=args.metric, symbol=args.symbol, strategy_type=args.strategy,
-            min_trades=args.min_trades, limit=limit,
+            min_trades=args.min_trades, limit=limit, parameters=param_filters(args.param),
         )  # fmt: skip
         if not rows:
             _suggest_symbol(store, args.symbol)
@@ -395,8 +420,13 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--symbol", metavar="S")
     filters.add_argument("--strategy", metavar="NAME", help="strategy_type")
+    params = argparse.ArgumentParser(add_help=False)
+    params.add_argument(
+        "--param", action="append", metavar="KEY=VALUE",
+        help="parameters containing KEY=VALUE (repeatable: all must hold)",
+    )  # fmt: skip
 
-    p = sub.add_parser("list", parents=[*common, filters], help="backtests, newest first")
+    p = sub.add_parser("list", parents=[*common, filters, params], help="backtests, newest first")
     p.add_argument("--status", metavar="S", help="completed | failed | in_progress")
     p.add_argument("--since", metavar="DATE", help="run on or after DATE (YYYY-MM-DD)")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="default 50")
@@ -414,7 +444,7 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     fmt.add_argument("--json", action="store_true", help="a JSON array of trades")
     p.set_defaults(handler=trades)
 
-    p = sub.add_parser("top", parents=[*common, filters], help="best backtests by a metric")
+    p = sub.add_parser("top", parents=[*common, filters, params], help="best backtests by a metric")
     p.add_argument("--metric", default="sharpe_ratio", metavar="M", help="default sharpe_ratio")
     p.add_argument("--min-trades", type=int, default=0, metavar="N")
     p.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")

@@ -723,6 +723,7 @@ def top_backtests(
     status: str | None,
     limit: int,
     with_series: bool,
+    parameters: dict[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     m = "top_backtests"
     if metric not in METRICS:
@@ -738,9 +739,18 @@ def top_backtests(
         status=codec.argument(RESULTS, "status", status, method=m),
         limit=_check_limit(m, limit),
         with_series=bool(with_series),
+        parameters=None if parameters is None else _parameters_filter(codec, m, parameters),
     )
-    rows = yield _fetch(statement, "all", record_row(RESULTS))
+    rows = yield _fetch(statement, "all", record_row(RESULTS), custom_plan=parameters is not None)
     return list(rows)
+
+
+def _parameters_filter(codec: Codec, method: str, parameters: Any) -> Any:
+    """A jsonb containment filter: a dict of parameter names to values."""
+    if not isinstance(parameters, dict):
+        raise ValidationError(method, "parameters", parameters,
+                              "a dict of parameter names to values")  # fmt: skip
+    return codec.argument(RESULTS, "parameters", parameters, method=method)
 
 
 def find_backtests(
@@ -753,11 +763,8 @@ def find_backtests(
     with_series: bool,
 ) -> Operation[list[BacktestResult]]:
     m = "find_backtests"
-    if not isinstance(parameters, dict):
-        raise ValidationError(m, "parameters", parameters, "a dict of parameter names to values")
-    wanted = codec.argument(RESULTS, "parameters", parameters, method=m)
     statement = queries.find_backtests(
-        parameters=wanted,
+        parameters=_parameters_filter(codec, m, parameters),
         symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
         limit=_check_limit(m, limit),

@@ -414,6 +414,8 @@ def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) 
     query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
     if "min_trades" in present:
         query = query.where(t.total_trades >= _p("min_trades"))
+    if "parameters" in present:
+        query = query.where(_contains_parameters(t))
     # With NULLs filtered out above, either direction is a plain ascending btree read
     # forwards or backwards.
     order = Order.desc if METRICS[metric] == "desc" else Order.asc
@@ -430,25 +432,29 @@ def top_backtests(
     status: str | None,
     limit: int,
     with_series: bool,
+    parameters: Any = None,
 ) -> Statement:
     assert metric in METRICS  # the caller has checked the whitelist; identifiers come from it
     params = _given(
         symbol=symbol, strategy_type=strategy_type, status=status,
-        min_trades=min_trades if min_trades > 0 else None, limit=limit,
+        min_trades=min_trades if min_trades > 0 else None, limit=limit, parameters=parameters,
     )  # fmt: skip
     return Statement(_top_backtests_sql(metric, frozenset(params), with_series), params)
+
+
+def _contains_parameters(t: Table) -> Term:
+    """parameters @> %(parameters)s: jsonb containment, served by the GIN index (0008)."""
+    return BasicCriterion(
+        JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
+        t.parameters,
+        _p("parameters"),
+    )
 
 
 @lru_cache(maxsize=16)
 def _find_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
-    query = _select(RESULTS, _columns(RESULTS, with_series)).where(
-        BasicCriterion(
-            JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
-            t.parameters,
-            _p("parameters"),
-        )
-    )
+    query = _select(RESULTS, _columns(RESULTS, with_series)).where(_contains_parameters(t))
     query = _equal_filters(RESULTS, query, present, ("symbol", "strategy_type"))
     return _render(_newest_first(RESULTS, query, False).limit(_p("limit")))
 

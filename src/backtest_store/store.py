@@ -294,11 +294,14 @@ class BacktestStore:
         status: str | None = "completed",
         limit: int = 20,
         with_series: bool = False,
+        parameters: dict[str, Any] | None = None,
     ) -> list[BacktestResult]:
-        """Best first by a whitelisted metric (queries.METRICS); rows without it are left out."""
+        """Best first by a whitelisted metric (queries.METRICS); rows without it are left out.
+        ``parameters``: only backtests whose parameters contain these (jsonb @>)."""
         op = ops.top_backtests(
             self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
+            parameters=parameters,
         )  # fmt: skip
         return self._run(op, "top_backtests", read=True)
 
