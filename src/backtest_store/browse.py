@@ -20,6 +20,7 @@ from backtest_store import migrations
 from backtest_store.console import (
     BAD_INPUT,
     NOT_FOUND,
+    Col,
     CommandError,
     backtest_id,
     console,
@@ -29,6 +30,7 @@ from backtest_store.console import (
     percent,
     positive,
     print_json,
+    print_table,
     short_id,
     status_filter,
 )
@@ -153,7 +155,7 @@ def list_(args: argparse.Namespace) -> int:
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
-        _results_table(rows, "backtests, newest first")
+        _results_table(rows, "backtests, newest first", wide=args.wide)
     return 0
 
 
@@ -209,26 +211,29 @@ def top(args: argparse.Namespace) -> int:
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
-        _results_table(rows, f"best by {args.metric}", first=args.metric)
+        _results_table(rows, f"best by {args.metric}", first=args.metric, wide=args.wide)
     return 0
 
 
-def _results_table(rows: list[BacktestResult], title: str, first: str | None = None) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} {title}")
-    columns = ["id", "symbol", "strategy_type", "parameters", "backtest_date", "status"]
+def _results_table(rows: list[BacktestResult], title: str, first: str | None = None, *,
+                   wide: bool = False) -> None:  # fmt: skip
+    # least important first to go: status, the run's date, the strategy, trades, win rate
+    columns = [Col("id"), Col("symbol"), Col("strategy_type", 3, text=True),
+               Col("parameters", 8, text=True), Col("backtest_date", 2),
+               Col("status", 1)]  # fmt: skip
     metrics = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate", "total_trades"]
+    keep = {"total_return": 0, "sharpe_ratio": 0, "max_drawdown": 7, "win_rate": 5,
+            "total_trades": 4}  # fmt: skip
     if first and first not in metrics:
         metrics.insert(0, first)
-    for c in columns + metrics:
-        table.add_column(c, justify="right" if c in metrics else "left", no_wrap=c == "id")
+    columns += [Col(m, 0 if m == first else keep.get(m, 8), right=True) for m in metrics]
+    cells = []
     for r in rows:
         date_text = r.backtest_date.strftime("%Y-%m-%d %H:%M") if r.backtest_date else ""
-        cells = [short_id(r.backtest_id), r.symbol, r.strategy_type, params_text(r.parameters),
-                 date_text, r.status or ""]  # fmt: skip
-        table.add_row(*cells, *(shown(m, getattr(r, m)) for m in metrics))
-    console().print(table)
+        cells.append([short_id(r.backtest_id), r.symbol, r.strategy_type,
+                      params_text(r.parameters), date_text, r.status or "",
+                      *(shown(m, getattr(r, m)) for m in metrics)])  # fmt: skip
+    print_table(f"{len(rows)} {title}", columns, cells, wide=wide)
 
 
 def show(args: argparse.Namespace) -> int:
@@ -330,7 +335,7 @@ def trades(args: argparse.Namespace) -> int:
     elif args.csv:
         _trades_csv(rows)
     else:
-        _trades_table(rows)
+        _trades_table(rows, wide=args.wide)
     return 0
 
 
@@ -343,20 +348,17 @@ def _trades_csv(rows: list[BacktestTrade]) -> None:
         writer.writerow(["" if v is None else v for v in to_json(t).values()])
 
 
-def _trades_table(rows: list[BacktestTrade]) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{len(rows)} trades")
-    names = ("trade_number", "direction", "entry_date", "entry_price", "exit_date",
-             "exit_price", "position_size", "pnl", "pnl_percent", "exit_reason")  # fmt: skip
-    for c in names:
-        table.add_column(c, justify="right" if "price" in c or "pnl" in c else "left")
-    for t in rows:
-        table.add_row(str(t.trade_number), t.direction, when(t.entry_date, t.entry_time),
-                      exact(t.entry_price), when(t.exit_date, t.exit_time), exact(t.exit_price),
-                      exact(t.position_size), exact(t.pnl), percent(t.pnl_percent),
-                      t.exit_reason or "")  # fmt: skip
-    console().print(table)
+def _trades_table(rows: list[BacktestTrade], *, wide: bool = False) -> None:
+    columns = [Col("trade_number"), Col("direction", 3), Col("entry_date"),
+               Col("entry_price", right=True), Col("exit_date", 4),
+               Col("exit_price", 5, right=True),
+               Col("position_size", 2, right=True), Col("pnl", right=True),
+               Col("pnl_percent", 6, right=True), Col("exit_reason", 1, text=True)]  # fmt: skip
+    cells = [[str(t.trade_number), t.direction, when(t.entry_date, t.entry_time),
+              exact(t.entry_price), when(t.exit_date, t.exit_time), exact(t.exit_price),
+              exact(t.position_size), exact(t.pnl), percent(t.pnl_percent),
+              t.exit_reason or ""] for t in rows]  # fmt: skip
+    print_table(f"{len(rows)} trades", columns, cells, wide=wide)
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -373,16 +375,14 @@ def compare(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
-    from rich.table import Table
 
     chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
-    table = Table(title="comparison, best first (rank in brackets)")
-    for c in ["id", "symbol", "strategy_type", *chosen]:
-        table.add_column(c)
-    for r in rows:
-        cells = [f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen]
-        table.add_row(short_id(r.backtest_id), r.symbol, r.strategy_type, *cells)
-    console().print(table)
+    columns = [Col("id"), Col("symbol"), Col("strategy_type", len(chosen) + 1, text=True)]
+    columns += [Col(m, len(chosen) - k, right=True) for k, m in enumerate(chosen)]
+    cells = [[short_id(r.backtest_id), r.symbol, r.strategy_type,
+              *(f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen)]
+             for r in rows]  # fmt: skip
+    print_table("comparison, best first (rank in brackets)", columns, cells, wide=args.wide)
     return 0
 
 
@@ -416,6 +416,8 @@ def summary(args: argparse.Namespace) -> int:
 def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     json_flag = argparse.ArgumentParser(add_help=False)
     json_flag.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    json_flag.add_argument("--wide", action="store_true",
+                           help="every column, however wide the terminal")  # fmt: skip
     common = [database, json_flag]
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--symbol", metavar="S")
@@ -442,6 +444,7 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true", help="CSV with a header row")
     fmt.add_argument("--json", action="store_true", help="a JSON array of trades")
+    p.add_argument("--wide", action="store_true", help="every column, however wide the terminal")
     p.set_defaults(handler=trades)
 
     p = sub.add_parser("top", parents=[*common, filters, params], help="best backtests by a metric")

@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -167,12 +168,67 @@ def print_json(document: Any) -> None:
     sys.stdout.write("\n")
 
 
-def console() -> Any:
+WIDE = 10_000  # --wide: no terminal is this wide, so nothing is left out
+
+
+def console(wide: bool = False) -> Any:
     from rich.console import Console
 
     # a terminal's own width; in a pipe or a file wide enough for a row per record
-    width = None if sys.stdout.isatty() else 200
+    width = WIDE if wide else None if sys.stdout.isatty() else 200
     return Console(highlight=False, soft_wrap=False, width=width)
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a printed table. ``keep``: how much it matters; when the table is wider
+    than the terminal, the columns that matter least are left out first (``keep`` 0 never).
+    ``text``: its values may be shortened with an ellipsis once nothing more can be left
+    out; numbers, dates and ids never are."""
+
+    name: str
+    keep: int = 0
+    right: bool = False
+    text: bool = False
+
+
+def print_table(title: str, columns: list[Col], rows: list[list[str]], *, wide: bool) -> None:
+    """A table that fits the terminal: whole columns are left out, least important first,
+    and the title says which; a number is never cut. ``wide``: every column."""
+    from rich.table import Table
+
+    out = console(wide)
+    shown = list(range(len(columns)))
+    natural = [max([len(c.name), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+
+    def width(kept: list[int]) -> int:  # rich's box: a bar and a space each side of a cell
+        return sum(natural[i] + 3 for i in kept) + 1
+
+    dropped: list[int] = []
+    while width(shown) > out.width:
+        droppable = [i for i in shown if columns[i].keep > 0]
+        if not droppable:
+            break
+        gone = min(droppable, key=lambda i: (columns[i].keep, -i))
+        shown.remove(gone)
+        dropped.append(gone)
+    for i in reversed(dropped):  # a narrow column that fits after all comes back
+        if width([*shown, i]) <= out.width:
+            shown = sorted([*shown, i])
+            dropped.remove(i)
+    left_out = [columns[i].name for i in dropped]
+    note = f" (left out for the width: {', '.join(left_out)}; --wide shows all)" if left_out else ""
+    table = Table(title=title + note)
+    for i in shown:
+        c = columns[i]
+        table.add_column(
+            c.name, justify="right" if c.right else "left", no_wrap=True,
+            overflow="ellipsis" if c.text else "fold",
+            min_width=None if c.text else natural[i],
+        )  # fmt: skip
+    for r in rows:
+        table.add_row(*(r[i] for i in shown))
+    out.print(table)
 
 
 def percent(value: Any) -> str:

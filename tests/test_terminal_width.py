@@ -1,0 +1,140 @@
+"""Tables fit the terminal: run through a real pseudo-terminal at 80, 100 and 160
+columns, no line is wider than the terminal, no number is cut (every figure of the JSON
+output stands whole in the table), every short id shown resolves, and --wide shows all."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import sys
+import termios
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from backtest_store import BacktestStore
+from tests.support import result, trade
+
+BIN = Path(sys.executable).parent
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def on_terminal(args: list[str], columns: int) -> str:
+    """What ``backtest-store ARGS`` shows on a terminal ``columns`` wide."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on the pseudo-terminal
+        env = {**os.environ, "COLUMNS": str(columns), "LINES": "60", "TERM": "xterm"}
+        os.execve(str(BIN / "backtest-store"), [str(BIN / "backtest-store"), *args], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
+    out = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.waitpid(pid, 0)
+    return ANSI.sub("", out.decode()).replace("\r", "")
+
+
+@pytest.fixture
+def grid(db_url: str) -> list[str]:
+    ids = []
+    with BacktestStore.connect(db_url) as store:
+        for fast in (10, 20, 30):
+            saved = store.save_backtest(
+                result(symbol="EURUSD", strategy_type="sma_cross_with_a_long_name",
+                       parameters={"fast": fast, "slow": 50}, total_return=Decimal("2.2615"),
+                       sharpe_ratio=Decimal("-1.2345"), max_drawdown=Decimal("-0.4321"),
+                       win_rate=Decimal("0.5213"), total_trades=1200, winning_trades=600,
+                       losing_trades=500),
+                [trade(i, entry_price=Decimal("12345.12345678"), position_size=0.004,
+                       pnl=Decimal("-98765.4321")) for i in range(3)],
+            )  # fmt: skip
+            ids.append(str(saved.backtest_id))
+    return ids
+
+
+@pytest.mark.parametrize("columns", [80, 100, 160])
+def test_list_fits_and_cuts_no_number(db_url: str, grid: list[str], columns: int) -> None:
+    shown = on_terminal(["list", "--database", db_url], columns)
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= columns, shown
+    assert "…" not in shown
+    for figure in ("226.15 %", "-1.2345", "id", "symbol"):
+        assert figure in shown, (figure, shown)
+    if columns >= 100:
+        assert "fast=10 slow=50" in shown
+    short = [line.split()[1] for line in lines if line.startswith("│ ")]
+    assert sorted(short) == sorted(i[:8] for i in grid)
+    for prefix in short:  # every shown id resolves
+        run = subprocess.run([str(BIN / "backtest-store"), "show", prefix, "--json",
+                              "--database", db_url], capture_output=True)  # fmt: skip
+        assert run.returncode == 0
+    if columns < 160:
+        assert "left out for the width" in shown and "--wide shows all" in shown
+
+
+@pytest.mark.parametrize("columns", [80, 100, 160])
+def test_trades_and_compare_fit_and_cut_no_number(
+    db_url: str, grid: list[str], columns: int
+) -> None:
+    trades = on_terminal(["trades", grid[0][:8], "--database", db_url], columns)
+    assert max(len(line) for line in trades.splitlines()) <= columns, trades
+    assert "…" not in trades
+    assert "12,345.12345678" in trades and "-98,765.4321" in trades
+    compared = on_terminal(["compare", *(i[:8] for i in grid), "--database", db_url], columns)
+    assert max(len(line) for line in compared.splitlines()) <= columns, compared
+    assert "…" not in compared and all(i[:8] in compared for i in grid)
+
+
+def test_wide_shows_every_column(db_url: str, grid: list[str]) -> None:
+    shown = on_terminal(["list", "--wide", "--database", db_url], 80)
+    for column in ("strategy_type", "parameters", "backtest_date", "status", "total_trades"):
+        assert column in shown
+    assert "sma_cross_with_a_long_name" in shown and "left out" not in shown
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_grid(db_url: str) -> None:
+    """The README's example: three runs of a grid, fixed ids and dates."""
+    from datetime import UTC, datetime
+    from uuid import UUID
+
+    with BacktestStore.connect(db_url) as store:
+        for n, (fast, ret, sharpe) in enumerate(((10, "0.2615", "1.3101"),
+                                                 (20, "0.1877", "0.9822"),
+                                                 (50, "-0.0431", "-0.2107"))):  # fmt: skip
+            store.save_backtest(result(
+                backtest_id=UUID(f"{'3f9c2a71' if n == 0 else ('a04be1d2', 'c7715e09')[n - 1]}"
+                                 f"-0000-4000-8000-00000000000{n}"),
+                symbol="GOOG", strategy_type="sma_cross", parameters={"fast": fast, "slow": 100},
+                backtest_date=datetime(2026, 11, 30, 9, 15 + n, tzinfo=UTC),
+                total_return=Decimal(ret), sharpe_ratio=Decimal(sharpe),
+                max_drawdown=Decimal("-0.1834"), win_rate=Decimal("0.5417"), total_trades=48,
+                winning_trades=26, losing_trades=22,
+            ))  # fmt: skip
+
+
+def test_the_readme_shows_list_as_it_prints_at_80_columns(db_url: str) -> None:
+    readme_grid(db_url)
+    shown = on_terminal(["list", "--database", db_url], 80)
+    block = README.read_text().split("<!-- list at 80 columns -->", 1)[1]
+    text = re.search(r"```text\n(.*?)```", block, flags=re.S)
+    assert text is not None
+    assert [line.rstrip() for line in text.group(1).splitlines()] == [
+        line.rstrip() for line in shown.strip("\n").splitlines()
+    ]
