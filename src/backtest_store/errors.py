@@ -238,6 +238,9 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
     if isinstance(exc, pg.CheckViolation):
         kind = ConstraintViolation
         detail = f"check constraint {exc.diag.constraint_name} refused the row: {detail}"
+        notes = getattr(exc, "__notes__", ())  # what the operation knew: rule, values
+        if notes:
+            detail += "; " + "; ".join(notes)
     elif isinstance(exc, pg.ForeignKeyViolation):
         kind = NotFoundError
     elif isinstance(exc, pg.UniqueViolation):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,32 @@ def statements(migration_id: str) -> list[str]:
         stripped = sqlparse.format(statement, strip_comments=True).strip().rstrip(";").strip()
         if stripped:
             out.append(stripped)
+    return out
+
+
+@lru_cache(maxsize=1)
+def check_rules() -> dict[str, str]:
+    """Each ck_ CHECK constraint's rule as the migration files write it (for messages)."""
+    pattern = re.compile(r"ADD CONSTRAINT (ck_\w+) CHECK \((.*)\)(?: NOT VALID)?$")
+    out: dict[str, str] = {}
+    for migration_id in migration_ids():
+        for statement in statements(migration_id):
+            for line in statement.splitlines():
+                match = pattern.search(line.strip().rstrip(","))
+                if match:
+                    out.setdefault(match.group(1), match.group(2))
+    return out
+
+
+@lru_cache(maxsize=1)
+def column_comments() -> dict[tuple[str, str], str]:
+    """Each column's COMMENT as the migration files write it: its meaning and unit."""
+    pattern = re.compile(r"COMMENT ON COLUMN (\w+)\.(\w+) IS '((?:[^']|'')*)'")
+    out: dict[tuple[str, str], str] = {}
+    for migration_id in migration_ids():
+        text = (migrations_dir() / f"{migration_id}.sql").read_text(encoding="utf-8")
+        for table, column, comment in pattern.findall(text):
+            out[table, column] = comment.replace("''", "'")
     return out
 
 

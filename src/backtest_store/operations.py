@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,10 +20,11 @@ from functools import lru_cache, partial
 from typing import Any, Literal, TypeGuard, TypeVar
 from uuid import UUID, uuid4
 
+from psycopg import errors as pg
 from psycopg import sql
 from psycopg.rows import BaseRowFactory, dict_row
 
-from backtest_store import columnar, queries
+from backtest_store import columnar, migrations, queries
 from backtest_store.columns import Column
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
 from backtest_store.queries import METRICS, Outcome, Statement
@@ -309,7 +311,14 @@ def _insert_one(
         child, child_columns, arrays = children
         statement = queries.insert_with_children(spec, columns, returning, child, child_columns)
         params = (*values, *arrays)
-    row = yield Fetch(statement, params, "one", record_row(spec), whole=whole)
+    try:
+        row = yield Fetch(statement, params, "one", record_row(spec), whole=whole)
+    except pg.CheckViolation as exc:  # a rule of the result's own: name its values
+        if exc.diag.table_name == spec.name:
+            explain_check(exc, spec, dict(zip(columns, values, strict=True)))
+        else:
+            explain_check(exc, children[0] if children else spec, {})
+        raise
     assert row is not None
     return dataclasses.replace(row, **echoed) if echoed else row  # type: ignore[no-any-return]
 
@@ -350,6 +359,23 @@ def _insert_or_recognise(
         )
     stored = yield _fetch(queries.get_by_key(spec, key), "one", record_row(spec))
     return stored, False
+
+
+def explain_check(exc: Exception, spec: TableSpec[Any], row: dict[str, Any], *,
+                  index: int | None = None) -> None:  # fmt: skip
+    """Add to a CHECK violation the rule it broke, as the migration writes it, and the
+    values of the row that broke it (when known)."""
+    name = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
+    rule = migrations.check_rules().get(name)
+    if rule is None:
+        return
+    named = [c for c in spec.columns if re.search(rf"\b{c}\b", rule) and c in row]
+    values = ", ".join(f"{c} = {row[c]}" for c in named)
+    where = f"{spec.record.__name__}[{index}] " if index is not None else ""
+    note = f"the rule is {rule}" + (f"; {where}has {values}" if values else "")
+    if " IN (" in rule:
+        note += " (exactly one of these, case-sensitive)"
+    exc.add_note(note)
 
 
 def _child_rows(
@@ -407,7 +433,15 @@ def _copy_children(
         codec, spec, records, parent_id, number=number, first_number=first_number
     )
     types = tuple(spec.columns[c].pg_type for c in columns)
-    count = yield CopyIn(queries.copy_rows(spec, columns), types, rows)
+    try:
+        count = yield CopyIn(queries.copy_rows(spec, columns), types, rows)
+    except pg.CheckViolation as exc:  # COPY says the line: the record at that position
+        line = re.search(r"\bline (\d+)", exc.diag.context or "")
+        index = int(line.group(1)) - 1 if line else -1
+        record = records[index] if 0 <= index < len(records) else None
+        fields = {n: getattr(record, n) for n in spec.columns} if record is not None else {}
+        explain_check(exc, spec, fields, index=index if record is not None else None)
+        raise
     return int(count)
 
 

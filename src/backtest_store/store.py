@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID, uuid4
 
 import psycopg
+from psycopg import errors as pg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
@@ -109,7 +110,12 @@ def drive(conn: Connection, op: Operation[T], step: Step) -> T:
     """Run an operation's steps on a connection, from its first ``step``, until it returns."""
     try:
         while True:
-            step = op.send(execute(conn, step))
+            try:
+                value = execute(conn, step)
+            except pg.CheckViolation as exc:  # the operation knows the row: it may say more
+                step = op.throw(exc)
+                continue
+            step = op.send(value)
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 

@@ -36,6 +36,7 @@ try:
 except ImportError:  # pragma: no cover - the fast extra is optional
     orjson = None  # type: ignore[assignment]
 
+from backtest_store import migrations
 from backtest_store.columns import Column
 from backtest_store.errors import ValidationError
 from backtest_store.records import NOT_LOADED
@@ -408,13 +409,17 @@ class RowPreparer:
 
     def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
         column = self.spec.columns[name]
+        problem = refused.problem
+        comment = migrations.column_comments().get((self.spec.name, name), "")
+        if problem.startswith("overflows") and "fraction" in comment:
+            problem += "; it is a fraction: 0.52 = 52 %"  # win_rate=52 meant 52 %
         return ValidationError(
             self.spec.record.__name__,
             name,
             value,
             refused.limit or column.describe(),
             index=index,
-            problem=refused.problem,
+            problem=problem,
         )
 
     def row(
