@@ -12,7 +12,6 @@ import argparse
 import csv
 import functools
 import json
-import re
 import sys
 from typing import Any
 
@@ -51,14 +50,11 @@ MEASURES = tuple(
 @functools.cache
 def units() -> dict[str, str]:
     """Each result column's unit, read from its COMMENT in the migration files."""
-    pattern = re.compile(r"COMMENT ON COLUMN mcp_backtest_results\.(\w+) IS '((?:[^']|'')*)'")
-    out: dict[str, str] = {}
-    for path in sorted(migrations.migrations_dir().glob("*.sql")):
-        if path.name.endswith(".rollback.sql"):
-            continue
-        for name, comment in pattern.findall(path.read_text(encoding="utf-8")):
-            out[name] = _unit(comment)
-    return out
+    return {
+        column: _unit(comment)
+        for (table, column), comment in migrations.column_comments().items()
+        if table == RESULTS.name
+    }
 
 
 def _unit(comment: str) -> str:
