@@ -35,10 +35,12 @@ def one_line(run: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+NO_ID = "00000000-0000-0000-0000-000000000000"
 COMMANDS = [
     ["migrate"], ["status"], ["rollback"], ["break-lock"], ["adopt", "--dry-run"],
-    ["list"], ["show", "00000000-0000-0000-0000-000000000000"], ["top"], ["summary"],
-    ["export"], ["prune", "--older-than", "90d", "--dry-run"],
+    ["list"], ["show", NO_ID], ["trades", NO_ID], ["top"], ["compare", NO_ID], ["summary"],
+    ["report", NO_ID, "-o", "/dev/null"], ["export"], ["import", "/dev/null"],
+    ["prune", "--older-than", "90d", "--dry-run"],
 ]  # fmt: skip
 
 
@@ -52,8 +54,7 @@ def test_every_command_against_a_server_that_is_not_there_exits_3(command: list[
 
 
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "postgresql+asyncpg://u@h/db", "foo://bar"])
-@pytest.mark.parametrize("command", [["status"], ["migrate"], ["list"], ["export"]],
-                         ids=lambda c: c[0])  # fmt: skip
+@pytest.mark.parametrize("command", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_a_url_of_another_scheme_is_bad_usage_naming_the_schemes(
     url: str, command: list[str]
 ) -> None:
@@ -74,6 +75,22 @@ def test_a_host_that_accepts_but_never_answers_times_out() -> None:
     assert run.returncode == 3 and "cannot connect" in one_line(run)
     assert took < 10  # the default would be 10 s; without one it hung for ever
     assert migrations.CONNECT_TIMEOUT == "10"
+
+
+def test_export_takes_ids_and_prefixes(db_url: str, tmp_path: Path) -> None:
+    import json as json_
+
+    with BacktestStore.connect(db_url) as store:
+        ids = [store.save_backtest(result()).backtest_id for _ in range(3)]
+    run = cli("export", str(ids[2])[:8], str(ids[0]), "--database", db_url)
+    assert run.returncode == 0, run.stderr
+    exported = [json_.loads(line)["backtest"]["backtest_id"] for line in run.stdout.splitlines()]
+    assert exported == [str(ids[2]), str(ids[0])]
+    target = tmp_path / "none.jsonl"
+    missing = cli("export", "999999", "-o", str(target), "--database", db_url)
+    assert missing.returncode == 1 and not target.exists()  # nothing written for a bad id
+    both = cli("export", str(ids[0]), "--symbol", "AAPL", "--database", db_url)
+    assert both.returncode == 2 and "ids or filters, not both" in one_line(both)
 
 
 def test_import_of_an_empty_file_imports_nothing(db_url: str, tmp_path: Path) -> None:
@@ -160,7 +177,8 @@ def test_short_ids_and_unique_prefixes(db_url: str, tmp_path: Path) -> None:
         run = cli("show", short, "--json", "--database", db_url)
         assert run.returncode == 0, run.stderr
     assert cli("trades", "123456", "--database", db_url).returncode == 0
-    assert cli("compare", "abcdef01", "123456", "--database", db_url).returncode == 0
+    compared = cli("compare", "abcdef01", "123456", "--database", db_url, env={"COLUMNS": "160"})
+    assert compared.returncode == 0 and "fast=10 slow=50" in compared.stdout
     assert cli("report", "1234567", "-o", str(tmp_path / "r.html"), "--database",
                db_url).returncode == 0  # fmt: skip
     ambiguous = cli("show", "abcdef", "--database", db_url)

@@ -365,6 +365,7 @@ def compare(args: argparse.Namespace) -> int:
     with open_store(args.database) as store:
         ids = [backtest_id(store, i) for i in args.ids]
         rows = store.compare_backtests(ids, metrics=metrics)
+        parameters = {r.backtest_id: r.parameters for r in map(store.get_backtest, ids) if r}
     missing = set(ids) - {r.backtest_id for r in rows}
     if missing:
         raise CommandError(f"no backtest {', '.join(sorted(map(str, missing)))}", NOT_FOUND)
@@ -373,9 +374,11 @@ def compare(args: argparse.Namespace) -> int:
         return 0
 
     chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
-    columns = [Col("id"), Col("symbol"), Col("strategy_type", len(chosen) + 1, text=True)]
+    columns = [Col("id"), Col("symbol"), Col("strategy_type", len(chosen) + 1, text=True),
+               Col("parameters", len(chosen) + 2, text=True)]  # fmt: skip
     columns += [Col(m, len(chosen) - k, right=True) for k, m in enumerate(chosen)]
     cells = [[short_id(r.backtest_id), r.symbol, r.strategy_type,
+              params_text(parameters.get(r.backtest_id)),
               *(f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen)]
              for r in rows]  # fmt: skip
     print_table("comparison, best first (rank in brackets)", columns, cells, wide=args.wide)

@@ -31,10 +31,12 @@ from backtest_store import operations as ops
 from backtest_store.console import (
     BAD_INPUT,
     CommandError,
+    backtest_id,
     database_url,
     day,
     open_store,
     positive,
+    status_filter,
 )
 from backtest_store.errors import ValidationError, translate
 from backtest_store.progress import progress
@@ -136,38 +138,55 @@ def backtest_line(conn: psycopg.Connection[Any], result: BacktestResult) -> Iter
 
 def export(args: argparse.Namespace) -> int:
     url = database_url(args.database)
+    status = status_filter(args.status)
+    limit = None if args.limit is None else positive("--limit", args.limit)
+    if args.ids and (args.symbol or args.strategy or status or args.since or limit):
+        raise CommandError("give backtest ids or filters, not both", BAD_INPUT)
     conn = migrations.connect(url, autocommit=False)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
-    out: IO[str] = (
-        sys.stdout
-        if args.output in (None, "-")
-        else open(  # noqa: SIM115
-            args.output, "w", encoding="utf-8"
-        )
-    )
     written = 0
-    try:
-        with conn, progress("exporting backtests") as advance:
-            store = BacktestStore(conn)
-            for piece in export_lines(
-                store, conn, symbol=args.symbol, strategy_type=args.strategy,
-                status=args.status, since=day(args.since),
-                limit=None if args.limit is None else positive("--limit", args.limit),
-            ):  # fmt: skip
-                out.write(piece)
-                if piece.endswith("\n"):
-                    written += 1
-                    advance(1)
+    with conn:
+        store = BacktestStore(conn)
+        ids = [backtest_id(store, text) for text in args.ids]  # before the file is made
+        out: IO[str] = (
+            sys.stdout
+            if args.output in (None, "-")
+            else open(  # noqa: SIM115
+                args.output, "w", encoding="utf-8"
+            )
+        )
+        try:
+            with progress("exporting backtests") as advance:
+                pieces = (
+                    chosen_lines(store, conn, ids) if ids else export_lines(
+                        store, conn, symbol=args.symbol, strategy_type=args.strategy,
+                        status=status, since=day(args.since), limit=limit,
+                    )
+                )  # fmt: skip
+                for piece in pieces:
+                    out.write(piece)
+                    if piece.endswith("\n"):
+                        written += 1
+                        advance(1)
             conn.rollback()  # read only: nothing to commit
-    except psycopg.Error as exc:  # a child stream (the store's own calls translate theirs)
-        raise translate(exc, "export") from exc
-    finally:
-        if out is not sys.stdout:
-            out.close()
+        except psycopg.Error as exc:  # a child stream (the store's own calls translate theirs)
+            raise translate(exc, "export") from exc
+        finally:
+            if out is not sys.stdout:
+                out.close()
     if out is not sys.stdout:
         print(f"exported {written:,} line(s) to {args.output}", file=sys.stderr)
     return 0
+
+
+def chosen_lines(store: BacktestStore, conn: psycopg.Connection[Any],
+                 ids: list[UUID]) -> Iterator[str]:  # fmt: skip
+    """The lines of the backtests given by id, in the order given."""
+    for the_id in ids:
+        result = store.get_backtest(the_id)
+        if result is not None:
+            yield from backtest_line(conn, result)
 
 
 @dataclass
@@ -291,6 +310,10 @@ def _lines(source: IO[str], name: str) -> Iterator[tuple[int, str]]:
 
 def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     p = sub.add_parser("export", parents=[database], help="write backtests as JSON Lines")
+    p.add_argument(
+        "ids", nargs="*", metavar="ID",
+        help="only these backtests (ids, or unique prefixes of 6+ hex digits)",
+    )  # fmt: skip
     p.add_argument("--symbol", metavar="S")
     p.add_argument("--strategy", metavar="NAME", help="strategy_type")
     p.add_argument("--status", metavar="S")
