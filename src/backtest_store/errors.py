@@ -114,8 +114,6 @@ class DatabaseError(BacktestStoreError):
     ``column`` are the server's diagnostics.
     """
 
-    retryable: bool = False
-
     def __init__(self, message: str, *, cause: psycopg.Error | None = None) -> None:
         diag = cause.diag if cause is not None else None
         self.sqlstate: str | None = cause.sqlstate if cause is not None else None
@@ -234,6 +232,7 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
     broken connection leaves the outcome undecided then)."""
     detail = (exc.diag.message_primary or str(exc)).strip()
     state = exc.sqlstate or ""
+    sqlstate = f" [SQLSTATE {state}]" if state else ""
     kind: type[DatabaseError]
     if isinstance(exc, pg.CheckViolation):
         kind = ConstraintViolation
@@ -261,7 +260,6 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
     elif state.startswith(("08", "57P")) or (
         isinstance(exc, psycopg.OperationalError) and not state
     ):
-        sqlstate = f" [SQLSTATE {state}]" if state else ""
         if committing:
             return ConnectionLostError(
                 f"{doing} failed: connection lost while committing: the changes may have been "
@@ -275,7 +273,6 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
         )
     else:
         kind = DatabaseError
-    sqlstate = f" [SQLSTATE {state}]" if state else ""
     return kind(f"{doing} failed: {detail}{sqlstate}", cause=exc)
 
 
