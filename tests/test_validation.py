@@ -233,3 +233,13 @@ def test_json_fast_path_accepts_and_refuses_exactly_as_the_standard_library(
     fast = outcome()
     monkeypatch.setattr(validation, "orjson", None)
     assert outcome() == fast
+
+
+@pytest.mark.parametrize("wrong", [False, 0, ""])
+def test_a_falsy_wrong_id_is_refused_not_replaced(store: Any, wrong: Any) -> None:
+    """Found by the fuzz test: backtest_id=False was taken for "no id" and a new one made."""
+    with pytest.raises(ValidationError, match="backtest_id"):
+        store.save_backtest(result(backtest_id=wrong))
+    parent = store.save_backtest(result()).backtest_id
+    with pytest.raises(ValidationError, match="optimization_id"):
+        store.save_optimization_results(parent, [optimization(1, optimization_id=wrong)])

@@ -278,6 +278,13 @@ def _field(record: Any, name: str) -> Any:
     return None if value is None or is_missing(value) else value
 
 
+def _key_or_new(record: Any, name: str) -> Any:
+    """The key the caller chose, or a new one: only a missing key is replaced (a falsy
+    wrong value, such as False or 0, goes on to be refused as not a UUID)."""
+    key = _field(record, name)
+    return uuid4() if key is None else key
+
+
 def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) -> tuple[str, ...]:
     """Every column but those the database fills and the caller left out."""
     return tuple(
@@ -459,7 +466,7 @@ def save_backtest(
     frame: Any = trades if columnar.is_frame(trades) else None
     trade_list: list[Any] = [] if frame is not None else list(trades)
     n_trades = len(frame) if frame is not None else len(trade_list)
-    override: dict[str, Any] = {"backtest_id": _field(result, "backtest_id") or uuid4()}
+    override: dict[str, Any] = {"backtest_id": _key_or_new(result, "backtest_id")}
     curve = result.equity_curve
     if codec.fill and _field(result, "data_points") is None and _is_series(curve):  # a series
         override["data_points"] = len(curve)
@@ -599,7 +606,7 @@ def _save_children(
 ) -> Operation[list[R]]:
     """COPY children with ids chosen here, then read them back as stored, in input order."""
     _check_id(method, spec.parent_key or "", parent_id)
-    ids = [_field(r, spec.key) or uuid4() for r in records]
+    ids = [_key_or_new(r, spec.key) for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
     yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
     rows = yield _fetch(queries.get_by_keys(spec, ids, (spec.key,)), "all", record_row(spec))
