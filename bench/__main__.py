@@ -29,10 +29,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
+from backtest_store.validation import dump_json
 from psycopg import sql
 
-from backtest_store import BacktestResult, BacktestStore, BacktestTrade, migrations
-from backtest_store.validation import dump_json
+from backtest_store import BacktestResult, BacktestStore, BacktestTrade, urls
+from backtest_store.operations import arguments, writes
+from backtest_store.queries import writes
+from backtest_store.schema.adoption import run
 from bench import readme
 from bench.common import ROOT, SERVER, fresh_database, percentile, spread, url_for
 from bench.reads import bench_reads, report_reads
@@ -367,12 +370,10 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
     COMMIT) and against its floor, the same single statement sent by hand with its
     parameters ready (no validation, no records). Empty tables before each contender,
     contenders alternating round by round; p50 per save, best round, spread of rounds."""
-    from backtest_store import operations as ops
-    from backtest_store import queries
     from backtest_store.tables import RESULTS, TRADES
 
     out: dict[str, Any] = {"saves_per_round": saves, "rounds": rounds, "sizes": {}}
-    codec = ops.Codec("refuse")
+    codec = arguments.Codec("refuse")
     with psycopg.connect(url, autocommit=True) as conn:
         store = BacktestStore(conn)
         for n in sizes:
@@ -387,13 +388,13 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                 result: BacktestResult, trades: list[BacktestTrade]
             ) -> tuple[Any, Any]:
                 override = {"backtest_id": uuid4()}
-                columns = ops._columns_given(RESULTS, result, override)
+                columns = writes._columns_given(RESULTS, result, override)
                 values = codec.preparer(RESULTS, columns).row(result, None, override)
-                cols, rows = ops._child_rows(
+                cols, rows = writes._child_rows(
                     codec, TRADES, trades, override["backtest_id"], number="trade_number"
                 )
                 arrays = [list(c) for c in zip(*rows, strict=True)]
-                statement = queries.insert_with_children(
+                statement = writes.insert_with_children(
                     RESULTS, columns, RESULTS.column_names, TRADES, cols
                 )
                 return statement, (*values, *arrays)
@@ -403,8 +404,8 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                 for contender in ("one_statement", "copy", "floor"):
                     truncate(conn)
                     prepared = [floor_params(r, t) for r, t in work] if contender == "floor" else []
-                    ops_small = ops.SMALL_SAVE
-                    ops.SMALL_SAVE = 10**9 if contender == "one_statement" else 0
+                    ops_small = writes.SMALL_SAVE
+                    writes.SMALL_SAVE = 10**9 if contender == "one_statement" else 0
                     times = []
                     try:
                         for i, (result, trades) in enumerate(work):
@@ -416,7 +417,7 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                                 store.save_backtest(result, trades)
                             times.append(time.perf_counter() - start)
                     finally:
-                        ops.SMALL_SAVE = ops_small
+                        writes.SMALL_SAVE = ops_small
                     timings[contender].append(statistics.median(times[3:]))  # after warm-up
             best = {k: min(v) for k, v in timings.items()}
             out["sizes"][n] = {
@@ -646,8 +647,6 @@ def bench_adopt(results: int, rounds: int) -> dict[str, Any]:
     json-to-jsonb rewrite; fresh copies of the same rows, alternating rounds."""
     from tests import legacy
 
-    from backtest_store import adoption
-
     out: dict[str, Any] = {"results": results, "rounds": rounds}
     for shape in ("revision", "models"):
         source = f"bt_bench_legacy_{shape}"
@@ -663,10 +662,10 @@ def bench_adopt(results: int, rounds: int) -> dict[str, Any]:
         for _ in range(rounds):
             url = copy_database(source, "bt_bench_adopt")
             started = time.perf_counter()
-            adoption.adopt(url, dry_run=True)
+            run.adopt(url, dry_run=True)
             preflight = time.perf_counter() - started
             started = time.perf_counter()
-            plan = adoption.adopt(url, lock_timeout="5s")
+            plan = run.adopt(url, lock_timeout="5s")
             total = time.perf_counter() - started
             locked = sum(plan.seconds.values())
             adopt_rounds.append(
@@ -809,7 +808,7 @@ def main() -> None:
     url = fresh_database("bt_bench")
     figures: dict[str, Any] = {
         "started": datetime.now(UTC).isoformat(),
-        "server": migrations.redact(SERVER),
+        "server": urls.redact(SERVER),
     }
     with psycopg.connect(url) as conn:
         figures["postgres"] = conn.info.server_version

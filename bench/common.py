@@ -9,10 +9,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from backtest_store import migrations
+from backtest_store import migrations, urls
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = migrations.libpq_url(
+SERVER = urls.libpq_url(
     os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:54329/backtest_store")
 )
 

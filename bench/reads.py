@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 
 from backtest_store import BacktestStore
-from backtest_store import operations as ops
 from backtest_store import store as store_module
-from backtest_store.operations import Fetch
+from backtest_store.operations import reads
+from backtest_store.operations.steps import Fetch
 from bench.common import ROOT, fresh_database, percentile, spread
 
 Call = Callable[[int], Any]
@@ -53,7 +53,7 @@ def driver(conn: psycopg.Connection[Any], step: Fetch) -> Any:
 
 def stream_driver(conn: psycopg.Connection[Any], backtest_id: Any) -> list[Any]:
     """iter_trades' floor: the same statement through a server-side cursor, same batch."""
-    statement = ops.iter_trades_statement(backtest_id)
+    statement = reads.iter_trades(backtest_id)
     with conn.transaction(), conn.cursor(name="floor") as cur:
         cur.itersize = 2000
         cur.execute(statement.sql, statement.params)
@@ -166,17 +166,17 @@ def bench_reads(iterations: int, rounds: int = 5) -> dict[str, Any]:
 def captured_id(call: Call, i: int) -> Any:
     """iter_trades streams through its own cursor; its argument is the id it was given."""
     seen: list[Any] = []
-    real = ops.iter_trades_statement
+    real = reads.iter_trades
 
     def spy(backtest_id: Any) -> Any:
         seen.append(backtest_id)
         return real(backtest_id)
 
-    ops.iter_trades_statement = spy
+    reads.iter_trades = spy
     try:
         call(i)
     finally:
-        ops.iter_trades_statement = real
+        reads.iter_trades = real
     return seen[0]
 
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlparse
 import psycopg
 from psycopg import sql
 
-from backtest_store.migrations import libpq_url
+from backtest_store.urls import libpq_url
 
 # The server: DATABASE_URL (make test passes the private cluster's URL).
 SERVER_URL = libpq_url(

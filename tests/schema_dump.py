@@ -13,9 +13,10 @@ import subprocess
 import sys
 
 from backtest_store import migrations
+from backtest_store.schema import version
 from tests.dbs import pg_bin, scratch_database
 
-EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", migrations.CHECKSUM_TABLE)
+EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", version.CHECKSUM_TABLE)
 
 
 def dump(url: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> str:

@@ -21,8 +21,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from backtest_store import BacktestStore, BacktestTrade, adoption, migrations
+from backtest_store import BacktestStore, BacktestTrade, migrations
 from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
+from backtest_store.schema import files, runner
+from backtest_store.schema.adoption import catalog
+from backtest_store.schema.adoption import plan as adoption_plan
 from backtest_store.tables import ALL
 from tests import legacy
 from tests.dbs import scratch_database
@@ -75,7 +78,7 @@ def snapshot(url: str, *, as_jsonb: bool = True) -> dict[str, Any]:
 
 def migrations_table_exists(url: str, table: str) -> bool:
     with psycopg.connect(url) as conn:
-        return migrations.table_exists(conn, table)
+        return runner.table_exists(conn, table)
 
 
 def whole_state(url: str) -> tuple[str, dict[str, Any], list[Any]]:
@@ -83,7 +86,7 @@ def whole_state(url: str) -> tuple[str, dict[str, Any], list[Any]]:
     with psycopg.connect(url) as conn:
         applied = (
             conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
-            if migrations.table_exists(conn, "_yoyo_migration")
+            if runner.table_exists(conn, "_yoyo_migration")
             else []
         )
     return dump(url), snapshot(url, as_jsonb=False), applied
@@ -111,7 +114,7 @@ def test_adopt_makes_the_migrated_schema_and_keeps_every_row(
 
     plan = migrations.adopt(legacy_url)
 
-    assert plan.applied == [m for m in migrations.migration_ids() if m not in adoption.ADOPTED]
+    assert plan.applied == [m for m in migrations.migration_ids() if m not in catalog.ADOPTED]
     assert dump(legacy_url, exclude=OTHER) == migrated_dump
     assert snapshot(legacy_url) == before  # every row, every value, the other tables too
     assert dump(legacy_url, only=OTHER) == others_schema
@@ -123,7 +126,7 @@ def test_adopt_makes_the_migrated_schema_and_keeps_every_row(
 def test_the_shape_is_recognised_and_alembic_version_reported(legacy_url: str) -> None:
     plan = migrations.adopt(legacy_url, dry_run=True)
     with psycopg.connect(legacy_url) as conn:
-        has_alembic = migrations.table_exists(conn, "alembic_version")
+        has_alembic = runner.table_exists(conn, "alembic_version")
     assert plan.shape == ("revision" if has_alembic else "models")
     assert plan.alembic_version == (legacy.REVISION if has_alembic else None)
     assert plan.differences == []
@@ -183,7 +186,7 @@ def test_adopt_again_and_migrate_afterwards_have_nothing_left_to_do(legacy_url: 
 
 
 @pytest.mark.parametrize(
-    "later", [m for m in migrations.migration_ids() if m not in adoption.ADOPTED]
+    "later", [m for m in migrations.migration_ids() if m not in catalog.ADOPTED]
 )
 def test_each_later_migration_upgrades_an_adopted_database_and_a_fresh_one(
     later: str, migrated_dump: str
@@ -236,14 +239,14 @@ def test_the_readme_adopt_commands_run_as_written(legacy_url: str) -> None:
 def test_every_statement_of_the_adopted_migrations_is_replayed_or_verified() -> None:
     """adopt re-runs what the legacy tables lack and verifies what they have: no statement
     of 0001-0007 may be neither (a new kind would silently be skipped)."""
-    for migration_id in adoption.ADOPTED:
-        for statement in migrations.statements(migration_id):
-            assert adoption.replayed(statement) != adoption.verified(statement), statement
+    for migration_id in catalog.ADOPTED:
+        for statement in files.statements(migration_id):
+            assert adoption_plan.replayed(statement) != adoption_plan.verified(statement), statement
 
 
 def test_the_expected_shapes_list_the_seed_revision_indexes() -> None:
-    revision = adoption.expected_shape("revision")
-    models = adoption.expected_shape("models")
+    revision = catalog.expected_shape("revision")
+    models = catalog.expected_shape("models")
     names = {i[0] for shape in revision.values() for i in shape.indexes}
     assert len(names) == 5 + 20  # five primary keys, the revision's twenty indexes
     extra = {i[0] for s in models.values() for i in s.indexes} - names
@@ -391,7 +394,7 @@ def test_a_dry_run_prints_the_plan_and_changes_nothing(legacy_url: str) -> None:
     assert "then, the normal way: 0008" in plan
     assert whole_state(legacy_url) == state
     with psycopg.connect(legacy_url) as conn:  # not even yoyo's tables
-        assert not migrations.table_exists(conn, "_yoyo_migration")
+        assert not runner.table_exists(conn, "_yoyo_migration")
 
 
 def test_migrate_and_status_on_an_unadopted_database_name_adopt_and_change_nothing(
@@ -406,7 +409,7 @@ def test_migrate_and_status_on_an_unadopted_database_name_adopt_and_change_nothi
         migrations.apply(legacy_url)
     assert whole_state(legacy_url) == state
     with psycopg.connect(legacy_url) as conn:
-        assert not migrations.table_exists(conn, "_yoyo_migration")
+        assert not runner.table_exists(conn, "_yoyo_migration")
 
 
 def test_migrate_refuses_objects_that_exist_already_before_changing_anything(
@@ -418,8 +421,8 @@ def test_migrate_refuses_objects_that_exist_already_before_changing_anything(
         migrations.apply(empty_db_url)
     assert not isinstance(caught.value, NotAdoptedError)
     with psycopg.connect(empty_db_url) as conn:
-        assert not migrations.table_exists(conn, "_yoyo_migration")
-        assert not migrations.table_exists(conn, "mcp_backtest_results")
+        assert not runner.table_exists(conn, "_yoyo_migration")
+        assert not runner.table_exists(conn, "mcp_backtest_results")
 
 
 # -- notes, locks, kills, progress ------------------------------------------------------------
@@ -496,7 +499,7 @@ def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishe
         _kill_adopt_during(url, "CREATE INDEX CONCURRENTLY")
 
         status = migrations.status(url)
-        assert set(adoption.ADOPTED) <= set(status.applied) and status.pending
+        assert set(catalog.ADOPTED) <= set(status.applied) and status.pending
         with pytest.raises(MigrationError, match=f"backtest-store break-lock --database '{url}'"):
             migrations.adopt(url)
         assert cli("break-lock", "--database", url).returncode == 0

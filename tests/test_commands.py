@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from backtest_store import BacktestStore, migrations
-from backtest_store.browse import MEASURES, units
+from backtest_store.metrics import MEASURES, units
 from backtest_store.serialize import from_json, plain, to_json
 from backtest_store.tables import RESULTS, TRADES
 from tests.dbs import scratch_database

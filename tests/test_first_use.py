@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, migrations
-from backtest_store.console import allowed_statuses
+from backtest_store import BacktestStore, migrations, urls
+from backtest_store.schema.files import allowed_statuses
 from tests.clusters import free_port
 from tests.support import result
 
@@ -74,7 +74,7 @@ def test_a_host_that_accepts_but_never_answers_times_out() -> None:
         took = time.monotonic() - started
     assert run.returncode == 3 and "cannot connect" in one_line(run)
     assert took < 10  # the default would be 10 s; without one it hung for ever
-    assert migrations.CONNECT_TIMEOUT == "10"
+    assert urls.CONNECT_TIMEOUT == "10"
 
 
 def test_export_takes_ids_and_prefixes(db_url: str, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ import pandas as pd
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, QueryTimeoutError, ValidationError, columnar, operations
+from backtest_store import BacktestStore, QueryTimeoutError, ValidationError, columnar
+from backtest_store.operations import writes
 from backtest_store.tables import TRADES
 from tests.support import result, row_counts, trade
 
@@ -71,7 +72,7 @@ def test_the_frame_path_stores_what_the_record_path_stores(
     db_url: str, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trades, frame = records_and_frame(n)
-    monkeypatch.setattr(operations, "SMALL_SAVE", 0)
+    monkeypatch.setattr(writes, "SMALL_SAVE", 0)
     with BacktestStore.connect(db_url) as store:
         by_frame = store.save_backtest(result(), frame)
         by_records = store.save_backtest(result(), trades)

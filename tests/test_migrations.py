@@ -11,8 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backtest_store import cli, migrations
+from backtest_store import migrations
+from backtest_store.cli import main as cli
 from backtest_store.errors import MigrationChecksumError, MigrationLockedError
+from backtest_store.schema import files, runner, version
 from tests.schema_dump import dump
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +28,7 @@ def objects(url: str) -> list[tuple[str, str]]:
         "_yoyo_log",
         "_yoyo_version",
         "yoyo_lock",
-        migrations.CHECKSUM_TABLE,
+        version.CHECKSUM_TABLE,
     )
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -172,7 +174,7 @@ def test_an_invalid_index_left_by_a_failed_concurrent_build_is_rebuilt(db_url: s
 def test_a_running_migration_holds_others_back(empty_db_url: str) -> None:
     """While one run holds the advisory lock, another waits, then gives up clearly."""
     with psycopg.connect(empty_db_url, autocommit=True) as holder:
-        holder.execute("SELECT pg_advisory_lock(%s)", (migrations._ADVISORY_LOCK_KEY,))
+        holder.execute("SELECT pg_advisory_lock(%s)", (runner._ADVISORY_LOCK_KEY,))
         with pytest.raises(MigrationLockedError, match="another migration run"):
             migrations.apply(empty_db_url, lock_wait_seconds=0.5)
     assert migrations.apply(empty_db_url) == migrations.migration_ids()
@@ -183,7 +185,7 @@ def editable_sql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the migrations that the package reads instead of its own."""
     copy = tmp_path / "sql"
     shutil.copytree(migrations.migrations_dir(), copy)
-    monkeypatch.setattr(migrations, "migrations_dir", lambda: copy)
+    monkeypatch.setattr(files, "migrations_dir", lambda: copy)  # what every reader of sql/ asks
     return copy
 
 
@@ -212,15 +214,15 @@ def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
         SchemaVersionError,
         match=rf"no migration .* needs {last}: run `backtest-store migrate",
     ):
-        migrations.verify_applied(set())
+        version.verify_applied(set())
     with pytest.raises(
         SchemaVersionError,
         match=rf"at migration 0005\.create-walk-forward-tests; this package needs {last}",
     ):
-        migrations.verify_applied(set(ids[:5]))
+        version.verify_applied(set(ids[:5]))
     with pytest.raises(SchemaVersionError, match="ahead of this package"):
-        migrations.verify_applied({*ids, "0099.future"})
-    migrations.verify_applied(set(ids))
+        version.verify_applied({*ids, "0099.future"})
+    version.verify_applied(set(ids))
 
 
 def test_apply_reports_each_migration_as_it_goes(empty_db_url: str) -> None:

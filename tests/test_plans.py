@@ -16,9 +16,10 @@ import psycopg
 import pytest
 
 from backtest_store import BacktestPortfolio, BacktestResult, migrations
-from backtest_store import operations as ops
-from backtest_store.operations import Codec, Fetch
-from backtest_store.queries import METRICS
+from backtest_store.operations import reads, writes
+from backtest_store.operations.arguments import Codec
+from backtest_store.operations.steps import Fetch
+from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS, WALK_FORWARD
 from tests.dbs import scratch_database
 from tests.support import row_counts
@@ -120,7 +121,7 @@ def list_op(**kw: Any) -> Any:
     args: dict[str, Any] = dict.fromkeys(("symbol", "strategy_type", "status", "since", "until"))
     args.update(limit=50, after=None, with_series=False)
     args.update(kw)
-    return ops.list_backtests(CODEC, **args)
+    return reads.list_backtests(CODEC, **args)
 
 
 def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
@@ -134,7 +135,7 @@ def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
 def test_get_backtest_is_a_primary_key_lookup(
     volume: psycopg.Connection[Any], sample: dict[str, Any]
 ) -> None:
-    plan = explain(volume, ops.get_one(RESULTS, sample["backtest_id"], "get_backtest"))
+    plan = explain(volume, reads.get_one(RESULTS, sample["backtest_id"], "get_backtest"))
     assert_index_friendly(plan)
     assert index_names(plan) == {"mcp_backtest_results_pkey"} and scanned(plan) == 1
 
@@ -179,7 +180,7 @@ def test_list_backtests_with_filters(
 def test_top_backtests_orders_by_an_index_on_every_metric(
     volume: psycopg.Connection[Any], metric: str
 ) -> None:
-    op = ops.top_backtests(
+    op = reads.top_backtests(
         CODEC, metric=metric, symbol=None, strategy_type=None, min_trades=0,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
@@ -195,7 +196,7 @@ def test_top_backtests_orders_by_an_index_on_every_metric(
 
 
 def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> None:
-    op = ops.top_backtests(
+    op = reads.top_backtests(
         CODEC, metric="sharpe_ratio", symbol="S9", strategy_type=None, min_trades=10,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
@@ -203,7 +204,7 @@ def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> No
 
 
 def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> None:
-    op = ops.find_backtests(
+    op = reads.find_backtests(
         CODEC,
         parameters={"seed": 1234},
         symbol=None,
@@ -221,28 +222,28 @@ def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> N
 def test_get_trades_uses_the_backtest_entry_index(
     volume: psycopg.Connection[Any], sample: dict[str, Any], outcome: str
 ) -> None:
-    plan = explain(volume, ops.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
+    plan = explain(volume, reads.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
     assert_index_friendly(plan)
     assert "mcp_backtest_trades_backtest_entry_idx" in index_names(plan)
     assert scanned(plan) <= 10
 
 
 def test_iter_trades_streams_the_same_statement(sample: dict[str, Any]) -> None:
-    streamed = ops.iter_trades_statement(sample["backtest_id"])
-    step = next(ops.get_trades(sample["backtest_id"], "all"))
-    assert isinstance(step, Fetch) and (streamed.sql, streamed.params) == (
+    streamed = reads.iter_trades(sample["backtest_id"], 2000)
+    step = next(reads.get_trades(sample["backtest_id"], "all"))
+    assert isinstance(step, Fetch) and (streamed.statement, streamed.params) == (
         step.statement,
         step.params,
     )
 
 
 def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, Any]) -> None:
-    plan = explain(volume, ops.best_parameters(sample["optimized"], 5))
+    plan = explain(volume, reads.best_parameters(sample["optimized"], 5))
     assert_index_friendly(plan, limit=5)
     assert "mcp_optimization_results_backtest_idx" in index_names(plan)
     plan = explain(
         volume,
-        ops.children(
+        reads.children(
             WALK_FORWARD,
             sample["walk_forward_parent"],
             ("test_period_start", "walk_forward_id"),
@@ -252,7 +253,7 @@ def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, An
     assert_index_friendly(plan)
     assert "mcp_walk_forward_tests_parent_idx" in index_names(plan)
     plan = explain(
-        volume, ops.compare_backtests([sample["backtest_id"], sample["optimized"]], None)
+        volume, reads.compare_backtests([sample["backtest_id"], sample["optimized"]], None)
     )
     assert_index_friendly(plan)
     assert index_names(plan) == {"mcp_backtest_results_pkey"}
@@ -264,14 +265,14 @@ def test_list_portfolios_pages_and_names(
     for kw in ({}, {"after": sample["portfolio_after"]}):
         plan = explain(
             volume,
-            ops.list_portfolios(
+            reads.list_portfolios(
                 CODEC, portfolio_name=None, limit=50, with_series=False, **{"after": None, **kw}
             ),
         )
         assert_index_friendly(plan, limit=50)
     plan = explain(
         volume,
-        ops.list_portfolios(
+        reads.list_portfolios(
             CODEC, portfolio_name="portfolio_7", limit=50, after=None, with_series=False
         ),
     )
@@ -291,7 +292,7 @@ def test_performance_summary_filtered_reads_by_index(
     volume: psycopg.Connection[Any], filters: dict[str, Any]
 ) -> None:
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None, **filters}
-    plan = explain(volume, ops.performance_summary(CODEC, **args))
+    plan = explain(volume, reads.performance_summary(CODEC, **args))
     assert_index_friendly(plan)
     assert scanned(plan) <= 1000
 
@@ -300,14 +301,14 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
     """An unfiltered summary aggregates every row by nature; it is the one read allowed to
     scan the table (in one pass, GROUPING SETS, no sort of the table)."""
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None}
-    plan = explain(volume, ops.performance_summary(CODEC, **args))
+    plan = explain(volume, reads.performance_summary(CODEC, **args))
     assert sum(1 for n in nodes(plan) if "Scan" in n["Node Type"]) == 1
     assert not any(n["Node Type"] == "Sort" for n in nodes(plan))
 
 
 def test_retention_batches_use_the_date_index(volume: psycopg.Connection[Any]) -> None:
     for symbol in (None, "S3"):
-        op = ops.delete_batch(
+        op = writes.delete_batch(
             CODEC,
             older_than=datetime(2025, 10, 1, tzinfo=UTC),
             symbol=symbol,

@@ -14,7 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, ConstraintViolation, operations
+from backtest_store import BacktestStore, ConstraintViolation
+from backtest_store.operations import writes
 from backtest_store.tables import RESULTS, TRADES
 from tests.support import portfolio, result, row_counts, trade
 
@@ -45,7 +46,7 @@ def test_a_result_with_25_trades_is_one_round_trip(autocommit: psycopg.Connectio
     assert round_trips(autocommit, lambda: store.save_backtest(result(), trades)) == 1
     assert round_trips(autocommit, lambda: store.save_backtest(result())) == 1
     assert round_trips(autocommit, lambda: store.save_portfolio(portfolio())) == 1
-    many = [trade(i) for i in range(operations.SMALL_SAVE + 1)]
+    many = [trade(i) for i in range(writes.SMALL_SAVE + 1)]
     assert (
         round_trips(autocommit, lambda: store.save_backtest(result(), many)) == 5
     )  # BEGIN, INSERT, COPY, COPY end, COMMIT
@@ -58,7 +59,7 @@ def test_the_one_statement_path_stores_what_the_copy_path_stores(
     record = result(parameters={"fast": 3}, total_return=0.12345, equity_curve=[1.5, 2, None])
     trades = [trade(i, exit_reason="signal", duration_hours=1.25, mae=-0.01) for i in range(40)]
     small = store.save_backtest(record, trades)
-    monkeypatch.setattr(operations, "SMALL_SAVE", 0)
+    monkeypatch.setattr(writes, "SMALL_SAVE", 0)
     copied = store.save_backtest(record, trades)
     generated = {"backtest_id", "backtest_date", "created_at", "updated_at"}
     assert {k: v for k, v in dataclasses.asdict(small).items() if k not in generated} == {

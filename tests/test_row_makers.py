@@ -1,7 +1,7 @@
 """The compiled row makers build the same objects as the dataclasses' own __init__.
 
 Reads build records by filling a twin class's slots and assigning ``__class__``
-(operations.slots_maker); these tests hold that to ``__init__`` field by field, for
+(codegen.slots_maker); these tests hold that to ``__init__`` field by field, for
 every table, for column lists with series left out, and for SummaryStats.
 """
 
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backtest_store import NOT_LOADED, operations
-from backtest_store.reports import SummaryStats
+from backtest_store import NOT_LOADED
+from backtest_store.analytics import SummaryStats
+from backtest_store.operations import rows
 from backtest_store.tables import ALL, TableSpec
 from tests.strategies import records
 
@@ -33,7 +34,7 @@ def test_every_column_makes_the_record_init_makes(
 ) -> None:
     record = data.draw(records(spec))
     names = tuple(data.draw(st.permutations(list(spec.columns))))  # any select order
-    made = operations._record_maker(spec, names)(tuple(getattr(record, n) for n in names))
+    made = rows._record_maker(spec, names)(tuple(getattr(record, n) for n in names))
     assert type(made) is spec.record
     assert made == spec.record(**_values(record))
     assert _values(made) == _values(record)
@@ -45,7 +46,7 @@ def test_every_column_makes_the_record_init_makes(
 def test_columns_left_out_are_not_loaded_or_their_default(spec: TableSpec[Any]) -> None:
     names = tuple(n for n in spec.columns if n not in spec.series)
     row = tuple(f"value of {n}" for n in names)
-    made = operations._record_maker(spec, names)(row)
+    made = rows._record_maker(spec, names)(row)
     expected = spec.record(
         **dict(zip(names, row, strict=True)), **dict.fromkeys(spec.series, NOT_LOADED)
     )
@@ -61,11 +62,11 @@ def test_a_required_column_left_out_is_a_programming_error() -> None:
         if f.default is dataclasses.MISSING and f.name not in spec.series
     )
     with pytest.raises(AssertionError, match=required):
-        operations._record_maker(spec, tuple(n for n in spec.columns if n != required))
+        rows._record_maker(spec, tuple(n for n in spec.columns if n != required))
 
 
 def test_summary_rows_make_the_stats_init_makes() -> None:
     row = (0, 1, "sma", None, 7, Decimal("0.1"), Decimal("0.5"), None, Decimal("1.2"), None)
-    made = operations._stats_maker()(row)
+    made = rows._stats_maker()(row)
     assert type(made) is SummaryStats
     assert made == SummaryStats(7, Decimal("0.1"), Decimal("0.5"), None, Decimal("1.2"), None)

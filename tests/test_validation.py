@@ -11,7 +11,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from backtest_store import BacktestStore, ValidationError
+from backtest_store import BacktestStore, ValidationError, convert, json_policy
 from tests.support import optimization, portfolio, result, row_counts, trade
 
 Store = Any
@@ -220,18 +220,17 @@ JSON_EDGES: list[Any] = [
 def test_json_fast_path_accepts_and_refuses_exactly_as_the_standard_library(
     monkeypatch: pytest.MonkeyPatch, value: Any
 ) -> None:
-    from backtest_store import validation
     from backtest_store.columns import jsonb
 
     def outcome() -> Any:
         try:
-            wrapped = validation.converter(jsonb(), "refuse")(value)
-        except validation.Refused as refused:
+            wrapped = convert.converter(jsonb(), "refuse")(value)
+        except convert.Refused as refused:
             return ("refused", refused.problem)
-        return ("stored", validation.load_json(wrapped.obj))
+        return ("stored", json_policy.load_json(wrapped.obj))
 
     fast = outcome()
-    monkeypatch.setattr(validation, "orjson", None)
+    monkeypatch.setattr(json_policy, "orjson", None)
     assert outcome() == fast
 
 

@@ -1,6 +1,7 @@
 """backtest-store: PostgreSQL schema, migrations and a typed DAO for backtest results."""
 
 from backtest_store.aio import AsyncBacktestStore
+from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
 from backtest_store.errors import (
     BacktestStoreError,
     CannotConnectError,
@@ -33,7 +34,6 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.reports import BacktestComparison, PerformanceSummary, SummaryStats
 from backtest_store.store import BacktestStore
 
 __all__ = [

@@ -1,26 +1,43 @@
 """AsyncBacktestStore: the asyncio DAO over a psycopg AsyncConnection or AsyncConnectionPool.
 
-The same operations (operations.py) as BacktestStore, driven with ``await``.
+This is the store written by hand. ``store.py`` (BacktestStore) is generated from it by
+``tools/async_to_sync.py``: async and await go, the names are mapped, and a branch
+marked ``# ASYNC`` keeps its ``else`` in the sync store. What the store does is in the
+sans-I/O operations (``operations/``); this file only drives them on a connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import psycopg
 from psycopg import errors as pg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
-from backtest_store import migrations
-from backtest_store import operations as ops
+from backtest_store.analytics import BacktestComparison, PerformanceSummary
+from backtest_store.convert import NonFinite
+from backtest_store.copy_writer import BoundedQueuedWriter
 from backtest_store.errors import connect_error, translate
-from backtest_store.operations import Codec, CopyIn, Fetch, Operation, Step
-from backtest_store.queries import Outcome
+from backtest_store.json_policy import fast_json
+from backtest_store.operations import reads, writes
+from backtest_store.operations.arguments import Codec
+from backtest_store.operations.steps import (
+    CopyIn,
+    Done,
+    Fetch,
+    Operation,
+    Step,
+    Stream,
+    first_step,
+    one_statement,
+)
+from backtest_store.queries.common import Outcome
 from backtest_store.records import (
     BacktestPortfolio,
     BacktestResult,
@@ -28,9 +45,8 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.reports import BacktestComparison, PerformanceSummary
-from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from backtest_store.validation import NonFinite, fast_json
+from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, WALK_FORWARD
+from backtest_store.urls import conninfo, redact
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -42,11 +58,21 @@ Connection = psycopg.AsyncConnection[Any]
 async def execute(conn: Connection, step: Step) -> Any:
     """Run one step of an operation."""
     if isinstance(step, CopyIn) and step.encoded is not None:
-        # sent as encoded: a queued writer would gain nothing on one event loop (the
-        # encoding does not yield) and would hold the whole stream in its queue
-        async with conn.cursor() as cur, cur.copy(step.statement) as copy:
-            for chunk in step.rows:
-                await copy.write(chunk)
+        if True:  # ASYNC
+            # each chunk of the frame is encoded in a worker thread: the event loop goes on
+            # while it is made, and the stream is sent as it comes (a few MB at a time)
+            async with conn.cursor() as cur, cur.copy(step.statement) as copy:
+                chunks = iter(step.rows)
+                while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                    await copy.write(chunk)
+        else:
+            # a writer thread sends one chunk while the next is encoded
+            with (
+                conn.cursor() as cur,
+                cur.copy(step.statement, writer=BoundedQueuedWriter(cur)) as copy,
+            ):
+                for chunk in step.rows:
+                    copy.write(chunk)
         return step.encoded
     if isinstance(step, CopyIn):
         count = 0
@@ -73,20 +99,28 @@ async def _result(cur: Any, step: Fetch) -> Any:
     return cur.rowcount
 
 
-def _alone(conn: Connection) -> bool:
-    """Autocommit and idle: a single statement is its own transaction."""
-    return conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+def _idle(conn: Connection) -> bool:
+    return conn.info.transaction_status == TransactionStatus.IDLE
 
 
 def _commits(conn: Connection, owned: bool) -> bool:
-    """True when ``_scope`` commits a transaction of its own; see store._commits."""
-    return (conn.autocommit or owned) and conn.info.transaction_status == TransactionStatus.IDLE
+    """True when ``_scope`` commits a transaction of its own (rather than a savepoint, or
+    leaving the commit to the caller)."""
+    return (conn.autocommit or owned) and _idle(conn)
 
 
 @asynccontextmanager
 async def _scope(conn: Connection, owned: bool = False) -> AsyncIterator[None]:
-    """The transaction an operation runs in; see store._scope."""
-    if owned or conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+    """The transaction an operation runs in, never committing one the caller owns.
+
+    Autocommit and idle, or a pool's connection (``owned``: the call has it to itself): a
+    transaction of our own, committed at the end, so that a failed COMMIT is ours to
+    report. In a transaction already: a savepoint inside it. The caller's connection, not
+    autocommit and idle: the DB-API way, the caller commits; the statements run in the
+    transaction psycopg begins, which is rolled back if the operation fails (it held only
+    the operation's own work).
+    """
+    if owned or conn.autocommit or not _idle(conn):
         async with conn.transaction():
             yield
         return
@@ -112,17 +146,20 @@ async def drive(conn: Connection, op: Operation[T], step: Step) -> T:
 
 
 class AsyncBacktestStore:
-    """BacktestStore for asyncio: the same methods, as coroutines.
+    """Save and query backtest results. Every method is one transaction.
 
-    ``source`` is a psycopg ``Connection`` (autocommit or not) or a
+    ``source`` is a psycopg ``AsyncConnection`` (autocommit or not) or a
     ``psycopg_pool.AsyncConnectionPool``. A method never commits a transaction the
     caller owns: inside one it works in a savepoint, and on a connection that
-    is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema`` checks,
-    before the first call, that the database is at this package's migration.
-    ``nonfinite="null"`` stores NaN/Infinity metrics as NULL instead of
-    refusing them. ``fill=False`` stores records exactly as given: a None is NULL even
-    where the column has a default, and no rank or ``data_points`` is computed (``import``
-    copies rows this way).
+    is not autocommit it leaves the commit to the caller (DB-API style). ``check_schema``
+    checks that the database is at this package's migration: the sync store when it is
+    made, the async store before its first call. ``nonfinite="null"`` stores
+    NaN/Infinity metrics as NULL instead of refusing them. ``fill=False`` stores records
+    exactly as given: a None is NULL even where the column has a default, and no rank or
+    ``data_points`` is computed (``import`` copies rows this way).
+
+    Id arguments are typed ``UUID | None`` so that ``saved.backtest_id`` of a
+    returned record can be passed as it is; None is refused (ValidationError).
     """
 
     def __init__(
@@ -136,6 +173,11 @@ class AsyncBacktestStore:
         self._source = source
         self._codec = Codec(nonfinite, fill)
         self._schema_checked = not check_schema
+        if True:  # ASYNC
+            pass  # a constructor cannot await: checked before the first call
+        else:
+            if check_schema:
+                self.check_schema()
 
     @classmethod
     @asynccontextmanager
@@ -149,9 +191,9 @@ class AsyncBacktestStore:
     ) -> AsyncIterator[AsyncBacktestStore]:
         """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
         try:
-            conn = await psycopg.AsyncConnection.connect(migrations.conninfo(url), autocommit=True)
+            conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
         except psycopg.Error as exc:
-            raise connect_error(exc, migrations.redact(url)) from exc
+            raise connect_error(exc, redact(url)) from exc
         async with conn:
             store = cls(conn, check_schema=False, nonfinite=nonfinite, fill=fill)
             if check_schema:
@@ -176,16 +218,20 @@ class AsyncBacktestStore:
         finally:
             await self._source.putconn(conn)
 
-    async def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
+    async def _ready(self) -> None:
         if not self._schema_checked:
             await self.check_schema()
+
+    async def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
+        await self._ready()
         async with self._connection() as conn:
             committing = False  # True once a COMMIT may be in flight: the outcome is unknown
             try:
-                first = ops.first_step(op)
-                if isinstance(first, ops.Done):
+                first = first_step(op)
+                if isinstance(first, Done):
                     return first.value  # type: ignore[no-any-return]
-                if _alone(conn) and (read or (isinstance(first, Fetch) and first.whole)):
+                alone = conn.autocommit and _idle(conn)
+                if one_statement(first, read=read, autocommit_idle=alone):
                     committing = not read  # one statement: its own transaction
                     return await drive(conn, op, first)
                 owned = conn is not self._source
@@ -197,6 +243,32 @@ class AsyncBacktestStore:
             except psycopg.Error as exc:
                 raise translate(exc, doing, committing=committing) from exc
 
+    async def _run_each(self, batches: Generator[Operation[int], int, T], doing: str) -> T:
+        """Run the operations ``batches`` yields one after another, each its own
+        transaction, sending each one's value back, until it returns."""
+        try:
+            op = next(batches)
+            while True:
+                op = batches.send(await self._run(op, doing))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _stream(self, stream: Stream, doing: str) -> AsyncIterator[Any]:
+        await self._ready()
+        async with self._connection() as conn:
+            try:
+                async with (
+                    _scope(conn, conn is not self._source),
+                    conn.cursor(name=stream.name, row_factory=stream.row) as cur,
+                ):
+                    fast_json(cur)
+                    cur.itersize = stream.batch_size
+                    await cur.execute(stream.statement, stream.params)
+                    async for row in cur:
+                        yield row
+            except psycopg.Error as exc:
+                raise translate(exc, doing) from exc
+
     def _bound(self, conn: Connection) -> AsyncBacktestStore:
         store = object.__new__(type(self))
         store._source = conn
@@ -206,19 +278,12 @@ class AsyncBacktestStore:
 
     async def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        async with self._connection() as conn:
-            try:
-                async with _scope(conn, conn is not self._source):
-                    cur = await conn.execute(migrations.CHECK_TABLE_SQL)
-                    row = await cur.fetchone()
-                    applied: set[str] = set()
-                    if row and row[0]:
-                        cur = await conn.execute(migrations.APPLIED_SQL)
-                        applied = {r[0] for r in await cur.fetchall()}
-            except psycopg.Error as exc:
-                raise translate(exc, "check_schema") from exc
-        migrations.verify_applied(applied)
-        self._schema_checked = True
+        self._schema_checked = True  # the check itself must not wait for a check
+        try:
+            await self._run(reads.check_schema(), "check_schema", read=True)
+        except BaseException:
+            self._schema_checked = False
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncBacktestStore]:
@@ -228,8 +293,7 @@ class AsyncBacktestStore:
         (a savepoint if the caller's connection is already in one); it
         commits when the block ends and rolls back if it raises.
         """
-        if not self._schema_checked:
-            await self.check_schema()
+        await self._ready()
         async with self._connection() as conn:
             owned = conn is not self._source
             commits = _commits(conn, owned)
@@ -249,24 +313,23 @@ class AsyncBacktestStore:
         """Save a result and all its trades in one transaction; return it as stored.
 
         Trades are records or a pandas DataFrame (columns named as the table's; see
-        columnar.py). Up to ``operations.SMALL_SAVE`` records go in with the result as one
+        columnar.py). Up to ``writes.SMALL_SAVE`` records go in with the result as one
         statement (one round trip); more, and DataFrames, through binary COPY.
 
         Absent ``trade_number`` s are filled 1..n; an absent ``data_points`` is
         the length of the equity curve.
         """
-        return await self._run(ops.save_backtest(self._codec, result, trades), "save_backtest")
+        return await self._run(writes.save_backtest(self._codec, result, trades), "save_backtest")
 
     async def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
         """Append trades (records, or a pandas DataFrame) to a backtest through binary COPY;
         return how many were saved."""
-        return await self._run(ops.save_trades(self._codec, backtest_id, trades), "save_trades")
+        return await self._run(writes.save_trades(self._codec, backtest_id, trades), "save_trades")
 
     async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
-        return await self._run(
-            ops.get_one(RESULTS, backtest_id, "get_backtest"), "get_backtest", read=True
-        )
+        op = reads.get_one(RESULTS, backtest_id, "get_backtest")
+        return await self._run(op, "get_backtest", read=True)
 
     async def list_backtests(
         self,
@@ -285,7 +348,7 @@ class AsyncBacktestStore:
         ``since`` is inclusive, ``until`` exclusive. Series are NOT_LOADED unless
         ``with_series=True``.
         """
-        op = ops.list_backtests(
+        op = reads.list_backtests(
             self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
         )  # fmt: skip
@@ -303,9 +366,9 @@ class AsyncBacktestStore:
         with_series: bool = False,
         parameters: dict[str, Any] | None = None,
     ) -> list[BacktestResult]:
-        """Best first by a whitelisted metric (queries.METRICS); rows without it are left out.
-        ``parameters``: only backtests whose parameters contain these (jsonb @>)."""
-        op = ops.top_backtests(
+        """Best first by a whitelisted metric (queries.common.METRICS); rows without it are
+        left out. ``parameters``: only backtests whose parameters contain these (jsonb @>)."""
+        op = reads.top_backtests(
             self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
             parameters=parameters,
@@ -322,7 +385,7 @@ class AsyncBacktestStore:
         with_series: bool = False,
     ) -> list[BacktestResult]:
         """Backtests whose parameters contain the given key/values (jsonb @>), newest first."""
-        op = ops.find_backtests(
+        op = reads.find_backtests(
             self._codec, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
@@ -331,11 +394,11 @@ class AsyncBacktestStore:
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git
         takes a short hash; dashes ignored), at most ``limit``, in order."""
-        return await self._run(ops.backtest_ids(prefix, limit), "backtest_ids", read=True)
+        return await self._run(reads.backtest_ids(prefix, limit), "backtest_ids", read=True)
 
     async def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
-        return await self._run(ops.delete_backtest(backtest_id), "delete_backtest")
+        return await self._run(writes.delete_backtest(backtest_id), "delete_backtest")
 
     async def count_backtests(
         self,
@@ -346,7 +409,7 @@ class AsyncBacktestStore:
     ) -> dict[str, int]:
         """What ``delete_backtests`` with the same arguments would delete: backtests and,
         by cascade, trades, optimizations and walk_forward windows, counted in one query."""
-        op = ops.count_backtests(
+        op = reads.count_backtests(
             self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type
         )
         return await self._run(op, "count_backtests", read=True)
@@ -368,18 +431,11 @@ class AsyncBacktestStore:
         commit with it. Returns how many were deleted; ``progress`` is called with
         each batch's count.
         """
-        total = 0
-        while True:
-            op = ops.delete_batch(
-                self._codec, older_than=older_than, symbol=symbol,
-                strategy_type=strategy_type, batch_size=batch_size,
-            )  # fmt: skip
-            deleted = await self._run(op, "delete_backtests")
-            total += deleted
-            if progress is not None:
-                progress(deleted)
-            if deleted < batch_size:
-                return total
+        batches = writes.delete_backtests(
+            self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
+            batch_size=batch_size, progress=progress,
+        )  # fmt: skip
+        return await self._run_each(batches, "delete_backtests")
 
     # -- trades --------------------------------------------------------------
 
@@ -387,7 +443,7 @@ class AsyncBacktestStore:
         self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
-        return await self._run(ops.get_trades(backtest_id, outcome), "get_trades", read=True)
+        return await self._run(reads.get_trades(backtest_id, outcome), "get_trades", read=True)
 
     def iter_trades(
         self, backtest_id: UUID | None, *, batch_size: int = 2000
@@ -397,30 +453,7 @@ class AsyncBacktestStore:
         The connection is held (in a transaction) until the iterator is
         exhausted or closed.
         """
-        statement = ops.iter_trades_statement(backtest_id)
-        ops._check_limit("iter_trades", batch_size, "batch_size")
-        return self._stream(statement.sql, statement.params, batch_size)
-
-    async def _stream(
-        self, query: str, params: dict[str, Any], batch_size: int
-    ) -> AsyncIterator[BacktestTrade]:
-        if not self._schema_checked:
-            await self.check_schema()
-        async with self._connection() as conn:
-            try:
-                async with (
-                    _scope(conn, conn is not self._source),
-                    conn.cursor(
-                        name=f"backtest_store_{uuid4().hex}", row_factory=ops.record_row(TRADES)
-                    ) as cur,
-                ):
-                    fast_json(cur)
-                    cur.itersize = batch_size
-                    await cur.execute(query, params)
-                    async for trade in cur:
-                        yield trade
-            except psycopg.Error as exc:
-                raise translate(exc, "iter_trades") from exc
+        return self._stream(reads.iter_trades(backtest_id, batch_size), "iter_trades")
 
     # -- optimizations and walk-forward tests -----------------------------------------
 
@@ -432,20 +465,19 @@ class AsyncBacktestStore:
         Absent ``parameter_set`` s are numbered 1..n; absent ranks are computed
         in SQL from ``objective_value`` (1 = highest, ties share a rank).
         """
-        op = ops.save_optimization_results(self._codec, backtest_id, results)
+        op = writes.save_optimization_results(self._codec, backtest_id, results)
         return await self._run(op, "save_optimization_results")
 
     async def best_parameters(
         self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
-        return await self._run(
-            ops.best_parameters(backtest_id, limit), "best_parameters", read=True
-        )
+        op = reads.best_parameters(backtest_id, limit)
+        return await self._run(op, "best_parameters", read=True)
 
     async def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
         """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
-        op = ops.children(
+        op = reads.children(
             OPTIMIZATIONS, backtest_id, ("parameter_set", "optimization_id"),
             "optimization_results",
         )  # fmt: skip
@@ -455,12 +487,12 @@ class AsyncBacktestStore:
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
     ) -> list[WalkForwardTest]:
         """Save walk-forward windows of a backtest; return them as stored, in input order."""
-        op = ops.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
+        op = writes.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
         return await self._run(op, "save_walk_forward_tests")
 
     async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
-        op = ops.children(
+        op = reads.children(
             WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
             "walk_forward_tests",
         )  # fmt: skip
@@ -470,11 +502,11 @@ class AsyncBacktestStore:
 
     async def save_portfolio(self, portfolio: BacktestPortfolio) -> BacktestPortfolio:
         """Save a portfolio backtest; return it as stored."""
-        return await self._run(ops.save_portfolio(self._codec, portfolio), "save_portfolio")
+        return await self._run(writes.save_portfolio(self._codec, portfolio), "save_portfolio")
 
     async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
-        op = ops.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
+        op = reads.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
         return await self._run(op, "get_portfolio", read=True)
 
     async def list_portfolios(
@@ -486,7 +518,7 @@ class AsyncBacktestStore:
         with_series: bool = False,
     ) -> list[BacktestPortfolio]:
         """Newest backtest_date first, keyset-paginated like list_backtests."""
-        op = ops.list_portfolios(
+        op = reads.list_portfolios(
             self._codec, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip
@@ -499,9 +531,8 @@ class AsyncBacktestStore:
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""
-        return await self._run(
-            ops.compare_backtests(backtest_ids, metrics), "compare_backtests", read=True
-        )
+        op = reads.compare_backtests(backtest_ids, metrics)
+        return await self._run(op, "compare_backtests", read=True)
 
     async def performance_summary(
         self,
@@ -513,7 +544,7 @@ class AsyncBacktestStore:
     ) -> PerformanceSummary:
         """Count and mean/best/worst return, mean Sharpe and win rate: overall, per strategy,
         per symbol, aggregated in SQL (GROUPING SETS)."""
-        op = ops.performance_summary(
+        op = reads.performance_summary(
             self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
         return await self._run(op, "performance_summary", read=True)

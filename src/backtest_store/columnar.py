@@ -27,9 +27,9 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store.columns import Column
+from backtest_store.convert import NOT_FINITE, WAY_OUT, NonFinite, Refused, converter
 from backtest_store.errors import ValidationError
 from backtest_store.tables import TableSpec
-from backtest_store.validation import NOT_FINITE, WAY_OUT, NonFinite, Refused, converter
 from backtest_store.values import plain_scalar
 
 CHUNK = 16_384  # rows: ~3 MB encoded, ~12 MB of numpy temporaries while encoding

@@ -11,7 +11,6 @@ time order), and the chart says so; the numbers in the tables are never decimate
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import html
 from collections.abc import Iterable, Sequence
@@ -21,9 +20,8 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store._extras import need
-from backtest_store.browse import MEASURES, shown, units
-from backtest_store.console import backtest_id, open_store
 from backtest_store.errors import NotFoundError
+from backtest_store.metrics import MEASURES, shown, units
 from backtest_store.records import BacktestResult, BacktestTrade
 
 MAX_POINTS = 4000  # per curve, shown: two per bucket
@@ -252,18 +250,3 @@ def _cell(t: BacktestTrade, name: str) -> str:
     if name == "pnl_percent":
         return f"{float(value) * 100:.2f} %"
     return str(value)
-
-
-def report(args: argparse.Namespace) -> int:
-    with open_store(args.database) as store:
-        ids = [backtest_id(store, i) for i in args.ids]
-        target = write_html(store, ids, args.output)
-    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
-    return 0
-
-
-def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("report", parents=[database], help="one self-contained HTML report")
-    p.add_argument("ids", nargs="+", metavar="ID")
-    p.add_argument("-o", "--output", required=True, metavar="FILE.html")
-    p.set_defaults(handler=report)

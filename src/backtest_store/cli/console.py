@@ -32,6 +32,7 @@ from backtest_store.errors import (
     TransactionRollbackError,
     ValidationError,
 )
+from backtest_store.schema.files import allowed_statuses
 from backtest_store.serialize import plain
 from backtest_store.store import BacktestStore
 
@@ -146,16 +147,6 @@ def positive(name: str, value: int, most: int | None = None) -> int:
     return value
 
 
-def allowed_statuses() -> tuple[str, ...]:
-    """The statuses ck_mcp_backtest_results_status allows, read from its migration."""
-    from backtest_store import migrations
-
-    text = (migrations.migrations_dir() / "0007.add-integrity-checks.sql").read_text()
-    match = re.search(r"ck_mcp_backtest_results_status CHECK \(status IN \(([^)]*)\)\)", text)
-    assert match is not None, "0007 defines the status check"
-    return tuple(v.strip().strip("'") for v in match.group(1).split(","))
-
-
 def status_filter(value: str | None) -> str | None:
     """--status: one of the statuses the schema allows (else bad usage, listing them)."""
     if value is None or value in allowed_statuses():
@@ -229,13 +220,3 @@ def print_table(title: str, columns: list[Col], rows: list[list[str]], *, wide: 
     for r in rows:
         table.add_row(*(r[i] for i in shown))
     out.print(table)
-
-
-def percent(value: Any) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f} %"
-
-
-def number(value: Any, places: int = 4) -> str:
-    if value is None:
-        return ""
-    return f"{float(value):,.{places}f}"

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import csv
-import functools
 import json
 import sys
 from typing import Any
 
-from backtest_store import migrations
-from backtest_store.console import (
+from backtest_store.cli.console import (
     BAD_INPUT,
     NOT_FOUND,
     Col,
@@ -24,73 +22,19 @@ from backtest_store.console import (
     backtest_id,
     console,
     day,
-    number,
     open_store,
-    percent,
     positive,
     print_json,
     print_table,
     short_id,
     status_filter,
 )
-from backtest_store.operations import MAX_LIMIT
-from backtest_store.queries import METRICS
+from backtest_store.metrics import MEASURES, number, percent, shown, units
+from backtest_store.operations.arguments import MAX_LIMIT
+from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.tables import RESULTS
-
-# The result columns that are measurements of the run (not its set-up or bookkeeping).
-MEASURES = tuple(
-    name
-    for name, column in RESULTS.columns.items()
-    if column.kind in ("numeric", "integer") and name not in ("initial_capital", "fees", "slippage")
-)
-
-
-@functools.cache
-def units() -> dict[str, str]:
-    """Each result column's unit, read from its COMMENT in the migration files."""
-    return {
-        column: _unit(comment)
-        for (table, column), comment in migrations.column_comments().items()
-        if table == RESULTS.name
-    }
-
-
-def _unit(comment: str) -> str:
-    text = comment.lower()
-    if "fraction" in text:
-        return "fraction"
-    if "account currency" in text:
-        return "currency"
-    if "in days" in text:
-        return "days"
-    if "in seconds" in text:
-        return "seconds"
-    if "dimensionless" in text:
-        return "ratio"
-    if text.startswith(("number of", "trades with")):
-        return "count"
-    return ""
-
-
-def shown(column: str, value: Any) -> str:
-    """A metric for the table, in its unit."""
-    unit = units().get(column, "")
-    if value is None:
-        return ""
-    if unit == "fraction":
-        return percent(value)
-    if unit == "currency":
-        return number(value, 2)
-    if unit == "days":
-        return f"{value} days"
-    if unit == "seconds":
-        return f"{number(value, 3)} s"
-    if unit == "count":
-        return f"{value:,}"
-    return number(value)
-
 
 SPARKS = "▁▂▃▄▅▆▇█"
 

@@ -26,9 +26,7 @@ from uuid import UUID
 
 import psycopg
 
-from backtest_store import migrations, queries
-from backtest_store import operations as ops
-from backtest_store.console import (
+from backtest_store.cli.console import (
     BAD_INPUT,
     CommandError,
     backtest_id,
@@ -38,8 +36,11 @@ from backtest_store.console import (
     positive,
     status_filter,
 )
+from backtest_store.cli.progress import progress
 from backtest_store.errors import ValidationError, translate
-from backtest_store.progress import progress
+from backtest_store.json_policy import fast_json
+from backtest_store.operations.rows import record_row
+from backtest_store.queries import reads as read_sql
 from backtest_store.records import (
     BacktestPortfolio,
     BacktestResult,
@@ -51,7 +52,7 @@ from backtest_store.records import (
 from backtest_store.serialize import from_json, to_json
 from backtest_store.store import BacktestStore
 from backtest_store.tables import OPTIMIZATIONS, TRADES, WALK_FORWARD, TableSpec
-from backtest_store.validation import fast_json
+from backtest_store.urls import connect
 
 R = TypeVar("R", bound=Record)
 
@@ -74,8 +75,8 @@ def children(conn: psycopg.Connection[Any], spec: TableSpec[R], parent_id: UUID,
              order_by: tuple[str, ...]) -> Iterator[R]:  # fmt: skip
     """Every child row of a backtest, streamed (one query, rows as they arrive: memory
     stays bounded however many there are). No filter, no limit."""
-    statement = queries.children(spec, parent_id, order_by)
-    with conn.cursor(row_factory=ops.record_row(spec)) as cur:
+    statement = read_sql.children(spec, parent_id, order_by)
+    with conn.cursor(row_factory=record_row(spec)) as cur:
         fast_json(cur)
         yield from cur.stream(statement.sql, statement.params)
 
@@ -142,7 +143,7 @@ def export(args: argparse.Namespace) -> int:
     limit = None if args.limit is None else positive("--limit", args.limit)
     if args.ids and (args.symbol or args.strategy or status or args.since or limit):
         raise CommandError("give backtest ids or filters, not both", BAD_INPUT)
-    conn = migrations.connect(url, autocommit=False)
+    conn = connect(url, autocommit=False)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
     written = 0

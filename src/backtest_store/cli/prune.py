@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from backtest_store.console import (
+from backtest_store.cli.console import (
     BAD_INPUT,
     BUSY,
     CommandError,
@@ -20,7 +20,7 @@ from backtest_store.console import (
     open_store,
     print_json,
 )
-from backtest_store.progress import progress
+from backtest_store.cli.progress import progress
 
 
 def prune(args: argparse.Namespace) -> int:

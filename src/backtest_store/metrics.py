@@ -1,0 +1,72 @@
+"""The result metrics and their units, read from the columns' COMMENTs, and how a value
+is shown in its unit (the command line, the HTML report)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from backtest_store.schema import files
+from backtest_store.tables import RESULTS
+
+# The result columns that are measurements of the run (not its set-up or bookkeeping).
+MEASURES = tuple(
+    name
+    for name, column in RESULTS.columns.items()
+    if column.kind in ("numeric", "integer") and name not in ("initial_capital", "fees", "slippage")
+)
+
+
+@functools.cache
+def units() -> dict[str, str]:
+    """Each result column's unit, read from its COMMENT in the migration files."""
+    return {
+        column: _unit(comment)
+        for (table, column), comment in files.column_comments().items()
+        if table == RESULTS.name
+    }
+
+
+def _unit(comment: str) -> str:
+    text = comment.lower()
+    if "fraction" in text:
+        return "fraction"
+    if "account currency" in text:
+        return "currency"
+    if "in days" in text:
+        return "days"
+    if "in seconds" in text:
+        return "seconds"
+    if "dimensionless" in text:
+        return "ratio"
+    if text.startswith(("number of", "trades with")):
+        return "count"
+    return ""
+
+
+def shown(column: str, value: Any) -> str:
+    """A metric for the table, in its unit."""
+    unit = units().get(column, "")
+    if value is None:
+        return ""
+    if unit == "fraction":
+        return percent(value)
+    if unit == "currency":
+        return number(value, 2)
+    if unit == "days":
+        return f"{value} days"
+    if unit == "seconds":
+        return f"{number(value, 3)} s"
+    if unit == "count":
+        return f"{value:,}"
+    return number(value)
+
+
+def percent(value: Any) -> str:
+    return "" if value is None else f"{float(value) * 100:.2f} %"
+
+
+def number(value: Any, places: int = 4) -> str:
+    if value is None:
+        return ""
+    return f"{float(value):,.{places}f}"

@@ -1,0 +1,129 @@
+"""The checks of the arguments every operation takes: ids, limits, times, pages, metric
+names, parameter filters, and filter values checked like their columns (``Codec``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sized
+from datetime import UTC, date, datetime
+from typing import Any, TypeGuard
+from uuid import UUID
+
+from backtest_store.columns import Column
+from backtest_store.convert import NonFinite, Refused, converter
+from backtest_store.errors import ValidationError
+from backtest_store.preparer import RowPreparer
+from backtest_store.queries.common import METRICS
+from backtest_store.tables import (
+    RESULTS,
+    TableSpec,
+)
+from backtest_store.values import plain_scalar
+
+MAX_LIMIT = 10_000
+
+
+class Codec:
+    """Validation settings of a store, with a cache of row preparers.
+
+    ``fill=False`` stores records as given: None is NULL even where the column has a
+    default, and no rank or data_points is computed (what ``import`` needs to copy rows
+    exactly)."""
+
+    def __init__(self, nonfinite: NonFinite, fill: bool = True) -> None:
+        if nonfinite not in ("refuse", "null"):
+            raise ValidationError("BacktestStore", "nonfinite", nonfinite, "'refuse' or 'null'")
+        self.nonfinite: NonFinite = nonfinite
+        self.fill = bool(fill)
+        self._cache: dict[tuple[str, tuple[str, ...]], RowPreparer] = {}
+
+    def preparer(self, spec: TableSpec[Any], columns: tuple[str, ...]) -> RowPreparer:
+        key = (spec.name, columns)
+        prep = self._cache.get(key)
+        if prep is None:
+            prep = self._cache[key] = RowPreparer(spec, columns, self.nonfinite, self.fill)
+        return prep
+
+    def argument(self, spec: TableSpec[Any], name: str, value: Any, *, method: str) -> Any:
+        """Validate a filter argument like the column it is compared with (length aside)."""
+        value = plain_scalar(value)  # numpy scalars; pandas.NA and NaT are None
+        if value is None:
+            return None
+        column = spec.columns[name]
+        if column.kind == "varchar":
+            column = Column("text")  # a longer filter matches nothing; it is not an error
+        try:
+            return converter(column, "refuse")(value)
+        except Refused as refused:
+            limit = refused.limit or column.describe()
+            raise ValidationError(method, name, value, limit, problem=refused.problem) from None
+
+
+def is_series(value: Any) -> TypeGuard[Sized]:
+    """A sequence of points: a list or tuple (of values or [timestamp, value] pairs), a
+    numpy array or a pandas Series; not a dict, a string or NOT_LOADED."""
+    return isinstance(value, list | tuple) or (
+        hasattr(value, "__len__") and hasattr(value, "dtype") and getattr(value, "ndim", 0) == 1
+    )
+
+
+def unknown_metric(method: str, name: str, metric: Any) -> ValidationError:
+    allowed = "one of " + ", ".join(sorted(METRICS))
+    return ValidationError(method, name, metric, allowed, problem="is not a rankable metric")
+
+
+def check_limit(method: str, limit: Any, name: str = "limit") -> int:
+    limit = plain_scalar(limit)
+    if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(method, name, limit, f"an int from 1 to {MAX_LIMIT}")
+    return limit
+
+
+def check_id(method: str, name: str, value: Any) -> UUID:
+    if not isinstance(value, UUID):
+        raise ValidationError(method, name, value, "a uuid.UUID", problem="is not a UUID")
+    return value
+
+
+def check_aware(method: str, name: str, value: Any) -> datetime | None:
+    value = plain_scalar(value)
+    if value is None:
+        return None
+    if type(value) is date:
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValidationError(
+            method, name, value, "a timezone-aware datetime (or a date, read as UTC midnight)"
+        )
+    return value
+
+
+def page_key(method: str, after: Any, record: type[Any], key: str) -> tuple[datetime, UUID] | None:
+    if after is None:
+        return None
+    if type(after) is not record or after.backtest_date is None or getattr(after, key) is None:
+        raise ValidationError(
+            method, "after", after, f"the last {record.__name__} of the previous page, as returned"
+        )
+    return (after.backtest_date, getattr(after, key))
+
+
+def retention(
+    method: str, codec: Codec, older_than: Any, symbol: str | None, strategy_type: str | None
+) -> dict[str, Any]:
+    """The checked arguments of a retention query: which backtests are old enough."""
+    cutoff = check_aware(method, "older_than", older_than)
+    if cutoff is None:
+        raise ValidationError(method, "older_than", None, "a timezone-aware datetime")
+    return {
+        "older_than": cutoff,
+        "symbol": codec.argument(RESULTS, "symbol", symbol, method=method),
+        "strategy_type": codec.argument(RESULTS, "strategy_type", strategy_type, method=method),
+    }
+
+
+def parameters_filter(codec: Codec, method: str, parameters: Any) -> Any:
+    """A jsonb containment filter: a dict of parameter names to values."""
+    if not isinstance(parameters, dict):
+        raise ValidationError(method, "parameters", parameters,
+                              "a dict of parameter names to values")  # fmt: skip
+    return codec.argument(RESULTS, "parameters", parameters, method=method)

@@ -1,0 +1,271 @@
+"""The operations that read: one record, pages, the best by a metric, parameter searches,
+children, the comparison and the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
+from backtest_store.errors import ValidationError
+from backtest_store.operations.arguments import (
+    Codec,
+    check_aware,
+    check_id,
+    check_limit,
+    page_key,
+    parameters_filter,
+    retention,
+    unknown_metric,
+)
+from backtest_store.operations.rows import _stats_maker, record_row
+from backtest_store.operations.steps import Fetch, Operation, R, Stream, fetch
+from backtest_store.queries import analytics as analytics_sql
+from backtest_store.queries import reads as read_sql
+from backtest_store.queries import writes as write_sql
+from backtest_store.queries.common import METRICS, Outcome
+from backtest_store.records import (
+    BacktestPortfolio,
+    BacktestResult,
+    BacktestTrade,
+    OptimizationResult,
+)
+from backtest_store.schema.version import APPLIED_SQL, CHECK_TABLE_SQL, verify_applied
+from backtest_store.tables import (
+    OPTIMIZATIONS,
+    PORTFOLIOS,
+    RESULTS,
+    TRADES,
+    TableSpec,
+)
+from backtest_store.values import plain_scalar
+
+
+def count_backtests(
+    codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None
+) -> Operation[dict[str, int]]:
+    statement = write_sql.prune_counts(
+        **retention("count_backtests", codec, older_than, symbol, strategy_type)
+    )
+    row = yield fetch(statement, "one", dict_row, custom_plan=True)
+    return {k: int(v) for k, v in row.items()}
+
+
+def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
+    """The backtest ids that start with ``prefix`` (hex digits, dashes ignored), in order;
+    a range scan of the primary key."""
+    digits = prefix.replace("-", "").lower() if isinstance(prefix, str) else None
+    if digits is None or not 1 <= len(digits) <= 32 or any(c not in _HEX for c in digits):
+        raise ValidationError("backtest_ids", "prefix", prefix, "1 to 32 hex digits",
+                              problem="is not the start of a backtest id")  # fmt: skip
+    low, high = UUID(digits.ljust(32, "0")), UUID(digits.ljust(32, "f"))
+    rows = yield fetch(read_sql.ids_between(low, high, check_limit("backtest_ids", limit)), "all")
+    return [row[0] for row in rows]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
+    check_id(method, spec.key, key)
+    row = yield fetch(read_sql.get_by_key(spec, key), "one", record_row(spec))
+    return row  # type: ignore[no-any-return]
+
+
+def list_backtests(
+    codec: Codec,
+    *,
+    symbol: str | None,
+    strategy_type: str | None,
+    status: str | None,
+    since: Any,
+    until: Any,
+    limit: int,
+    after: BacktestResult | None,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "list_backtests"
+    statement = read_sql.list_backtests(
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=codec.argument(RESULTS, "status", status, method=m),
+        since=check_aware(m, "since", since),
+        until=check_aware(m, "until", until),
+        after=page_key(m, after, BacktestResult, "backtest_id"),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield fetch(statement, "all", record_row(RESULTS))
+    return list(rows)
+
+
+def top_backtests(
+    codec: Codec,
+    *,
+    metric: str,
+    symbol: str | None,
+    strategy_type: str | None,
+    min_trades: int,
+    status: str | None,
+    limit: int,
+    with_series: bool,
+    parameters: dict[str, Any] | None = None,
+) -> Operation[list[BacktestResult]]:
+    m = "top_backtests"
+    if metric not in METRICS:
+        raise unknown_metric(m, "metric", metric)
+    min_trades = plain_scalar(min_trades)
+    if type(min_trades) is not int or min_trades < 0:
+        raise ValidationError(m, "min_trades", min_trades, "an int >= 0")
+    statement = read_sql.top_backtests(
+        metric=metric,
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        min_trades=min_trades,
+        status=codec.argument(RESULTS, "status", status, method=m),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+        parameters=None if parameters is None else parameters_filter(codec, m, parameters),
+    )
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=parameters is not None)
+    return list(rows)
+
+
+def find_backtests(
+    codec: Codec,
+    *,
+    parameters: dict[str, Any],
+    symbol: str | None,
+    strategy_type: str | None,
+    limit: int,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "find_backtests"
+    statement = read_sql.find_backtests(
+        parameters=parameters_filter(codec, m, parameters),
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=True)
+    return list(rows)
+
+
+def get_trades(backtest_id: UUID | None, outcome: Outcome) -> Operation[list[BacktestTrade]]:
+    if outcome not in ("all", "winning", "losing"):
+        raise ValidationError("get_trades", "outcome", outcome, "'all', 'winning' or 'losing'")
+    check_id("get_trades", "backtest_id", backtest_id)
+    rows = yield fetch(read_sql.trades(backtest_id, outcome), "all", record_row(TRADES))
+    return list(rows)
+
+
+def best_parameters(backtest_id: UUID | None, limit: int) -> Operation[list[OptimizationResult]]:
+    check_id("best_parameters", "backtest_id", backtest_id)
+    statement = read_sql.best_parameters(backtest_id, check_limit("best_parameters", limit))
+    rows = yield fetch(statement, "all", record_row(OPTIMIZATIONS))
+    return list(rows)
+
+
+def children(
+    spec: TableSpec[R], parent_id: UUID | None, order_by: tuple[str, ...], method: str
+) -> Operation[list[R]]:
+    check_id(method, spec.parent_key or "", parent_id)
+    rows = yield fetch(read_sql.children(spec, parent_id, order_by), "all", record_row(spec))
+    return list(rows)
+
+
+def list_portfolios(
+    codec: Codec,
+    *,
+    portfolio_name: str | None,
+    limit: int,
+    after: BacktestPortfolio | None,
+    with_series: bool,
+) -> Operation[list[BacktestPortfolio]]:
+    m = "list_portfolios"
+    statement = read_sql.list_portfolios(
+        portfolio_name=codec.argument(PORTFOLIOS, "portfolio_name", portfolio_name, method=m),
+        after=page_key(m, after, BacktestPortfolio, "portfolio_backtest_id"),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield fetch(statement, "all", record_row(PORTFOLIOS))
+    return list(rows)
+
+
+def compare_backtests(
+    backtest_ids: Iterable[UUID | None], metrics: Iterable[str] | None
+) -> Operation[list[BacktestComparison]]:
+    m = "compare_backtests"
+    ids = [check_id(m, "backtest_ids", i) for i in backtest_ids]
+    chosen = tuple(METRICS) if metrics is None else tuple(metrics)
+    for metric in chosen:
+        if metric not in METRICS:
+            raise unknown_metric(m, "metrics", metric)
+    if not chosen:
+        raise ValidationError(m, "metrics", metrics, "at least one metric")
+    if not ids:
+        return []
+    rows = yield fetch(analytics_sql.compare_backtests(ids, chosen), "all")
+    out = []
+    for row in rows:
+        values = {metric: row[3 + 2 * k] for k, metric in enumerate(chosen)}
+        ranks = {metric: row[4 + 2 * k] for k, metric in enumerate(chosen)}
+        out.append(BacktestComparison(row[0], row[1], row[2], values, ranks))
+    first = chosen[0]
+    out.sort(key=lambda c: (c.ranks[first] is None, c.ranks[first] or 0, str(c.backtest_id)))
+    return out
+
+
+def performance_summary(
+    codec: Codec, *, since: Any, symbol: str | None, strategy_type: str | None, status: str | None
+) -> Operation[PerformanceSummary]:
+    m = "performance_summary"
+    statement = analytics_sql.performance_summary(
+        since=check_aware(m, "since", since),
+        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=codec.argument(RESULTS, "status", status, method=m),
+    )
+    rows = yield fetch(statement, "all", custom_plan=True)
+    overall = SummaryStats(0, None, None, None, None, None)
+    by_strategy: dict[str, SummaryStats] = {}
+    by_symbol: dict[str, SummaryStats] = {}
+    stats = _stats_maker()
+    for row in rows:
+        g_strategy, g_symbol, strategy, symbol_ = row[:4]
+        summary = stats(row)
+        if g_strategy and g_symbol:
+            overall = summary
+        elif not g_strategy:
+            by_strategy[strategy] = summary
+        else:
+            by_symbol[symbol_] = summary
+    return PerformanceSummary(overall, _by_count(by_strategy), _by_count(by_symbol))
+
+
+def _by_count(groups: dict[str, SummaryStats]) -> dict[str, SummaryStats]:
+    """Groups by count, largest first, then by name."""
+    return dict(sorted(groups.items(), key=lambda item: (-item[1].count, item[0])))
+
+
+def iter_trades(backtest_id: UUID | None, batch_size: int) -> Stream:
+    """A backtest's trades in the order of ``get_trades``, through a server-side cursor."""
+    check_id("iter_trades", "backtest_id", backtest_id)
+    batch_size = check_limit("iter_trades", batch_size, "batch_size")
+    statement = read_sql.trades(backtest_id, "all")
+    return Stream(statement.sql, statement.params, record_row(TRADES), batch_size)
+
+
+def check_schema() -> Operation[None]:
+    """Raise SchemaVersionError unless the database is at this package's last migration."""
+    exists = yield Fetch(CHECK_TABLE_SQL, None, "value")
+    applied: set[str] = set()
+    if exists:
+        rows = yield Fetch(APPLIED_SQL, None, "all")
+        applied = {row[0] for row in rows}
+    verify_applied(applied)

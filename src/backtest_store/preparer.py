@@ -1,0 +1,208 @@
+"""The row preparer: a record to the row values of given columns, validated. The common
+case runs a compiled fast path (codegen.py); anything else the converters, which decide
+exactly and word the error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from operator import attrgetter
+from typing import Any
+from uuid import UUID
+
+from backtest_store.codegen import compile_function
+from backtest_store.columns import Column
+from backtest_store.convert import (
+    NOT_FINITE,
+    WAY_OUT,
+    Converter,
+    Missing,
+    NonFinite,
+    Refused,
+    converter,
+    not_finite,
+)
+from backtest_store.errors import ValidationError
+from backtest_store.schema.files import column_comments
+from backtest_store.tables import TableSpec
+from backtest_store.values import is_missing
+
+
+class _Slow(Exception):
+    """The fast path met something it does not decide: take the exact path."""
+
+
+_NO_OVERRIDE: dict[str, Any] = {}
+
+
+def _fast_check(i: int, column: Column, env: dict[str, Any]) -> list[str]:
+    """Source lines that check v<i> (known not None) inline, or hand it to its converter."""
+    v, convert = f"v{i}", f"convert_{i}"
+    kind = column.kind
+    if kind == "numeric":
+        bound = column.numeric_limit
+        # Floats a hair inside the bound take the fast path; the rest is decided exactly.
+        env[f"fbound_{i}"] = float(bound) * (1 - 1e-9)
+        env[f"bound_{i}"] = bound
+        return [
+            f"elif type({v}) is float and -fbound_{i} < {v} < fbound_{i}: {v} = Decimal(repr({v}))",
+            f"elif type({v}) is int and -bound_{i} < {v} < bound_{i}: pass",
+            f"else: {v} = {convert}({v})",
+        ]
+    if kind in ("varchar", "text"):
+        too_long = f" or len({v}) > {column.length}" if column.length is not None else ""
+        return [
+            f"elif type({v}) is not str{too_long} or not {v}.isascii() or '\\x00' in {v}:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "integer":
+        return [
+            f"elif type({v}) is not int or not -2147483648 <= {v} <= 2147483647:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "date":
+        return [f"elif type({v}) is not date: {v} = {convert}({v})"]
+    if kind == "uuid":
+        return [f"elif type({v}) is not UUID: {v} = {convert}({v})"]
+    return [f"else: {v} = {convert}({v})"]
+
+
+class RowPreparer:
+    """Validates records of one table and turns them into row tuples for given columns.
+
+    ``row`` is compiled once per table and column set: the common case (a value of the
+    expected type, well inside its limits) is a few inline checks per column, which keeps
+    bulk saves close to the speed of a raw COPY. Anything else falls back to the
+    converters, which decide exactly and word the error.
+    """
+
+    def __init__(
+        self,
+        spec: TableSpec[Any],
+        columns: tuple[str, ...],
+        nonfinite: NonFinite,
+        fill: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.columns = columns
+        self.fill = fill  # None gets the column's default (False: None is NULL)
+        self._get = attrgetter(*columns)
+        self._plan: list[tuple[str, Column, Converter]] = []
+        for name in columns:
+            column = spec.columns[name]
+            self._plan.append((name, column, converter(column, nonfinite)))
+        # compiled fast paths, one per set of overridden columns (a handful: the key,
+        # the parent, a number, database-filled columns)
+        self._fast: dict[tuple[str, ...], Callable[[Any, dict[str, Any]], tuple[Any, ...]]] = {}
+
+    def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
+        column = self.spec.columns[name]
+        problem = refused.problem
+        comment = column_comments().get((self.spec.name, name), "")
+        if problem.startswith("overflows") and "fraction" in comment:
+            problem += "; it is a fraction: 0.52 = 52 %"  # win_rate=52 meant 52 %
+        return ValidationError(
+            self.spec.record.__name__,
+            name,
+            value,
+            refused.limit or column.describe(),
+            index=index,
+            problem=problem,
+        )
+
+    def row(
+        self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
+    ) -> tuple[Any, ...]:
+        """The validated values of ``record`` (with ``override`` applied) in column order."""
+        override = override or _NO_OVERRIDE
+        given = tuple(override)
+        fast = self._fast.get(given)
+        if fast is None:
+            fast = self._fast[given] = self._compile(frozenset(given))
+        try:
+            return fast(record, override)
+        except (_Slow, Missing, Refused, InvalidOperation, OverflowError, AttributeError):
+            return self.checked_row(record, index, override)  # raises, naming the field
+
+    def _compile(
+        self, overridden: frozenset[str]
+    ) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
+        """Generate the fast path: inline type and range checks, column by column; the
+        ``overridden`` columns' values come from the override, the rest from the record."""
+        env: dict[str, Any] = {
+            "Record": self.spec.record, "Slow": _Slow, "Decimal": Decimal,
+            "date": date, "UUID": UUID, "repr": repr, "type": type, "len": len,
+        }  # fmt: skip
+        lines = ["def row(record, override):", "    if type(record) is not Record: raise Slow"]
+        for i, (name, column, convert) in enumerate(self._plan):
+            env[f"convert_{i}"] = convert
+            source = f"override[{name!r}]" if name in overridden else f"record.{name}"
+            lines.append(f"    v{i} = {source}")
+            if column.default is not None and self.fill:
+                env[f"default_{i}"] = column.default
+                lines.append(f"    if v{i} is None: v{i} = default_{i}")
+                lines.append(f"    else: v{i} = convert_{i}(v{i})")
+                continue
+            none = "raise Slow" if column.not_null and not column.db_fills else "pass"
+            lines.append(f"    if v{i} is None: {none}")
+            lines.extend("    " + line for line in _fast_check(i, column, env))
+        values = ", ".join(f"v{i}" for i in range(len(self._plan)))
+        lines.append(f"    return ({values},)")
+        row: Callable[[Any, dict[str, Any]], tuple[Any, ...]] = compile_function(
+            lines, "row", env, f"row preparer {self.spec.name}"
+        )
+        return row
+
+    def _every_nonfinite(self, record: Any, first: str, refused: Refused) -> Refused:
+        """The refusal of a non-finite number, naming the record's other non-finite
+        numbers too, and the way to store them all (as NULL)."""
+        others = [
+            f"{name} = {getattr(record, name)!r}"
+            for name, column, _ in self._plan
+            if name != first
+            and column.kind in ("numeric", "integer")
+            and not_finite(getattr(record, name))
+        ]
+        also = f"; so are {', '.join(others)}" if others else ""
+        return Refused(NOT_FINITE + also + WAY_OUT, refused.limit)
+
+    def checked_row(
+        self, record: Any, index: int | None = None, override: dict[str, Any] | None = None
+    ) -> tuple[Any, ...]:
+        """The slow, exact path: each value through its converter, errors worded."""
+        if type(record) is not self.spec.record:
+            raise ValidationError(
+                self.spec.record.__name__,
+                "(record)",
+                record,
+                f"a {self.spec.record.__name__}",
+                index=index,
+                problem="is not of the right type",
+            )
+        values = self._get(record)
+        if len(self.columns) == 1:
+            values = (values,)
+        out = []
+        override = override or {}
+        for (name, column, convert), value in zip(self._plan, values, strict=True):
+            if name in override:
+                value = override[name]
+            if value is not None and is_missing(value):
+                value = None  # pandas.NA, NaT
+            if value is None:
+                if column.default is not None and self.fill:
+                    value = column.default  # the server default, as the catalog test proves
+                elif column.not_null and not column.db_fills:
+                    raise self.refuse(name, None, Refused("is required", "NOT NULL"), index)
+                out.append(value)
+                continue
+            try:
+                out.append(convert(value))
+            except Refused as refused:
+                if refused.problem == NOT_FINITE:
+                    refused = self._every_nonfinite(record, name, refused)
+                raise self.refuse(name, value, refused, index) from None
+            except (InvalidOperation, OverflowError):  # exotic Decimal contexts
+                raise self.refuse(name, value, Refused("is not a valid number"), index) from None
+        return tuple(out)

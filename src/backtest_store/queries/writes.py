@@ -1,0 +1,226 @@
+"""The statements that write: INSERT ... RETURNING (with a result's trades in one
+statement), the retry check of a chosen key, COPY, the locks and counts of an append,
+and the deletes of retention."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from psycopg import sql
+from pypika import Parameter, PostgreSQLQuery
+from pypika import functions as fn
+from pypika.functions import Cast
+from pypika.terms import Function, Term
+
+from backtest_store.queries.common import Statement, column_of, given, param, render
+from backtest_store.tables import (
+    OPTIMIZATIONS,
+    RESULTS,
+    TRADES,
+    WALK_FORWARD,
+    TableSpec,
+)
+
+
+@lru_cache(maxsize=64)
+def insert_returning(
+    spec: TableSpec[Any],
+    columns: tuple[str, ...],
+    *,
+    retry: bool = False,
+    returning: tuple[str, ...] | None = None,
+) -> str:
+    """INSERT one row of ``columns`` (positional %s) RETURNING ``returning`` (default: all).
+
+    ``retry``: ON CONFLICT (key) DO NOTHING, for a caller-chosen key that an earlier,
+    unacknowledged attempt may have saved; no row comes back if it did.
+    """
+    t = spec.table
+    query: Any = (  # PostgreSQLQueryBuilder: pypika's hints know only the base class
+        PostgreSQLQuery.into(t)
+        .columns(*(column_of(t, c) for c in columns))
+        .insert(*(Parameter("%s") for _ in columns))
+    )
+    if retry:
+        query = query.on_conflict(column_of(t, spec.key)).do_nothing()
+    back = spec.column_names if returning is None else returning
+    return render(query.returning(*(column_of(t, c) for c in back)))
+
+
+class _NotDistinct(Term):
+    """<left> IS NOT DISTINCT FROM <right>: equality where NULL equals NULL."""
+
+    def __init__(self, left: Term, right: Term, alias: str | None = None) -> None:
+        super().__init__(alias=alias)
+        self.left, self.right = left, right
+
+    def get_sql(self, **kwargs: Any) -> str:
+        sql_ = f"{self.left.get_sql(**kwargs)} IS NOT DISTINCT FROM {self.right.get_sql(**kwargs)}"
+        return f'{sql_} "{self.alias}"' if kwargs.get("with_alias") and self.alias else sql_
+
+
+@lru_cache(maxsize=64)
+def same_as_stored(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
+    """For each of ``columns``: is the stored value the one these parameters would store?
+
+    Positional %s: the row's values (as for insert_returning), then the key. Each value is
+    cast to its column's type, so PostgreSQL rounds it as it did when it stored the row.
+    """
+    t = spec.table
+    cast: Any = Cast  # untyped in pypika
+    checks = [
+        _NotDistinct(cast(Parameter("%s"), spec.columns[c].sql_type), column_of(t, c)).as_(c)
+        for c in columns
+    ]
+    query = (
+        PostgreSQLQuery.from_(t).select(*checks).where(column_of(t, spec.key) == Parameter("%s"))
+    )
+    return render(query)
+
+
+@lru_cache(maxsize=64)
+@lru_cache(maxsize=16)
+def insert_with_children(
+    spec: TableSpec[Any],
+    columns: tuple[str, ...],
+    returning: tuple[str, ...],
+    child: TableSpec[Any],
+    child_columns: tuple[str, ...],
+) -> str:
+    """INSERT one row of ``spec`` (positional %s) and, in the same statement, the rows of
+    ``child`` given as one array per column (positional %s after the parent's), RETURNING
+    the parent's ``returning``: one statement, one round trip, atomic by itself. pypika
+    cannot express a data-modifying WITH over unnest, so it is composed like COPY, and
+    rendered once (psycopg caches the parsing of a str, not of a Composed)."""
+    parent = sql.SQL(insert_returning(spec, columns, returning=returning))  # trusted text
+    arrays = sql.SQL(", ").join(
+        sql.SQL("%b::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
+    )
+    children = sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
+        sql.Identifier(child.name), sql.SQL(", ").join(map(sql.Identifier, child_columns)), arrays
+    )
+    return (
+        sql.SQL("WITH saved AS ({}), children AS ({}) SELECT * FROM saved")
+        .format(parent, children)
+        .as_string(None)
+    )
+
+
+def copy_rows(spec: TableSpec[Any], columns: tuple[str, ...]) -> sql.Composed:
+    """COPY ``columns`` of a table FROM STDIN in binary format."""
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(spec.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+
+
+@lru_cache(maxsize=1)
+def _lock_backtest_sql() -> str:
+    t = RESULTS.table
+    query = (
+        PostgreSQLQuery.from_(t).select(t.backtest_id).where(t.backtest_id == param("backtest_id"))
+    )
+    return render(query.for_update())
+
+
+def lock_backtest(backtest_id: Any) -> Statement:
+    """Lock a backtest row against concurrent appends and deletes; no row if it does not exist."""
+    return Statement(_lock_backtest_sql(), {"backtest_id": backtest_id})
+
+
+@lru_cache(maxsize=1)
+def _last_trade_number_sql() -> str:
+    t = TRADES.table
+    query = (
+        PostgreSQLQuery.from_(t)
+        .select(fn.Coalesce(fn.Max(t.trade_number), 0))  # type: ignore[no-untyped-call]
+        .where(t.backtest_id == param("backtest_id"))
+    )
+    return render(query)
+
+
+@lru_cache(maxsize=1)
+def _trade_count_sql() -> str:
+    t = TRADES.table
+    query = (
+        PostgreSQLQuery.from_(t).select(fn.Count("*")).where(t.backtest_id == param("backtest_id"))
+    )
+    return render(query)
+
+
+def trade_count(backtest_id: Any) -> Statement:
+    return Statement(_trade_count_sql(), {"backtest_id": backtest_id})
+
+
+def last_trade_number(backtest_id: Any) -> Statement:
+    return Statement(_last_trade_number_sql(), {"backtest_id": backtest_id})
+
+
+@lru_cache(maxsize=8)
+def _delete_by_key_sql(spec: TableSpec[Any]) -> str:
+    t = spec.table
+    return render(PostgreSQLQuery.from_(t).delete().where(column_of(t, spec.key) == param("key")))
+
+
+def delete_by_key(spec: TableSpec[Any], key: Any) -> Statement:
+    return Statement(_delete_by_key_sql(spec), {"key": key})
+
+
+@lru_cache(maxsize=8)
+def _delete_batch_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    pick = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_date < param("older_than"))
+        .orderby(t.backtest_date)  # oldest first, read off the date indexes
+        .limit(param("limit"))
+        .for_update(skip_locked=True)  # type: ignore[call-arg]  # pypika's hints lag its code
+    )
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            pick = pick.where(column_of(t, name) == param(name))
+    # = ANY(ARRAY(...)) rather than IN (...): the outer DELETE then finds the picked rows by
+    # primary key instead of joining against a scan of the table.
+    picked = Function("ANY", Function("ARRAY", pick))
+    return render(PostgreSQLQuery.from_(t).delete().where(t.backtest_id == picked))
+
+
+def delete_batch(
+    *, older_than: datetime, symbol: str | None, strategy_type: str | None, batch_size: int
+) -> Statement:
+    """Delete up to batch_size of the oldest backtests before older_than, skipping rows
+    other transactions hold (a save in progress is never waited for)."""
+    params = given(
+        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
+    )
+    return Statement(_delete_batch_sql(frozenset(params)), params)
+
+
+@lru_cache(maxsize=4)
+def _prune_counts_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    doomed = PostgreSQLQuery.from_(t).where(t.backtest_date < param("older_than"))
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            doomed = doomed.where(column_of(t, name) == param(name))
+    counts: list[Any] = [doomed.select(fn.Count("*")).as_("backtests")]
+    for label, spec in (("trades", TRADES), ("optimizations", OPTIMIZATIONS),
+                        ("walk_forward", WALK_FORWARD)):  # fmt: skip
+        child = spec.table
+        assert spec.parent_key is not None
+        ids = doomed.select(t.backtest_id)
+        counts.append(
+            PostgreSQLQuery.from_(child).select(fn.Count("*"))
+            .where(column_of(child, spec.parent_key).isin(ids)).as_(label)
+        )  # fmt: skip
+    return render(PostgreSQLQuery.select(*counts))
+
+
+def prune_counts(
+    *, older_than: datetime, symbol: str | None, strategy_type: str | None
+) -> Statement:
+    """What deleting the backtests before older_than would remove, children included."""
+    params = given(older_than=older_than, symbol=symbol, strategy_type=strategy_type)
+    return Statement(_prune_counts_sql(frozenset(params)), params)
