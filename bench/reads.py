@@ -19,7 +19,7 @@ from backtest_store import BacktestStore
 from backtest_store import store as store_module
 from backtest_store.operations import reads
 from backtest_store.operations.steps import Fetch
-from bench.common import ROOT, fresh_database, percentile, spread
+from bench.harness import ROOT, fresh_database, percentile, spread
 
 Call = Callable[[int], Any]
 
@@ -53,10 +53,10 @@ def driver(conn: psycopg.Connection[Any], step: Fetch) -> Any:
 
 def stream_driver(conn: psycopg.Connection[Any], backtest_id: Any) -> list[Any]:
     """iter_trades' floor: the same statement through a server-side cursor, same batch."""
-    statement = reads.iter_trades(backtest_id)
+    stream = reads.iter_trades(backtest_id, 2000)
     with conn.transaction(), conn.cursor(name="floor") as cur:
-        cur.itersize = 2000
-        cur.execute(statement.sql, statement.params)
+        cur.itersize = stream.batch_size
+        cur.execute(stream.statement, stream.params)
         return list(cur)
 
 
@@ -168,9 +168,9 @@ def captured_id(call: Call, i: int) -> Any:
     seen: list[Any] = []
     real = reads.iter_trades
 
-    def spy(backtest_id: Any) -> Any:
+    def spy(backtest_id: Any, batch_size: int) -> Any:
         seen.append(backtest_id)
-        return real(backtest_id)
+        return real(backtest_id, batch_size)
 
     reads.iter_trades = spy
     try:

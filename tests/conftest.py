@@ -10,7 +10,7 @@ import pytest
 from pytest_postgresql import factories
 
 from backtest_store import migrations
-from tests.dbs import SERVER, url_for
+from tests.support.dbs import SERVER, url_for
 
 
 def load_schema(
@@ -47,7 +47,7 @@ def db_url(postgresql: psycopg.Connection[Any]) -> str:
 @pytest.fixture
 def empty_db_url() -> Iterator[str]:
     """URL of a new, empty database (nothing migrated)."""
-    from tests.dbs import scratch_database
+    from tests.support.dbs import scratch_database
 
     with scratch_database() as url:
         yield url
@@ -59,7 +59,7 @@ def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Any]:
     import asyncio
 
     from backtest_store import AsyncBacktestStore, BacktestStore
-    from tests.support import Blocking
+    from tests.support.records import Blocking
 
     if request.param == "sync":
         with BacktestStore.connect(db_url) as sync_store:

@@ -17,7 +17,7 @@ from backtesting.test import EURUSD, GOOG, SMA
 from backtest_store import BacktestStore, frames
 from backtest_store.adapters._common import longest_drawdown_days
 from backtest_store.adapters.backtesting import from_heatmap, from_stats
-from tests.support import assert_stored
+from tests.support.records import assert_stored
 
 pytestmark = pytest.mark.filterwarnings("ignore:Some trades remain open")  # wanted here
 

@@ -16,7 +16,7 @@ from backtesting.test import GOOG
 
 from backtest_store import BacktestStore, frames
 from backtest_store.adapters.vectorbt import from_portfolio, optimization_results
-from tests.support import assert_stored
+from tests.support.records import assert_stored
 
 CLOSE = GOOG.Close
 

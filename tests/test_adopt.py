@@ -1,7 +1,7 @@
 """Adoption of the databases the Alembic revision 013 (or its models) made, with data.
 
 Every legacy database here is made by running the revision itself through Alembic
-(tests/legacy.py), then filled the way the replaced SQLAlchemy writer filled it.
+(tests/support/legacy.py), then filled the way the replaced SQLAlchemy writer filled it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg import sql
+from tools.schema_dump import dump, fresh_dump
 
 from backtest_store import BacktestStore, BacktestTrade, migrations
 from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
@@ -27,10 +28,9 @@ from backtest_store.schema import files, runner
 from backtest_store.schema.adoption import catalog
 from backtest_store.schema.adoption import plan as adoption_plan
 from backtest_store.tables import ALL
-from tests import legacy
-from tests.dbs import scratch_database
-from tests.schema_dump import dump, fresh_dump
-from tests.support import result
+from tests.support import legacy
+from tests.support.dbs import scratch_database
+from tests.support.records import result
 
 BIN = Path(sys.executable).parent
 # The application's other tables (and their sequences) beside ours: never touched.

@@ -2,7 +2,7 @@
 
 Columns (order, type, nullability, default), primary and foreign keys and all
 20 indexes are compared against the Alembic revision itself
-(tests/seed_contract.py). The Python column facts the DAO validates with are
+(tests/support/seed_contract.py). The Python column facts the DAO validates with are
 compared against the same catalog, so the SQL stays the one source of truth.
 """
 
@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from backtest_store import tables
-from tests import seed_contract
+from tests.support import seed_contract
 
 SEED = seed_contract.load()
 

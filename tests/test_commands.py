@@ -22,8 +22,8 @@ from backtest_store import BacktestStore, migrations
 from backtest_store.metrics import MEASURES, units
 from backtest_store.serialize import from_json, plain, to_json
 from backtest_store.tables import RESULTS, TRADES
-from tests.dbs import scratch_database
-from tests.support import optimization, portfolio, result, trade, window
+from tests.support.dbs import scratch_database
+from tests.support.records import optimization, portfolio, result, trade, window
 
 BIN = Path(sys.executable).parent / "backtest-store"
 

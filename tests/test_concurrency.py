@@ -15,7 +15,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from backtest_store import AsyncBacktestStore, BacktestStore, NotFoundError
-from tests.support import at, result, row_counts, trade
+from tests.support.records import at, result, row_counts, trade
 
 SAVES = 100
 TRADES_EACH = 5

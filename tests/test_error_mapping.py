@@ -28,9 +28,9 @@ from backtest_store import (
     TransactionRollbackError,
     migrations,
 )
-from tests import clusters
-from tests.dbs import maintenance
-from tests.support import result, row_counts, trade
+from tests.support import clusters
+from tests.support.dbs import maintenance
+from tests.support.records import result, row_counts, trade
 
 BIN = Path(sys.executable).parent
 

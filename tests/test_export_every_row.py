@@ -13,7 +13,7 @@ from psycopg import sql
 
 from backtest_store import migrations
 from backtest_store.tables import ALL
-from tests.dbs import scratch_database
+from tests.support.dbs import scratch_database
 
 BIN = Path(sys.executable).parent
 
@@ -122,7 +122,7 @@ def test_prune_says_when_a_backtest_it_counted_was_held_by_another_session(db_ur
     """Retention skips rows that saves hold locked (it never blocks them); what it skipped
     is reported, exit 4, rather than passed over in silence."""
     from backtest_store import BacktestStore
-    from tests.support import result
+    from tests.support.records import result
 
     with BacktestStore.connect(db_url) as store:
         held = store.save_backtest(result()).backtest_id

@@ -24,8 +24,8 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from backtest_store import BacktestStore, BacktestStoreError, ConnectionLostError, migrations
-from tests import clusters
-from tests.support import result, trade
+from tests.support import clusters
+from tests.support.records import result, trade
 
 pytestmark = pytest.mark.slow
 

@@ -21,8 +21,8 @@ from backtest_store import (
     ConnectionLostError,
     QueryTimeoutError,
 )
-from tests.dbs import maintenance
-from tests.support import result, row_counts, trade
+from tests.support.dbs import maintenance
+from tests.support.records import result, row_counts, trade
 
 TRADES = [trade(i) for i in range(150_000)]
 
@@ -86,7 +86,7 @@ def _private_cluster_directory() -> str | None:
 
 
 def _pg_ctl(*args: str) -> None:
-    from tests.dbs import pg_bin
+    from tests.support.dbs import pg_bin
 
     cmd = [pg_bin("pg_ctl"), *args]
     if os.getuid() == 0:

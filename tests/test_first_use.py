@@ -17,8 +17,8 @@ import pytest
 
 from backtest_store import BacktestStore, migrations, urls
 from backtest_store.schema.files import allowed_statuses
-from tests.clusters import free_port
-from tests.support import result
+from tests.support.clusters import free_port
+from tests.support.records import result
 
 BIN = Path(sys.executable).parent
 
@@ -194,7 +194,7 @@ def test_show_and_trades_keep_every_digit_and_the_hour(db_url: str) -> None:
     from datetime import UTC, date, datetime
     from decimal import Decimal
 
-    from tests.support import trade
+    from tests.support.records import trade
 
     with BacktestStore.connect(db_url) as store:
         saved = store.save_backtest(

@@ -17,7 +17,7 @@ import pytest
 from backtest_store import BacktestStore, QueryTimeoutError, ValidationError, columnar
 from backtest_store.operations import writes
 from backtest_store.tables import TRADES
-from tests.support import result, row_counts, trade
+from tests.support.records import result, row_counts, trade
 
 GENERATED = {"trade_id", "backtest_id", "created_at", "updated_at"}
 

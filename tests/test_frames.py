@@ -14,7 +14,7 @@ import pytest
 
 from backtest_store import BacktestStore, SeriesNotLoadedError, frames
 from backtest_store.tables import ALL, RESULTS, TRADES
-from tests.support import optimization, result, trade, window
+from tests.support.records import optimization, result, trade, window
 
 KIND_DTYPES = {
     "numeric": "float64",

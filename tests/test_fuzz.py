@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from backtest_store import BacktestStoreError, ValidationError
 from backtest_store.columns import Column
 from backtest_store.tables import RESULTS, TRADES, TableSpec
-from tests.support import result, row_counts, trade
+from tests.support.records import result, row_counts, trade
 
 ANYTHING = st.one_of(
     st.none(),

@@ -11,7 +11,7 @@ import pytest
 
 from backtest_store import ValidationError
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.support import optimization, portfolio, result, row_counts, trade, window
+from tests.support.records import optimization, portfolio, result, row_counts, trade, window
 
 Store = Any
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tools.schema_dump import dump
 
 from backtest_store import migrations
 from backtest_store.cli import main as cli
 from backtest_store.errors import MigrationChecksumError, MigrationLockedError
 from backtest_store.schema import files, runner, version
-from tests.schema_dump import dump
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

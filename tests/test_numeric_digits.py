@@ -15,7 +15,7 @@ import pytest
 
 from backtest_store import BacktestStore, MigrationError, migrations
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.support import optimization, portfolio, result, row_counts, trade, window
+from tests.support.records import optimization, portfolio, result, row_counts, trade, window
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -21,9 +21,9 @@ from psycopg import sql
 
 from backtest_store import BacktestStore, ValidationError
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.strategies import numpy_twins
-from tests.support import optimization, portfolio, result, trade, window
-from tests.test_roundtrip import rolled_back
+from tests.support.records import optimization, portfolio, result, trade, window
+from tests.support.strategies import numpy_twins
+from tests.test_every_field_round_trips import rolled_back
 
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Query plans at volume: every read the DAO sends is EXPLAIN ANALYZEd on tests/volume.sql
+"""Query plans at volume: every read the DAO sends is EXPLAIN ANALYZEd on tests/support/volume.sql
 (200,000 results, 2,000,000 trades, ...), built once per run in its own database.
 
 Asserted for each: no mcp_ table is read by a sequential scan, and a LIMIT query stops early
@@ -21,10 +21,10 @@ from backtest_store.operations.arguments import Codec
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS, WALK_FORWARD
-from tests.dbs import scratch_database
-from tests.support import row_counts
+from tests.support.dbs import scratch_database
+from tests.support.records import row_counts
 
-VOLUME_SQL = Path(__file__).with_name("volume.sql")
+VOLUME_SQL = Path(__file__).parent / "support" / "volume.sql"
 CODEC = Codec("refuse")
 
 

@@ -15,8 +15,8 @@ from PIL import Image, ImageStat
 
 from backtest_store import BacktestStore
 from backtest_store.report import MAX_POINTS, decimate, points, write_html
-from tests.browser import render
-from tests.support import result, trade
+from tests.support.browser import render
+from tests.support.records import result, trade
 
 pytestmark = pytest.mark.slow
 

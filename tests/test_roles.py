@@ -13,8 +13,8 @@ import pytest
 from psycopg import sql
 
 from backtest_store import BacktestStore, PermissionDeniedError
-from tests.dbs import SERVER, maintenance
-from tests.support import result, trade
+from tests.support.dbs import SERVER, maintenance
+from tests.support.records import result, trade
 
 ROLES_SQL = Path(__file__).resolve().parents[1] / "sql" / "extras" / "roles.sql"
 

@@ -19,7 +19,7 @@ from backtest_store import NOT_LOADED
 from backtest_store.analytics import SummaryStats
 from backtest_store.operations import rows
 from backtest_store.tables import ALL, TableSpec
-from tests.strategies import records
+from tests.support.strategies import records
 
 
 def _values(record: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backtest_store import ConstraintViolation, ValidationError
-from tests.support import result, trade
+from tests.support.records import result, trade
 
 
 def test_end_before_start_names_the_two_dates(store: Any) -> None:

@@ -23,7 +23,7 @@ from backtest_store import (
     SeriesNotLoadedError,
     ValidationError,
 )
-from tests.support import at, optimization, portfolio, result, row_counts, trade, window
+from tests.support.records import at, optimization, portfolio, result, row_counts, trade, window
 
 Store = Any  # BacktestStore, or the async store behind tests.support.Blocking
 

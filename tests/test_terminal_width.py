@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from backtest_store import BacktestStore
-from tests.support import result, trade
+from tests.support.records import result, trade
 
 BIN = Path(sys.executable).parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

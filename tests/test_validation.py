@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from backtest_store import BacktestStore, ValidationError, convert, json_policy
-from tests.support import optimization, portfolio, result, row_counts, trade
+from tests.support.records import optimization, portfolio, result, row_counts, trade
 
 Store = Any
 

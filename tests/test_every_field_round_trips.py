@@ -21,8 +21,8 @@ from backtest_store.tables import (
     WALK_FORWARD,
     TableSpec,
 )
-from tests.strategies import records
-from tests.support import result
+from tests.support.records import result
+from tests.support.strategies import records
 
 Store = Any
 SETTINGS = settings(

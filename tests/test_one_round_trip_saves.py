@@ -17,7 +17,7 @@ import pytest
 from backtest_store import BacktestStore, ConstraintViolation
 from backtest_store.operations import writes
 from backtest_store.tables import RESULTS, TRADES
-from tests.support import portfolio, result, row_counts, trade
+from tests.support.records import portfolio, result, row_counts, trade
 
 
 def round_trips(conn: psycopg.Connection[Any], call: Callable[[], Any]) -> int:

@@ -12,9 +12,10 @@ import re
 import subprocess
 import sys
 
+from tests.support.dbs import pg_bin, scratch_database
+
 from backtest_store import migrations
 from backtest_store.schema import version
-from tests.dbs import pg_bin, scratch_database
 
 EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", version.CHECKSUM_TABLE)
 

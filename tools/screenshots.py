@@ -11,13 +11,13 @@ from pathlib import Path
 
 from backtesting import Backtest
 from backtesting.test import GOOG
+from tests.support.browser import render
+from tests.support.dbs import scratch_database
+from tests.test_adapter_backtesting import SmaCross
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.adapters.backtesting import from_stats
 from backtest_store.report import write_html
-from tests.browser import render
-from tests.dbs import scratch_database
-from tests.test_adapter_backtesting import SmaCross
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
