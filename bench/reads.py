@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from backtest_store import BacktestStore
-from backtest_store import store as store_module
+from backtest_store import driver as store_module
 from backtest_store.operations import reads
 from backtest_store.operations.steps import Fetch
 from bench.harness import ROOT, fresh_database, percentile, spread

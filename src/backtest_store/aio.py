@@ -1,14 +1,14 @@
 """AsyncBacktestStore: the asyncio DAO over a psycopg AsyncConnection or AsyncConnectionPool.
 
-This is the store written by hand. ``store.py`` (BacktestStore) is generated from it by
-``tools/async_to_sync.py``: async and await go, the names are mapped, and a branch
-marked ``# ASYNC`` keeps its ``else`` in the sync store. What the store does is in the
-sans-I/O operations (``operations/``); this file only drives them on a connection.
+This is the store written by hand. ``store.py`` (BacktestStore) is generated from it, and
+``driver.py`` from ``aio_driver.py``, by ``tools/async_to_sync.py``: async and await go,
+the names are mapped, and a branch marked ``# ASYNC`` keeps its ``else`` in the sync
+code. What the store does is in the sans-I/O operations (``operations/``); this file
+picks the connection and the transaction, and the driver runs the steps.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -16,23 +16,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg import errors as pg
-from psycopg.pq import TransactionStatus
-from psycopg.rows import tuple_row
 
+from backtest_store.aio_driver import Connection, commits, drive, idle, scope
 from backtest_store.analytics import BacktestComparison, PerformanceSummary
 from backtest_store.convert import NonFinite
-from backtest_store.copy_writer import BoundedQueuedWriter
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
 from backtest_store.operations import reads, writes
 from backtest_store.operations.arguments import Codec
 from backtest_store.operations.steps import (
-    CopyIn,
     Done,
-    Fetch,
     Operation,
-    Step,
     Stream,
     first_step,
     one_statement,
@@ -52,97 +46,6 @@ if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
 
 T = TypeVar("T")
-Connection = psycopg.AsyncConnection[Any]
-
-
-async def execute(conn: Connection, step: Step) -> Any:
-    """Run one step of an operation."""
-    if isinstance(step, CopyIn) and step.encoded is not None:
-        if True:  # ASYNC
-            # each chunk of the frame is encoded in a worker thread: the event loop goes on
-            # while it is made, and the stream is sent as it comes (a few MB at a time)
-            async with conn.cursor() as cur, cur.copy(step.statement) as copy:
-                chunks = iter(step.rows)
-                while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-                    await copy.write(chunk)
-        else:
-            # a writer thread sends one chunk while the next is encoded
-            with (
-                conn.cursor() as cur,
-                cur.copy(step.statement, writer=BoundedQueuedWriter(cur)) as copy,
-            ):
-                for chunk in step.rows:
-                    copy.write(chunk)
-        return step.encoded
-    if isinstance(step, CopyIn):
-        count = 0
-        async with conn.cursor() as cur, cur.copy(step.statement) as copy:
-            copy.set_types(list(step.types))
-            for row in step.rows:
-                await copy.write_row(row)
-                count += 1
-        return count
-    async with conn.cursor(row_factory=step.row or tuple_row) as cur:
-        fast_json(cur)
-        await cur.execute(step.statement, step.params, prepare=step.prepare)
-        return await _result(cur, step)
-
-
-async def _result(cur: Any, step: Fetch) -> Any:
-    if step.mode == "one":
-        return await cur.fetchone()
-    if step.mode == "all":
-        return await cur.fetchall()
-    if step.mode == "value":
-        row = await cur.fetchone()
-        return None if row is None else row[0]
-    return cur.rowcount
-
-
-def _idle(conn: Connection) -> bool:
-    return conn.info.transaction_status == TransactionStatus.IDLE
-
-
-def _commits(conn: Connection, owned: bool) -> bool:
-    """True when ``_scope`` commits a transaction of its own (rather than a savepoint, or
-    leaving the commit to the caller)."""
-    return (conn.autocommit or owned) and _idle(conn)
-
-
-@asynccontextmanager
-async def _scope(conn: Connection, owned: bool = False) -> AsyncIterator[None]:
-    """The transaction an operation runs in, never committing one the caller owns.
-
-    Autocommit and idle, or a pool's connection (``owned``: the call has it to itself): a
-    transaction of our own, committed at the end, so that a failed COMMIT is ours to
-    report. In a transaction already: a savepoint inside it. The caller's connection, not
-    autocommit and idle: the DB-API way, the caller commits; the statements run in the
-    transaction psycopg begins, which is rolled back if the operation fails (it held only
-    the operation's own work).
-    """
-    if owned or conn.autocommit or not _idle(conn):
-        async with conn.transaction():
-            yield
-        return
-    try:
-        yield
-    except BaseException:
-        await conn.rollback()
-        raise
-
-
-async def drive(conn: Connection, op: Operation[T], step: Step) -> T:
-    """Run an operation's steps on a connection, from its first ``step``, until it returns."""
-    try:
-        while True:
-            try:
-                value = await execute(conn, step)
-            except pg.CheckViolation as exc:  # the operation knows the row: it may say more
-                step = op.throw(exc)
-                continue
-            step = op.send(value)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
 
 
 class AsyncBacktestStore:
@@ -205,7 +108,7 @@ class AsyncBacktestStore:
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
         """The caller's connection, or one of the pool's for the call (its transaction is
-        the call's own: ``_scope`` commits it)."""
+        the call's own: ``scope`` commits it)."""
         if isinstance(self._source, psycopg.AsyncConnection):
             yield self._source
             return
@@ -230,15 +133,15 @@ class AsyncBacktestStore:
                 first = first_step(op)
                 if isinstance(first, Done):
                     return first.value  # type: ignore[no-any-return]
-                alone = conn.autocommit and _idle(conn)
+                alone = conn.autocommit and idle(conn)
                 if one_statement(first, read=read, autocommit_idle=alone):
                     committing = not read  # one statement: its own transaction
                     return await drive(conn, op, first)
                 owned = conn is not self._source
-                commits = not read and _commits(conn, owned)
-                async with _scope(conn, owned):
+                will_commit = not read and commits(conn, owned)
+                async with scope(conn, owned):
                     value = await drive(conn, op, first)
-                    committing = commits  # COMMIT goes out as the block ends
+                    committing = will_commit  # COMMIT goes out as the block ends
                 return value
             except psycopg.Error as exc:
                 raise translate(exc, doing, committing=committing) from exc
@@ -258,7 +161,7 @@ class AsyncBacktestStore:
         async with self._connection() as conn:
             try:
                 async with (
-                    _scope(conn, conn is not self._source),
+                    scope(conn, conn is not self._source),
                     conn.cursor(name=stream.name, row_factory=stream.row) as cur,
                 ):
                     fast_json(cur)
@@ -296,12 +199,12 @@ class AsyncBacktestStore:
         await self._ready()
         async with self._connection() as conn:
             owned = conn is not self._source
-            commits = _commits(conn, owned)
+            will_commit = commits(conn, owned)
             committing = False
             try:
-                async with _scope(conn, owned):
+                async with scope(conn, owned):
                     yield self._bound(conn)
-                    committing = commits  # COMMIT goes out as the block ends
+                    committing = will_commit  # COMMIT goes out as the block ends
             except psycopg.Error as exc:
                 raise translate(exc, "transaction", committing=committing) from exc
 
