@@ -8,9 +8,12 @@ from typing import Any
 import psycopg
 import pytest
 from pytest_postgresql import factories
+from tools.schema_dump import fresh_dump
 
 from backtest_store import migrations
-from tests.support.dbs import SERVER, url_for
+from tests.support import legacy
+from tests.support.adopting import SHAPES
+from tests.support.dbs import SERVER, copy_of, url_for
 
 
 def load_schema(
@@ -73,3 +76,30 @@ def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Any]:
     finally:
         loop.run_until_complete(cm.__aexit__(None, None, None))
         loop.close()
+
+
+# -- the legacy databases adoption starts from --------------------------------------
+
+
+@pytest.fixture(scope="session")
+def migrated_dump() -> str:
+    """The schema `migrate` makes on an empty database."""
+    return fresh_dump()
+
+
+@pytest.fixture(scope="session")
+def templates() -> Iterator[dict[tuple[str, str], str]]:
+    """The legacy databases, built once per run and cloned per test: each shape made by
+    the Alembic revision (``bare``), with the service's rows (``filled``), and those rows
+    adopted (``adopted``)."""
+    with legacy.templates() as built:
+        yield built
+
+
+@pytest.fixture(params=SHAPES)
+def legacy_url(
+    request: pytest.FixtureRequest, templates: dict[tuple[str, str], str]
+) -> Iterator[str]:
+    """A database as the replaced service left it, in either shape, with rows."""
+    with copy_of(templates[request.param, "filled"], "bt_legacy") as url:
+        yield url

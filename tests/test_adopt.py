@@ -7,103 +7,31 @@ Every legacy database here is made by running the revision itself through Alembi
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
-from tools.schema_dump import dump, fresh_dump
+from tools.schema_dump import dump
 
 from backtest_store import BacktestStore, BacktestTrade, migrations
 from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
 from backtest_store.schema import files, runner
 from backtest_store.schema.adoption import catalog
 from backtest_store.schema.adoption import plan as adoption_plan
-from backtest_store.tables import ALL
 from tests.support import legacy
-from tests.support.dbs import scratch_database
+from tests.support.adopting import (
+    BIN,
+    OTHER,
+    SHAPES,
+    cli,
+    execute,
+    snapshot,
+    whole_state,
+)
+from tests.support.dbs import copy_of, scratch_database
 from tests.support.records import result
-
-BIN = Path(sys.executable).parent
-# The application's other tables (and their sequences) beside ours: never touched.
-OTHER = (
-    "alembic_version",
-    "mcp_users",
-    "mcp_users_user_id_seq",
-    "mcp_users_email_key",
-    "mcp_watchlists",
-    "mcp_watchlists_id_seq",
-)
-OTHER_TABLES = (
-    ("alembic_version", "version_num"),
-    ("mcp_users", "user_id"),
-    ("mcp_watchlists", "id"),
-)
-SHAPES = ("revision", "models")
-
-
-@pytest.fixture(scope="module")
-def migrated_dump() -> str:
-    """The schema `migrate` makes on an empty database."""
-    return fresh_dump()
-
-
-@pytest.fixture(params=SHAPES)
-def legacy_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database as the replaced service left it, in either shape, with rows."""
-    with scratch_database("bt_legacy") as url:
-        legacy.make_legacy(url, request.param)
-        legacy.fill(url)
-        yield url
-
-
-def snapshot(url: str, *, as_jsonb: bool = True) -> dict[str, Any]:
-    """Every row of every table, ours and the application's; json compared as jsonb, or
-    as text when the json may hold what jsonb refuses."""
-    keys = [(spec.name, spec.key) for spec in ALL]
-    out: dict[str, Any] = {}
-    for table, key in (*keys, *OTHER_TABLES):
-        if migrations_table_exists(url, table):
-            out[table] = legacy.table_rows(url, table, key, as_jsonb=as_jsonb)
-    return out
-
-
-def migrations_table_exists(url: str, table: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return runner.table_exists(conn, table)
-
-
-def whole_state(url: str) -> tuple[str, dict[str, Any], list[Any]]:
-    """Schema, rows, and what yoyo records as applied: all that a refusal must not change."""
-    with psycopg.connect(url) as conn:
-        applied = (
-            conn.execute("SELECT migration_id FROM _yoyo_migration").fetchall()
-            if runner.table_exists(conn, "_yoyo_migration")
-            else []
-        )
-    return dump(url), snapshot(url, as_jsonb=False), applied
-
-
-def cli(*args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "backtest-store"), *args], capture_output=True, text=True, check=check
-    )
-
-
-def execute(url: str, statement: str, params: Any = None) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statement, params)
-
-
-# -- the happy path, both shapes --------------------------------------------------------
 
 
 def test_adopt_makes_the_migrated_schema_and_keeps_every_row(
@@ -189,22 +117,23 @@ def test_adopt_again_and_migrate_afterwards_have_nothing_left_to_do(legacy_url: 
     "later", [m for m in migrations.migration_ids() if m not in catalog.ADOPTED]
 )
 def test_each_later_migration_upgrades_an_adopted_database_and_a_fresh_one(
-    later: str, migrated_dump: str
+    later: str, migrated_dump: str, templates: dict[tuple[str, str], str]
 ) -> None:
     """Every migration after the adopted ones is rolled back and re-applied on a database
     that adopt made (both shapes) and on a fresh one, each with data in it: same schema as
     a fresh migrate, same rows. A new migration file is covered by this test on its own."""
     steps = len(migrations.migration_ids()) - migrations.migration_ids().index(later)
     for origin in (*SHAPES, "fresh"):
-        with scratch_database("bt_upgrade") as url:
+        made = (
+            scratch_database("bt_upgrade")
+            if origin == "fresh"
+            else copy_of(templates[origin, "adopted"], "bt_upgrade")
+        )
+        with made as url:
             if origin == "fresh":
                 migrations.apply(url)
                 with BacktestStore.connect(url) as store:
                     store.save_backtest(result(sharpe_ratio=1.5))
-            else:
-                legacy.make_legacy(url, origin)  # type: ignore[arg-type]
-                legacy.fill(url)
-                migrations.adopt(url)
             migrations.rollback(url, steps=steps)
             before = snapshot(url)
             assert migrations.apply(url) == migrations.migration_ids()[-steps:]
@@ -295,10 +224,10 @@ def test_dirty_rows_are_refused_with_each_rule_named_and_nothing_changes(
     assert whole_state(legacy_url) == state
 
 
-def test_nulls_where_the_package_requires_a_value_are_a_finding() -> None:
-    with scratch_database("bt_legacy") as url:
-        legacy.make_legacy(url, "models")
-        legacy.fill(url)
+def test_nulls_where_the_package_requires_a_value_are_a_finding(
+    templates: dict[tuple[str, str], str],
+) -> None:
+    with copy_of(templates["models", "filled"], "bt_legacy") as url:
         execute(
             url,
             "UPDATE mcp_optimization_results SET optimization_date = NULL WHERE parameter_set = 1",
@@ -445,147 +374,3 @@ def test_values_whose_meaning_jsonb_changes_are_reported(legacy_url: str) -> Non
             (note.keys[0],),
         ).fetchone()
     assert row == ({"fast": 7, "nested": {"k": 2}},)
-
-
-def test_a_busy_table_makes_adopt_give_up_and_roll_back(legacy_url: str) -> None:
-    state = whole_state(legacy_url)
-    with psycopg.connect(legacy_url) as reader:
-        reader.execute("SELECT count(*) FROM mcp_backtest_trades")  # holds ACCESS SHARE
-        with pytest.raises(MigrationError, match="gave up waiting 200ms for a lock"):
-            migrations.adopt(legacy_url, lock_timeout="200ms")
-        reader.rollback()
-    after = whole_state(legacy_url)
-    # Only yoyo's empty bookkeeping tables may have appeared: they record nothing.
-    assert (after[0], after[1]) == (state[0], state[1]) and after[2] == []
-    migrations.adopt(legacy_url)  # quiet again: it goes through
-    assert migrations.status(legacy_url).pending == []
-
-
-@pytest.fixture(scope="module")
-def legacy_volume_template() -> Iterator[str]:
-    """A legacy database with 20,000 results and 200,000 trades, built once (in SQL)."""
-    with scratch_database("bt_legacy_volume") as url:
-        legacy.make_legacy(url, "revision")
-        legacy.fill_volume(url, results=20_000)
-        yield url
-
-
-def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
-    legacy_volume_template: str, migrated_dump: str
-) -> None:
-    with _copy_of(legacy_volume_template) as url:
-        before = snapshot(url)
-        schema = dump(url)
-
-        _kill_adopt_during(url, "ALTER TABLE mcp_backtest_trades")
-
-        assert dump(url) == schema
-        assert snapshot(url) == before
-        assert migrations.status(url).applied == []
-
-        migrations.adopt(url)
-        assert dump(url, exclude=OTHER) == migrated_dump
-        assert snapshot(url) == before
-
-
-def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishes(
-    legacy_volume_template: str, migrated_dump: str
-) -> None:
-    """Killed while 0008 builds its indexes: the adoption itself is committed. What is
-    left is what a killed `migrate` leaves (yoyo's lock row, perhaps an INVALID index):
-    break-lock, as the message says, and adopt again finishes."""
-    with _copy_of(legacy_volume_template) as url:
-        before = snapshot(url)
-        _kill_adopt_during(url, "CREATE INDEX CONCURRENTLY")
-
-        status = migrations.status(url)
-        assert set(catalog.ADOPTED) <= set(status.applied) and status.pending
-        with pytest.raises(MigrationError, match=f"backtest-store break-lock --database '{url}'"):
-            migrations.adopt(url)
-        assert cli("break-lock", "--database", url).returncode == 0
-        migrations.adopt(url)
-        assert dump(url, exclude=OTHER) == migrated_dump
-        assert snapshot(url) == before
-
-
-def _kill_adopt_during(url: str, statement: str) -> None:
-    """Run `backtest-store adopt`, SIGKILL it while the server runs ``statement``, and wait
-    until the server has noticed (its backends gone: what was not committed rolled back)."""
-    proc = subprocess.Popen(
-        [str(BIN / "backtest-store"), "adopt", "--database", url],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    with psycopg.connect(url, autocommit=True) as watcher:
-        _wait_for(watcher, statement)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        _wait_for(watcher, None)
-
-
-@contextmanager
-def _copy_of(template_url: str) -> Iterator[str]:
-    """A scratch database cloned from a template database (fast: a file copy)."""
-    template = template_url.rsplit("/", 1)[1]
-    with scratch_database("bt_copy") as url:
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(name)))
-            admin.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        yield url
-
-
-def _wait_for(conn: psycopg.Connection[Any], statement: str | None, seconds: float = 60) -> None:
-    """Until a backend of the database runs ``statement`` (None: until none runs anything)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        rows = conn.execute(
-            "SELECT query FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND state <> 'idle'"
-        ).fetchall()
-        if statement is None and not rows:
-            return
-        if statement is not None and any(r[0].startswith(statement) for r in rows):
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {statement or 'the backends to end'}")
-
-
-def test_progress_shows_each_table_on_a_terminal_and_nothing_in_a_pipe(legacy_url: str) -> None:
-    import pty
-
-    leader, follower = pty.openpty()
-    proc = subprocess.run(
-        [str(BIN / "backtest-store"), "adopt", "--database", legacy_url],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        check=True,
-    )
-    os.close(follower)
-    shown = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    assert proc.returncode == 0
-    text = shown.decode()
-    assert "mcp_backtest_results: json to jsonb, defaults, NOT NULL, 40 rows" in text
-    rows = {"mcp_backtest_results": 40, "mcp_backtest_trades": 160,
-            "mcp_optimization_results": 15, "mcp_walk_forward_tests": 5,
-            "mcp_backtest_portfolios": 3}  # fmt: skip
-    for table, count in rows.items():
-        assert f"{table}: {count} rows adopted in" in text
-
-    with scratch_database("bt_legacy") as url:
-        legacy.make_legacy(url, "revision")
-        piped = cli("adopt", "--database", url, check=True)
-        assert piped.stderr == ""

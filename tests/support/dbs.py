@@ -71,3 +71,25 @@ def pg_bin(tool: str) -> str:
     if found is None:
         raise RuntimeError(f"{tool} not found")
     return found
+
+
+@contextmanager
+def copy_of(template_url: str, prefix: str = "bt_copy") -> Iterator[str]:
+    """A scratch database cloned from a template database (CREATE DATABASE ... TEMPLATE: a
+    file copy, much faster than building it again). Nothing may be connected to the
+    template while it is copied."""
+    template = template_url.rsplit("/", 1)[1]
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with maintenance() as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+    try:
+        yield url_for(name)
+    finally:
+        with maintenance() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

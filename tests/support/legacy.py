@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +20,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from tests.support.dbs import copy_of, scratch_database
 from tests.support.seed_contract import SEED, _source
 
 Shape = Literal["revision", "models"]
@@ -240,3 +243,30 @@ NAN = "NaN (numeric)"
 
 def _is_nan(value: Any) -> bool:
     return isinstance(value, Decimal) and value.is_nan()
+
+
+SHAPES: tuple[Shape, ...] = ("revision", "models")
+
+
+@contextmanager
+def templates() -> Iterator[dict[tuple[str, str], str]]:
+    """Template databases of each shape, for tests to clone (``dbs.copy_of``): ``bare`` as
+    the revision (or the models) made it, ``filled`` with the service's rows (``fill``),
+    and ``adopted``: those rows after ``adopt``. Built once: the revision runs through
+    Alembic and SQLAlchemy, which takes seconds; a clone is a file copy."""
+    from backtest_store import migrations
+
+    with ExitStack() as stack:
+        built: dict[tuple[str, str], str] = {}
+        for shape in SHAPES:
+            bare = stack.enter_context(scratch_database(f"bt_tpl_{shape}_bare"))
+            make_legacy(bare, shape)
+            filled = stack.enter_context(scratch_database(f"bt_tpl_{shape}_filled"))
+            make_legacy(filled, shape)
+            fill(filled)
+            adopted = stack.enter_context(copy_of(filled, f"bt_tpl_{shape}_adopted"))
+            migrations.adopt(adopted)
+            built.update(
+                {(shape, "bare"): bare, (shape, "filled"): filled, (shape, "adopted"): adopted}
+            )
+        yield built

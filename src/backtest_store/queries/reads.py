@@ -140,7 +140,8 @@ def top_backtests(
     with_series: bool,
     parameters: Any = None,
 ) -> Statement:
-    assert metric in METRICS  # the caller has checked the whitelist; identifiers come from it
+    if metric not in METRICS:  # an identifier in the SQL: only from the whitelist, even under -O
+        raise ValueError(f"top_backtests: {metric!r} is not one of METRICS")
     params = given(
         symbol=symbol, strategy_type=strategy_type, status=status,
         min_trades=min_trades if min_trades > 0 else None, limit=limit, parameters=parameters,

@@ -1,0 +1,163 @@
+"""The house's layout holds: no import cycle anywhere in the package, the library never
+imports the command line, no module is over 500 lines but the generated ones, the
+generated sync code is what its async source makes, and the record tests pass under
+``python -O`` (the code generators' guards are checks that raise, not asserts)."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "backtest_store"
+MAX_LINES = 500
+GENERATED = "# Generated from "
+
+
+def modules() -> dict[str, Path]:
+    """Each module of the package by its dotted name (a package by its own name)."""
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = path
+    return out
+
+
+def imports(path: Path, known: dict[str, Path]) -> set[str]:
+    """The package's modules that ``path`` imports, anywhere in it (a function's lazy
+    import counts: it is a cycle waiting for its first call). ``from a import b`` is an
+    import of the module ``a.b`` when there is one, else of ``a``."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in known}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                if submodule in known:
+                    found.add(submodule)
+                elif node.module in known:
+                    found.add(node.module)
+    return found
+
+
+def graph() -> dict[str, set[str]]:
+    known = modules()
+    return {name: imports(path, known) - {name} for name, path in known.items()}
+
+
+def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected group of more than one module (Tarjan), each as a path."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return groups
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_import_walk_sees_lazy_and_from_imports(tmp_path: Path) -> None:
+    source = tmp_path / "m.py"
+    source.write_text(
+        "from backtest_store.schema import files\n"
+        "def f():\n    from backtest_store.errors import ValidationError\n"
+    )
+    found = imports(source, modules())
+    assert found == {"backtest_store.schema.files", "backtest_store.errors"}
+
+
+def test_no_import_cycle_anywhere_in_the_package() -> None:
+    assert cycles(graph()) == []
+
+
+def test_the_library_never_imports_the_command_line() -> None:
+    offenders = {
+        name: sorted(i for i in imported if i.startswith("backtest_store.cli"))
+        for name, imported in graph().items()
+        if not name.startswith("backtest_store.cli")
+    }
+    assert {name: cli for name, cli in offenders.items() if cli} == {}
+
+
+def test_no_module_is_over_500_lines_but_the_generated_ones() -> None:
+    over = {}
+    for directory in ("src", "bench", "tools", "tests"):
+        for path in sorted((ROOT / directory).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if text.startswith(GENERATED):
+                continue
+            lines = text.count("\n")
+            if lines > MAX_LINES:
+                over[str(path.relative_to(ROOT))] = lines
+    assert over == {}
+
+
+def test_the_generated_sync_modules_are_current_and_say_so() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "async_to_sync.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    for name, source in (("store.py", "aio.py"), ("driver.py", "aio_driver.py")):
+        first = (PACKAGE / name).read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith(GENERATED + source), first
+
+
+@pytest.mark.slow
+def test_the_record_tests_pass_under_python_O() -> None:
+    """``python -O`` strips asserts: the code generators' guards must still refuse, and the
+    records still be made, validated and read back as under plain python."""
+    tests = [
+        "tests/test_row_makers.py",
+        "tests/test_validation.py",
+        "tests/test_every_field_round_trips.py",
+    ]
+    probe = subprocess.run([sys.executable, "-O", "-c", "assert False"], capture_output=True)
+    assert probe.returncode == 0  # this interpreter does strip asserts under -O
+    done = subprocess.run(
+        [sys.executable, "-O", "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
