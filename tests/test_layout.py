@@ -161,3 +161,32 @@ def test_the_record_tests_pass_under_python_O() -> None:
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
+
+
+def test_the_readme_map_names_files_that_exist_and_every_module_of_the_package() -> None:
+    """README's "What is where" names real paths, and leaves no module of the package out."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## What is where\n\n```\n", 1)[1].split("```", 1)[0]
+    named: set[Path] = set()
+    parents: list[tuple[int, Path]] = []
+    for line in block.splitlines():
+        if not line.strip() or line.startswith(" " * 30):
+            continue  # a description carried onto the next line
+        indent = len(line) - len(line.lstrip())
+        field = line.strip().split("  ")[0].strip()
+        while parents and parents[-1][0] >= indent:
+            parents.pop()
+        base = parents[-1][1] if parents else ROOT
+        for name in field.split(", "):
+            path = base / name.rstrip("/")
+            assert path.exists(), f"README names {path.relative_to(ROOT)}, which does not exist"
+            named.add(path)
+            if name.endswith("/"):
+                parents.append((indent, path))
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name.startswith("_") and path.name != "__init__.py":
+            continue  # private helpers (_extras.py) and __main__.py
+        if path == PACKAGE / "__init__.py":
+            continue
+        in_named_folder = any(p in named for p in path.parents if PACKAGE in p.parents)
+        assert path in named or in_named_folder, f"README's map leaves out {path.relative_to(ROOT)}"
