@@ -70,3 +70,25 @@ def test_summary_rows_make_the_stats_init_makes() -> None:
     made = rows._stats_maker()(row)
     assert type(made) is SummaryStats
     assert made == SummaryStats(7, Decimal("0.1"), Decimal("0.5"), None, Decimal("1.2"), None)
+
+
+def test_generated_code_shows_its_source_in_tracebacks_and_its_guards_raise() -> None:
+    """The compiled makers' source is in linecache: a traceback through one names the line
+    it failed on. Its guards are checks that raise (python -O keeps them)."""
+    import traceback
+
+    from backtest_store import codegen
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Pair:
+        first: int
+        second: int
+
+    make = codegen.slots_maker(Pair, {"first": "v[0]", "second": "v[5]"})
+    assert make((1, 2, 3, 4, 5, 6)) == Pair(1, 6)
+    with pytest.raises(IndexError) as failed:
+        make((1, 2))
+    shown = "".join(traceback.format_exception(failed.value))
+    assert "o.second = v[5]" in shown and "Pair maker" in shown
+    with pytest.raises(ValueError, match="second"):
+        codegen.slots_maker(Pair, {"first": "v[0]"})

@@ -9,7 +9,87 @@ import dataclasses
 import hashlib
 import linecache
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
+
+from backtest_store.columns import Column
+
+
+class Slow(Exception):
+    """The fast path met something it does not decide: take the exact path."""
+
+
+def row_preparer(
+    table: str,
+    record: type[Any],
+    plan: list[tuple[str, Column, Callable[[Any], Any]]],
+    overridden: frozenset[str],
+    fill: bool,
+) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
+    """Compile a row preparer's fast path: ``row(record, override)``, the values of the
+    columns of ``plan`` (name, facts, converter) with inline type and range checks, the
+    ``overridden`` columns' values taken from ``override``. What the inline checks do not
+    decide raises ``Slow`` (or goes to the column's converter), and the preparer takes the
+    exact path, which words the error."""
+    env: dict[str, Any] = {
+        "Record": record, "Slow": Slow, "Decimal": Decimal,
+        "date": date, "UUID": UUID, "repr": repr, "type": type, "len": len,
+    }  # fmt: skip
+    lines = ["def row(record, override):", "    if type(record) is not Record: raise Slow"]
+    for i, (name, column, convert) in enumerate(plan):
+        if not name.isidentifier():  # column names come from the table facts
+            raise ValueError(f"row_preparer: {name!r} is not a column name")
+        env[f"convert_{i}"] = convert
+        source = f"override[{name!r}]" if name in overridden else f"record.{name}"
+        lines.append(f"    v{i} = {source}")
+        if column.default is not None and fill:
+            env[f"default_{i}"] = column.default
+            lines.append(f"    if v{i} is None: v{i} = default_{i}")
+            lines.append(f"    else: v{i} = convert_{i}(v{i})")
+            continue
+        none = "raise Slow" if column.not_null and not column.db_fills else "pass"
+        lines.append(f"    if v{i} is None: {none}")
+        lines.extend("    " + line for line in _fast_check(i, column, env))
+    values = ", ".join(f"v{i}" for i in range(len(plan)))
+    lines.append(f"    return ({values},)")
+    row: Callable[[Any, dict[str, Any]], tuple[Any, ...]] = compile_function(
+        lines, "row", env, f"row preparer {table}"
+    )
+    return row
+
+
+def _fast_check(i: int, column: Column, env: dict[str, Any]) -> list[str]:
+    """Source lines that check v<i> (known not None) inline, or hand it to its converter."""
+    v, convert = f"v{i}", f"convert_{i}"
+    kind = column.kind
+    if kind == "numeric":
+        bound = column.numeric_limit
+        # Floats a hair inside the bound take the fast path; the rest is decided exactly.
+        env[f"fbound_{i}"] = float(bound) * (1 - 1e-9)
+        env[f"bound_{i}"] = bound
+        return [
+            f"elif type({v}) is float and -fbound_{i} < {v} < fbound_{i}: {v} = Decimal(repr({v}))",
+            f"elif type({v}) is int and -bound_{i} < {v} < bound_{i}: pass",
+            f"else: {v} = {convert}({v})",
+        ]
+    if kind in ("varchar", "text"):
+        too_long = f" or len({v}) > {column.length}" if column.length is not None else ""
+        return [
+            f"elif type({v}) is not str{too_long} or not {v}.isascii() or '\\x00' in {v}:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "integer":
+        return [
+            f"elif type({v}) is not int or not -2147483648 <= {v} <= 2147483647:",
+            f"    {v} = {convert}({v})",
+        ]
+    if kind == "date":
+        return [f"elif type({v}) is not date: {v} = {convert}({v})"]
+    if kind == "uuid":
+        return [f"elif type({v}) is not UUID: {v} = {convert}({v})"]
+    return [f"else: {v} = {convert}({v})"]
 
 
 def compile_function(lines: list[str], name: str, env: dict[str, Any], label: str) -> Any:

@@ -5,13 +5,11 @@ exactly and word the error."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from operator import attrgetter
 from typing import Any
-from uuid import UUID
 
-from backtest_store.codegen import compile_function
+from backtest_store.codegen import Slow, row_preparer
 from backtest_store.columns import Column
 from backtest_store.convert import (
     NOT_FINITE,
@@ -28,44 +26,7 @@ from backtest_store.schema.files import column_comments
 from backtest_store.tables import TableSpec
 from backtest_store.values import is_missing
 
-
-class _Slow(Exception):
-    """The fast path met something it does not decide: take the exact path."""
-
-
 _NO_OVERRIDE: dict[str, Any] = {}
-
-
-def _fast_check(i: int, column: Column, env: dict[str, Any]) -> list[str]:
-    """Source lines that check v<i> (known not None) inline, or hand it to its converter."""
-    v, convert = f"v{i}", f"convert_{i}"
-    kind = column.kind
-    if kind == "numeric":
-        bound = column.numeric_limit
-        # Floats a hair inside the bound take the fast path; the rest is decided exactly.
-        env[f"fbound_{i}"] = float(bound) * (1 - 1e-9)
-        env[f"bound_{i}"] = bound
-        return [
-            f"elif type({v}) is float and -fbound_{i} < {v} < fbound_{i}: {v} = Decimal(repr({v}))",
-            f"elif type({v}) is int and -bound_{i} < {v} < bound_{i}: pass",
-            f"else: {v} = {convert}({v})",
-        ]
-    if kind in ("varchar", "text"):
-        too_long = f" or len({v}) > {column.length}" if column.length is not None else ""
-        return [
-            f"elif type({v}) is not str{too_long} or not {v}.isascii() or '\\x00' in {v}:",
-            f"    {v} = {convert}({v})",
-        ]
-    if kind == "integer":
-        return [
-            f"elif type({v}) is not int or not -2147483648 <= {v} <= 2147483647:",
-            f"    {v} = {convert}({v})",
-        ]
-    if kind == "date":
-        return [f"elif type({v}) is not date: {v} = {convert}({v})"]
-    if kind == "uuid":
-        return [f"elif type({v}) is not UUID: {v} = {convert}({v})"]
-    return [f"else: {v} = {convert}({v})"]
 
 
 class RowPreparer:
@@ -122,37 +83,13 @@ class RowPreparer:
             fast = self._fast[given] = self._compile(frozenset(given))
         try:
             return fast(record, override)
-        except (_Slow, Missing, Refused, InvalidOperation, OverflowError, AttributeError):
+        except (Slow, Missing, Refused, InvalidOperation, OverflowError, AttributeError):
             return self.checked_row(record, index, override)  # raises, naming the field
 
     def _compile(
         self, overridden: frozenset[str]
     ) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
-        """Generate the fast path: inline type and range checks, column by column; the
-        ``overridden`` columns' values come from the override, the rest from the record."""
-        env: dict[str, Any] = {
-            "Record": self.spec.record, "Slow": _Slow, "Decimal": Decimal,
-            "date": date, "UUID": UUID, "repr": repr, "type": type, "len": len,
-        }  # fmt: skip
-        lines = ["def row(record, override):", "    if type(record) is not Record: raise Slow"]
-        for i, (name, column, convert) in enumerate(self._plan):
-            env[f"convert_{i}"] = convert
-            source = f"override[{name!r}]" if name in overridden else f"record.{name}"
-            lines.append(f"    v{i} = {source}")
-            if column.default is not None and self.fill:
-                env[f"default_{i}"] = column.default
-                lines.append(f"    if v{i} is None: v{i} = default_{i}")
-                lines.append(f"    else: v{i} = convert_{i}(v{i})")
-                continue
-            none = "raise Slow" if column.not_null and not column.db_fills else "pass"
-            lines.append(f"    if v{i} is None: {none}")
-            lines.extend("    " + line for line in _fast_check(i, column, env))
-        values = ", ".join(f"v{i}" for i in range(len(self._plan)))
-        lines.append(f"    return ({values},)")
-        row: Callable[[Any, dict[str, Any]], tuple[Any, ...]] = compile_function(
-            lines, "row", env, f"row preparer {self.spec.name}"
-        )
-        return row
+        return row_preparer(self.spec.name, self.spec.record, self._plan, overridden, self.fill)
 
     def _every_nonfinite(self, record: Any, first: str, refused: Refused) -> Refused:
         """The refusal of a non-finite number, naming the record's other non-finite
