@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,7 +29,9 @@ postgresql_server = factories.postgresql_noproc(
     port=SERVER.port,
     user=SERVER.username,
     password=SERVER.password,
-    dbname="bt_test",
+    # a run of the suite inside the suite (test_layout's python -O run) names its own, so
+    # that neither drops the other's template
+    dbname=os.environ.get("BACKTEST_STORE_TEST_DB", "bt_test"),
     load=[load_schema],
 )
 postgresql = factories.postgresql("postgresql_server")

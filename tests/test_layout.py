@@ -157,7 +157,7 @@ def test_the_record_tests_pass_under_python_O() -> None:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ},
+        env={**os.environ, "BACKTEST_STORE_TEST_DB": "bt_test_optimized"},
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
