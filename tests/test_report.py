@@ -1,5 +1,8 @@
 """The HTML report in a real browser (headless Chromium, network cut off): the charts
-render for one backtest, three overlaid, and a year of minutes (525,600 points)."""
+render for one backtest, three overlaid (rebased to 1.0 at their common start), and a
+year of minutes (525,600 points); each backtest's tearsheet (monthly and yearly returns,
+rolling Sharpe and volatility, the worst drawdowns) is drawn from the same code as the
+figures tests/test_tearsheet.py checks."""
 
 from __future__ import annotations
 
@@ -77,6 +80,21 @@ def test_one_backtest(db_url: str, tmp_path: Path) -> None:
     TIMES["one backtest"] = rendered.seconds
     check(rendered, traces=1)
     assert str(the_id) in rendered.dom
+    check_tearsheets(rendered, page, 1, rolling=False)  # 30 days: shorter than the window
+
+
+def check_tearsheets(rendered: Any, page: Path, backtests: int, *, rolling: bool) -> None:
+    """Each backtest's tearsheet drew: the main chart, then its calendar chart, its rolling
+    chart (when the curve is longer than the window: a quarter year of bars), and its
+    worst-drawdowns table."""
+    dom = rendered.dom
+    assert dom.count("Tearsheet: ") == backtests
+    charts = 1 + backtests * (2 if rolling else 1)
+    assert len(re.findall(r'class="plot-container plotly"', dom)) == charts
+    assert "monthly returns %" in dom and "yearly returns %" in dom
+    assert ("rolling Sharpe ratio" in dom and "rolling volatility %" in dom) == rolling
+    assert dom.count('class="drawdowns"') == backtests
+    assert "heatmaplayer" in dom or "hm" in dom  # the heatmap's own layer
 
 
 def test_three_overlaid(db_url: str, tmp_path: Path) -> None:
@@ -88,6 +106,12 @@ def test_three_overlaid(db_url: str, tmp_path: Path) -> None:
     check(rendered, traces=3)
     for the_id in ids:
         assert str(the_id) in rendered.dom
+    check_tearsheets(rendered, page, 3, rolling=False)
+    # absolute money on one axis compares nothing: every overlaid curve starts at 1.0
+    text = page.read_text()
+    assert "equity rebased to 1.0 at the common start" in text
+    starts = re.findall(r'"y":\[(1\.0|1)[,\]]', text)
+    assert len(starts) >= 3, starts
 
 
 def test_a_year_of_minutes_is_decimated_and_stays_small(
@@ -109,6 +133,7 @@ def test_a_year_of_minutes_is_decimated_and_stays_small(
     TIMES["525,600-point curve"] = rendered.seconds
     check(rendered, traces=1)
     assert "525,600 points shown as" in rendered.dom  # stated in the chart itself
+    check_tearsheets(rendered, page, 1, rolling=True)
     print(
         f"\nreport render times (s): {', '.join(f'{k} {v:.1f}' for k, v in TIMES.items())}; minutes file {size / 1e6:.1f} MB"
     )

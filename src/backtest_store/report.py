@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from backtest_store import tearsheet
 from backtest_store._extras import need
 from backtest_store.errors import NotFoundError
 from backtest_store.metrics import MEASURES, shown, units
 from backtest_store.records import BacktestResult, BacktestTrade
+from backtest_store.tearsheet import curve_of
 
 MAX_POINTS = 4000  # per curve, shown: two per bucket
 MAX_TRADES_SHOWN = 500  # rows of each trades table
@@ -64,15 +66,6 @@ def points(curve: Any) -> tuple[list[Any], list[float], bool]:
     return list(range(len(curve))), [float(v) for v in curve], False
 
 
-def drawdown_of(ys: Sequence[float]) -> list[float]:
-    peak = float("-inf")
-    out = []
-    for y in ys:
-        peak = max(peak, y)
-        out.append(y / peak - 1 if peak > 0 else 0.0)
-    return out
-
-
 def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path:
     """Write the report of the given backtests (a BacktestStore's) to ``path``; returns
     the path. NotFoundError names an id that is not stored."""
@@ -100,10 +93,16 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
     )  # fmt: skip
     notes: list[str] = []
     palette = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
+    overlaid = len(results) > 1
+    curves = [curve_of(r.equity_curve) for r in results]
+    if overlaid:  # absolute money on one axis compares nothing: each starts at 1.0
+        curves = tearsheet.rebased(curves)
+        notes.append("equity rebased to 1.0 at the common start")
     for n, result in enumerate(results):
         color = palette[n % len(palette)]
         label = f"{result.symbol} {result.strategy_type} {str(result.backtest_id)[:8]}"
-        xs, ys, timed = points(result.equity_curve)
+        curve = curves[n]
+        xs, ys, timed = [_iso(x) for x in curve.x()], curve.values, curve.times is not None
         if not ys:
             notes.append(f"{label}: no equity curve stored")
             continue
@@ -114,9 +113,10 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
         line = {"color": color, "width": 1.5}
         fig.add_trace(go.Scattergl(x=dx, y=dy, mode="lines", name=label, legendgroup=group,
                                    line=line), row=1, col=1)  # fmt: skip
-        dd_x, dd_y, _ = points(result.drawdown_series)
-        if not dd_y:
-            dd_x, dd_y = xs, drawdown_of(ys)
+        stored = curve_of(result.drawdown_series)
+        dd_x, dd_y = [_iso(x) for x in stored.x()], stored.values
+        if not dd_y or overlaid:  # from the rebased curve: over the same span
+            dd_x, dd_y = xs, tearsheet.underwater(ys)
         ddx, ddy = decimate(dd_x, dd_y)
         fill = "tozeroy" if len(results) == 1 else None  # overlaid: lines only
         fig.add_trace(go.Scattergl(x=ddx, y=[v * 100 for v in ddy], mode="lines", fill=fill,
@@ -134,9 +134,10 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
         title += "<br><sup>" + "; ".join(html.escape(n) for n in notes) + "</sup>"
     fig.update_layout(title=title, hovermode="x unified", height=720, template="plotly_white",
                       margin={"t": 90 if notes else 60})  # fmt: skip
-    fig.update_yaxes(title_text="equity", row=1, col=1)
+    fig.update_yaxes(title_text="equity, rebased" if overlaid else "equity", row=1, col=1)
     fig.update_yaxes(title_text="drawdown %", row=2, col=1)
     chart: str = fig.to_html(full_html=False, include_plotlyjs=True, config={"displaylogo": False})
+    chart += "".join(tearsheet_html(go, subplots, r) for r in results)
     return _page(results, trades, chart, notes)
 
 
@@ -250,3 +251,97 @@ def _cell(t: BacktestTrade, name: str) -> str:
     if name == "pnl_percent":
         return f"{float(value) * 100:.2f} %"
     return str(value)
+
+
+def _iso(x: Any) -> Any:
+    """A curve's x for the chart: a time as ISO text (naive UTC), a bar number as it is."""
+    if isinstance(x, datetime):
+        return x.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return x
+
+
+CONFIG = {"displaylogo": False}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WORST = 5  # drawdowns in the table
+
+
+def tearsheet_html(go: Any, subplots: Any, result: BacktestResult) -> str:
+    """A backtest's tearsheet: monthly returns (a heatmap), yearly returns, rolling Sharpe
+    ratio and volatility, and the worst drawdowns, from its stored equity curve."""
+    e = html.escape
+    curve = curve_of(result.equity_curve)
+    title = f"{e(result.symbol)} {e(result.strategy_type)} {str(result.backtest_id)[:8]}"
+    if len(curve) < 3:
+        return f"<h2>Tearsheet: {title}</h2><p class=note>no equity curve to read it from</p>"
+    parts = [f"<h2>Tearsheet: {title}</h2>"]
+    monthly = tearsheet.monthly_returns(curve)
+    if monthly:
+        parts.append(_calendar_chart(go, subplots, curve, monthly))
+    else:
+        parts.append("<p class=note>calendar returns need a curve with timestamps</p>")
+    roll = tearsheet.rolling(curve)
+    if roll.x:
+        when = [_iso(x) for x in roll.x]
+        fig = subplots.make_subplots(
+            rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+            subplot_titles=(f"rolling Sharpe ratio ({roll.window} bars)",
+                            f"rolling volatility % ({roll.window} bars)"),
+        )  # fmt: skip
+        sx, sy = decimate(when, [float("nan") if s is None else s for s in roll.sharpe])
+        vx, vy = decimate(when, [v * 100 for v in roll.volatility])
+        fig.add_trace(go.Scattergl(x=sx, y=sy, mode="lines", name="Sharpe"), row=1, col=1)
+        fig.add_trace(go.Scattergl(x=vx, y=vy, mode="lines", name="volatility %"), row=2, col=1)
+        fig.update_layout(height=420, template="plotly_white", showlegend=False, margin={"t": 50})
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG))
+    parts.append(_drawdowns_table(tearsheet.worst_drawdowns(curve, WORST)))
+    return "".join(parts)
+
+
+def _calendar_chart(
+    go: Any, subplots: Any, curve: tearsheet.Curve, monthly: dict[tuple[int, int], float]
+) -> str:
+    """Monthly returns as a heatmap (a row a year), the yearly returns as bars beside it."""
+    years = sorted({y for y, _ in monthly})
+    z = [[_pct(monthly.get((y, m))) for m in range(1, 13)] for y in years]
+    text = [["" if v is None else f"{v:.2f} %" for v in row] for row in z]
+    fig = subplots.make_subplots(
+        rows=1, cols=2, column_widths=[0.75, 0.25],
+        subplot_titles=("monthly returns %", "yearly returns %"),
+    )  # fmt: skip
+    heat = go.Heatmap(
+        z=z, x=list(MONTHS), y=[str(y) for y in years], text=text, texttemplate="%{text}",
+        colorscale="RdYlGn", zmid=0, showscale=False, hoverongaps=False,
+    )  # fmt: skip
+    fig.add_trace(heat, row=1, col=1)
+    yearly = tearsheet.yearly_returns(curve)
+    colors = ["#2ca02c" if v >= 0 else "#d62728" for v in yearly.values()]
+    bars = go.Bar(
+        y=[str(y) for y in yearly], x=[_pct(v) for v in yearly.values()], orientation="h",
+        marker_color=colors, showlegend=False,
+    )  # fmt: skip
+    fig.add_trace(bars, row=1, col=2)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(height=max(260, 40 * len(years) + 120), template="plotly_white",
+                      margin={"t": 50})  # fmt: skip
+    return str(fig.to_html(full_html=False, include_plotlyjs=False, config=CONFIG))
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 2)
+
+
+def _drawdowns_table(drawdowns: list[tearsheet.Drawdown]) -> str:
+    e = html.escape
+    if not drawdowns:
+        return "<p class=note>no drawdown: the curve never fell below a peak</p>"
+    rows = "".join(
+        f"<tr><td>{n}</td><td>{e(str(_iso(d.start)))}</td><td>{e(str(_iso(d.valley)))}</td>"
+        f"<td>{e(str(_iso(d.recovery))) if d.recovery is not None else 'not recovered'}</td>"
+        f"<td>{d.depth * 100:.2f} %</td><td>{d.length:,} bars</td></tr>"
+        for n, d in enumerate(drawdowns, start=1)
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("", "start", "valley", "recovery", "depth", "length"))
+    return (
+        f"<h3>The {len(drawdowns)} worst drawdowns</h3>"
+        f"<table class=drawdowns><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    )
