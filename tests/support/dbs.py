@@ -38,9 +38,25 @@ def maintenance() -> psycopg.Connection[tuple[object, ...]]:
 @contextmanager
 def scratch_database(prefix: str = "bt_scratch") -> Iterator[str]:
     """A new, empty database for the block; dropped afterwards. Yields its URL."""
+    with _database(prefix, sql.SQL("")) as url:
+        yield url
+
+
+@contextmanager
+def copy_of(template_url: str, prefix: str = "bt_copy") -> Iterator[str]:
+    """A scratch database cloned from a template database (CREATE DATABASE ... TEMPLATE: a
+    file copy, much faster than building it again). Nothing may be connected to the
+    template while it is copied."""
+    template = sql.Identifier(template_url.rsplit("/", 1)[1])
+    with _database(prefix, sql.SQL(" TEMPLATE {}").format(template)) as url:
+        yield url
+
+
+@contextmanager
+def _database(prefix: str, how: sql.Composable) -> Iterator[str]:
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     with maintenance() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), how))
     try:
         yield url_for(name)
     finally:
@@ -71,25 +87,3 @@ def pg_bin(tool: str) -> str:
     if found is None:
         raise RuntimeError(f"{tool} not found")
     return found
-
-
-@contextmanager
-def copy_of(template_url: str, prefix: str = "bt_copy") -> Iterator[str]:
-    """A scratch database cloned from a template database (CREATE DATABASE ... TEMPLATE: a
-    file copy, much faster than building it again). Nothing may be connected to the
-    template while it is copied."""
-    template = template_url.rsplit("/", 1)[1]
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    with maintenance() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-    try:
-        yield url_for(name)
-    finally:
-        with maintenance() as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
