@@ -225,6 +225,31 @@ def test_schema_check_reports_behind_and_ahead(empty_db_url: str) -> None:
     version.verify_applied(set(ids))
 
 
+def test_concurrent_first_calls_of_an_async_store_each_wait_for_the_schema_check(
+    db_url: str,
+) -> None:
+    """On a database a migration behind, every first call of an async store on a pool is
+    refused, the ones that start while the check is still running included."""
+    import asyncio
+
+    from psycopg_pool import AsyncConnectionPool
+
+    from backtest_store import AsyncBacktestStore
+    from backtest_store.errors import SchemaVersionError
+
+    migrations.rollback(db_url, steps=1)
+
+    async def main() -> list[BaseException | None]:
+        async with AsyncConnectionPool(db_url, min_size=4, max_size=4, open=False) as pool:
+            store = AsyncBacktestStore(pool)
+            calls = [store.list_backtests(limit=1) for _ in range(4)]
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        return [o if isinstance(o, BaseException) else None for o in outcomes]
+
+    outcomes = asyncio.run(main())
+    assert all(isinstance(o, SchemaVersionError) for o in outcomes), outcomes
+
+
 def test_apply_reports_each_migration_as_it_goes(empty_db_url: str) -> None:
     lines: list[str] = []
     done = migrations.apply(empty_db_url, progress=lines.append)

@@ -125,8 +125,11 @@ class AsyncBacktestStore:
         if not self._schema_checked:
             await self.check_schema()
 
-    async def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
-        await self._ready()
+    async def _run(
+        self, op: Operation[T], doing: str, *, read: bool = False, checked: bool = False
+    ) -> T:
+        if not checked:  # the schema check itself runs before the flag is set
+            await self._ready()
         async with self._connection() as conn:
             committing = False  # True once a COMMIT may be in flight: the outcome is unknown
             try:
@@ -181,12 +184,8 @@ class AsyncBacktestStore:
 
     async def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        self._schema_checked = True  # the check itself must not wait for a check
-        try:
-            await self._run(reads.check_schema(), "check_schema", read=True)
-        except BaseException:
-            self._schema_checked = False
-            raise
+        await self._run(reads.check_schema(), "check_schema", read=True, checked=True)
+        self._schema_checked = True
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncBacktestStore]:

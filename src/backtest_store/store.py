@@ -121,8 +121,9 @@ class BacktestStore:
         if not self._schema_checked:
             self.check_schema()
 
-    def _run(self, op: Operation[T], doing: str, *, read: bool = False) -> T:
-        self._ready()
+    def _run(self, op: Operation[T], doing: str, *, read: bool = False, checked: bool = False) -> T:
+        if not checked:  # the schema check itself runs before the flag is set
+            self._ready()
         with self._connection() as conn:
             committing = False  # True once a COMMIT may be in flight: the outcome is unknown
             try:
@@ -177,12 +178,8 @@ class BacktestStore:
 
     def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        self._schema_checked = True  # the check itself must not wait for a check
-        try:
-            self._run(reads.check_schema(), "check_schema", read=True)
-        except BaseException:
-            self._schema_checked = False
-            raise
+        self._run(reads.check_schema(), "check_schema", read=True, checked=True)
+        self._schema_checked = True
 
     @contextmanager
     def transaction(self) -> Iterator[BacktestStore]:
