@@ -343,6 +343,14 @@ def _datetimes(spec: TableSpec[Any], name: str, column: Column, part: Any, start
 
     values = series
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        # pandas reads numbers as times since the epoch (0 is 1970-01-01): the record path
+        # refuses a number for a date or a time, and so does this one
+        numbers = pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        )
+        for row, value in enumerate(series.tolist()):
+            if (numbers or isinstance(value, int | float | np.number)) and not pd.isna(value):
+                _refuse(spec, name, column, part, row, start, value, nonfinite)
         try:
             values = pd.to_datetime(values, utc=aware) if aware else pd.to_datetime(values)
         except (TypeError, ValueError):
