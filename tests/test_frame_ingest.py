@@ -160,7 +160,11 @@ BAD = [
     # numbers are not times since the epoch (pandas would read 0 as 1970-01-01)
     ("entry_date", [0, 1], r"BacktestTrade\[0\]\.entry_date = 0 .*\(index label 'a'\)"),
     ("exit_time", [1.5, None], r"BacktestTrade\[0\]\.exit_time = 1\.5 .*\(index label 'a'\)"),
-    ("exit_date", [date(2024, 2, 1), 7], r"BacktestTrade\[1\]\.exit_date = 7 .*\(index label 'b'\)"),
+    (
+        "exit_date",
+        [date(2024, 2, 1), 7],
+        r"BacktestTrade\[1\]\.exit_date = 7 .*\(index label 'b'\)",
+    ),
 ]
 
 

@@ -186,3 +186,35 @@ def test_the_readme_map_names_files_that_exist_and_every_module_of_the_package()
             continue
         in_named_folder = any(p in named for p in path.parents if PACKAGE in p.parents)
         assert path in named or in_named_folder, f"README's map leaves out {path.relative_to(ROOT)}"
+
+
+def test_the_generator_rewrites_async_code_to_sync() -> None:
+    from tools.async_to_sync import GeneratorError, convert
+
+    source = '''"""An async module."""
+
+from contextlib import asynccontextmanager
+
+
+class AsyncBacktestStore:
+    """Uses an AsyncConnection."""
+
+    @asynccontextmanager
+    async def run(self, conn):  # AsyncConnection in a comment
+        if True:  # ASYNC
+            await conn.sleep()
+        else:
+            conn.wait()
+        async with conn.transaction():
+            async for row in conn.rows():
+                yield await conn.use(row)
+'''
+    out = convert(source, "# generated", '"""A sync module."""')
+    assert out.startswith('# generated\n"""A sync module."""')
+    assert "async" not in out.replace("asynccontextmanager", "") and "await" not in out
+    assert "class BacktestStore:" in out and "@contextmanager" in out
+    assert '"""Uses an Connection."""' in out and "# Connection in a comment" in out
+    assert "conn.wait()" in out and "sleep" not in out  # the marked branch: its else only
+    assert "with conn.transaction():" in out and "yield conn.use(row)" in out
+    with pytest.raises(GeneratorError, match="comprehension"):
+        convert('"""d"""\nasync def f(x):\n    return [y async for y in x]\n', "#", '""" """')

@@ -115,6 +115,9 @@ def convert(text: str, header: str, docstring: str) -> str:
         return any(a <= position < b for a, b in kept)
 
     for node in ast.walk(tree):
+        if isinstance(node, ast.comprehension) and node.is_async:
+            raise GeneratorError(f"line {node.target.lineno}: an async comprehension has no "
+                                 "sync form here: write the loop out")  # fmt: skip
         if isinstance(node, ast.AsyncFunctionDef | ast.AsyncWith | ast.AsyncFor):
             start = at(node.lineno, node.col_offset)
             if not source.startswith(b"async ", start):
