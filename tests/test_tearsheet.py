@@ -53,7 +53,7 @@ def test_monthly_and_yearly_returns_chain_from_the_last_value_of_the_period_befo
 
 
 def test_the_worst_drawdowns_are_found_deepest_first_with_their_dates() -> None:
-    values = [100, 120, 90, 120, 130, 117, 125, 131, 100, 110]
+    values: list[float] = [100, 120, 90, 120, 130, 117, 125, 131, 100, 110]
     curve = daily(values)
     t = curve.times
     assert t is not None
