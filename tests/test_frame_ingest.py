@@ -165,6 +165,15 @@ BAD = [
         [date(2024, 2, 1), 7],
         r"BacktestTrade\[1\]\.exit_date = 7 .*\(index label 'b'\)",
     ),
+    # pandas counts a Decimal NaN as missing (and a signaling NaN raises): refused, as a
+    # record's is, not stored NULL (found by the fuzz test)
+    (
+        "exit_price",
+        [Decimal("1.5"), Decimal("NaN")],
+        r"BacktestTrade\[1\]\.exit_price = Decimal\('NaN'\) is not a finite number",
+    ),
+    ("trade_number", [Decimal("NaN"), 2], r"BacktestTrade\[0\]\.trade_number = Decimal\('NaN'\)"),
+    ("trade_id", [Decimal("sNaN"), None], r"BacktestTrade\[0\]\.trade_id = Decimal\('sNaN'\)"),
 ]
 
 

@@ -44,7 +44,11 @@ def is_frame(value: Any) -> bool:
 
 
 def plan(
-    spec: TableSpec[Any], frame: Any, fixed: dict[str, Any], number: str | None
+    spec: TableSpec[Any],
+    frame: Any,
+    fixed: dict[str, Any],
+    number: str | None,
+    nonfinite: NonFinite = "refuse",
 ) -> tuple[str, ...]:
     """The columns a COPY of ``frame`` writes: the frame's own (checked against the
     table), the ``fixed`` ones (the parent id), the numbered column, and the defaulted
@@ -68,6 +72,13 @@ def plan(
                 spec.record.__name__, name, None, "a column of the DataFrame",
                 problem="is required",
             )  # fmt: skip
+    # pandas counts a Decimal NaN as missing (and a signaling one raises): a record's is
+    # refused, and so is a frame's, before anything reads the column
+    for name in names:
+        if frame[name].dtype == object:
+            for row, value in enumerate(frame[name].tolist()):
+                if isinstance(value, Decimal) and not value.is_finite():
+                    _refuse(spec, name, spec.columns[name], frame, row, 0, value, nonfinite)
     # a database-filled column (an id, a timestamp) that the frame leaves empty is the
     # database's to fill, as a record's None is
     empty = {n for n in names if spec.columns[n].db_fills and bool(frame[n].isna().all())}

@@ -288,7 +288,7 @@ def _copy_frame(
         raise ValidationError("save_trades", "trades", "a DataFrame", "records, under fill=False",
                               problem="cannot be stored exactly as given")  # fmt: skip
     fixed = {spec.parent_key: parent_id}
-    columns = columnar.plan(spec, frame, fixed, number)
+    columns = columnar.plan(spec, frame, fixed, number, codec.nonfinite)
     stream = columnar.chunks(spec, frame, columns, fixed, number, first_number, codec.nonfinite)
     count = yield CopyIn(write_sql.copy_rows(spec, columns), (), stream, encoded=len(frame))
     return int(count)
