@@ -23,6 +23,7 @@ from backtest_store.errors import (
     TransactionRollbackError,
     ValidationError,
 )
+from backtest_store.operations.browse import cursor_of
 from backtest_store.records import (
     NOT_LOADED,
     BacktestPortfolio,
@@ -70,4 +71,5 @@ __all__ = [
     "TransactionRollbackError",
     "ValidationError",
     "WalkForwardTest",
+    "cursor_of",
 ]

@@ -9,7 +9,7 @@ picks the connection and the transaction, and the driver runs the steps.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,8 +22,9 @@ from backtest_store.analytics import BacktestComparison, PerformanceSummary
 from backtest_store.convert import NonFinite
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
-from backtest_store.operations import reads, writes
+from backtest_store.operations import browse, reads, writes
 from backtest_store.operations.arguments import Codec
+from backtest_store.operations.browse import Cursor
 from backtest_store.operations.steps import (
     Done,
     Operation,
@@ -292,6 +293,37 @@ class AsyncBacktestStore:
             limit=limit, with_series=with_series,
         )  # fmt: skip
         return await self._run(op, "find_backtests", read=True)
+
+    async def browse_backtests(
+        self,
+        *,
+        symbols: Sequence[str] | None = None,
+        strategy_type: str | None = None,
+        status: str | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+        min_trades: int = 0,
+        parameters_any: Sequence[dict[str, Any]] | None = None,
+        ranges: Sequence[tuple[str, str, Any]] | None = None,
+        sort: str = "backtest_date",
+        descending: bool = True,
+        after: Cursor | None = None,
+        before: Cursor | None = None,
+        limit: int = 50,
+        with_series: bool = False,
+    ) -> list[BacktestResult]:
+        """A page of backtests, for browsing: any of ``symbols``, parameters containing
+        any one of ``parameters_any`` (jsonb @>), ``ranges`` such as
+        ``("sharpe_ratio", ">=", 1)``; sorted by ``backtest_date`` or a rankable metric
+        (rows without it last), keyset pages: ``after=cursor_of(last row, sort)`` for the
+        next page, ``before=cursor_of(first row, sort)`` for the previous one."""
+        op = browse.browse_backtests(
+            self._codec, symbols=symbols, strategy_type=strategy_type, status=status,
+            since=since, until=until, min_trades=min_trades, parameters_any=parameters_any,
+            ranges=ranges, sort=sort, descending=descending, after=after, before=before,
+            limit=limit, with_series=with_series,
+        )  # fmt: skip
+        return await self._run(op, "browse_backtests", read=True)
 
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git

@@ -1,0 +1,151 @@
+"""The statement of ``browse_backtests``, the web view's list: filters that combine
+(several symbols, parameter alternatives OR-ed, metric ranges), a sort by the run date
+or any rankable metric either way, and keyset pages forward and back, never OFFSET.
+
+A metric sort puts the rows that have the metric first, in the metric's order, and the
+rows without it (NULL or NaN) last, by id. The two groups are two branches of one
+UNION ALL, each read in its own index order and each limited: PostgreSQL stops once the
+outer LIMIT is met, so a page costs its rows, not the table. "< 'NaN'" keeps NULL and
+NaN out of the first branch as one range condition on the metric's btree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from pypika import Criterion, Field, Order, PostgreSQLQuery, Tuple
+from pypika.enums import JSONOperators
+from pypika.queries import QueryBuilder
+from pypika.terms import BasicCriterion, Function, Term, ValueWrapper
+
+from backtest_store.queries.common import (
+    METRICS,
+    NAN,
+    Statement,
+    column_of,
+    columns_for,
+    param,
+    render,
+    select,
+)
+from backtest_store.tables import RESULTS
+
+SORTS = ("backtest_date", *METRICS)  # every one has a btree index (0002, 0008)
+RANGE_OPERATORS = (">=", "<=", ">", "<")
+MAX_ALTERNATIVES = 10  # parameter containments OR-ed in one filter
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What the SQL depends on (the values are bound): one prepared statement per shape."""
+
+    sort: str
+    descending: bool
+    # "" (the first page), "after" or "before", and whether the cursor's row lacks the metric
+    direction: str
+    missing: bool
+    filters: frozenset[str]
+    alternatives: int
+    ranges: tuple[tuple[str, str], ...]
+
+
+def _filtered(shape: Shape, with_series: bool) -> QueryBuilder:
+    t = RESULTS.table
+    query = select(RESULTS, columns_for(RESULTS, with_series))
+    if "symbols" in shape.filters:
+        query = query.where(t.symbol == Function("ANY", param("symbols")))
+    for name in ("strategy_type", "status"):
+        if name in shape.filters:
+            query = query.where(column_of(t, name) == param(name))
+    if "since" in shape.filters:
+        query = query.where(t.backtest_date >= param("since"))
+    if "until" in shape.filters:
+        query = query.where(t.backtest_date < param("until"))
+    if "min_trades" in shape.filters:
+        query = query.where(t.total_trades >= param("min_trades"))
+    if shape.alternatives:
+        contains = [
+            BasicCriterion(
+                JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
+                t.parameters,
+                param(f"parameters_{n}"),
+            )
+            for n in range(shape.alternatives)
+        ]
+        query = query.where(Criterion.any(contains))
+    for n, (metric, op) in enumerate(shape.ranges):
+        column: Any = column_of(t, metric)
+        bound = param(f"range_{n}")
+        query = query.where(_compare(column, op, bound))
+        if op in (">=", ">"):  # numeric's NaN is greater than every number: not in range
+            query = query.where(column < NAN)
+    return query
+
+
+def _compare(left: Any, op: str, right: Any) -> Term:
+    if op == ">=":
+        return left >= right  # type: ignore[no-any-return]
+    if op == "<=":
+        return left <= right  # type: ignore[no-any-return]
+    return (left > right) if op == ">" else (left < right)  # type: ignore[no-any-return]
+
+
+def _beyond(shape: Shape, keys: tuple[Any, ...], forwards: bool) -> Term:
+    """The keyset condition: rows after the cursor in the page's order (or before it)."""
+    later = shape.descending != forwards  # ascending and forwards: greater
+    cursor: Any = Tuple(*(param(f"cursor_{n}") for n in range(len(keys))))
+    row: Any = Tuple(*keys)
+    return row > cursor if later else row < cursor  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=512)
+def _browse_sql(shape: Shape, with_series: bool) -> str:
+    t = RESULTS.table
+    forwards = shape.direction != "before"
+    # the page's own order; a page before the cursor is read backwards and turned round
+    order = Order.desc if shape.descending == forwards else Order.asc
+    key = t.backtest_id
+    if shape.sort == "backtest_date":
+        query = _filtered(shape, with_series)
+        if shape.direction:
+            query = query.where(_beyond(shape, (t.backtest_date, key), forwards))
+        query = query.orderby(t.backtest_date, key, order=order)
+        return render(query.limit(param("limit")))
+    metric: Any = column_of(t, shape.sort)
+    having = _filtered(shape, with_series).where(metric < NAN)
+    lacking = _filtered(shape, with_series).where(metric.isnull() | (metric == NAN))
+    if shape.direction and not shape.missing:
+        having = having.where(_beyond(shape, (metric, key), forwards))
+    if shape.direction and shape.missing:
+        lacking = lacking.where(_beyond(shape, (key,), forwards))
+    having = having.orderby(metric, key, order=order).limit(param("limit"))
+    lacking = lacking.orderby(key, order=order).limit(param("limit"))
+    if shape.direction == "after" and shape.missing:
+        return render(lacking)  # past the rows with the metric
+    if shape.direction == "before" and not shape.missing:
+        return render(having)
+    # Both groups: each branch is limited in its index order, then the page is the first
+    # rows of the two in the page's order (the group, then the metric, then the id).
+    having = having.select(ValueWrapper(0, alias="page_group"),
+                           column_of(t, shape.sort).as_("page_sort"))  # fmt: skip
+    lacking = lacking.select(ValueWrapper(1, alias="page_group"),
+                             ValueWrapper(None, alias="page_sort"))  # fmt: skip
+    page = having.union_all(lacking).as_("page")
+    groups = Order.asc if forwards else Order.desc  # backwards: the rows without it first
+    outer = (
+        PostgreSQLQuery.from_(page)
+        .select(*(Field(c, table=page) for c in columns_for(RESULTS, with_series)))
+        .orderby(Field("page_group", table=page), order=groups)
+        .orderby(Field("page_sort", table=page), Field("backtest_id", table=page), order=order)
+    )
+    return render(outer.limit(param("limit")))
+
+
+def browse_backtests(
+    shape: Shape, params: dict[str, Any], cursor: tuple[Any, ...], with_series: bool
+) -> Statement:
+    bound = dict(params)
+    for n, value in enumerate(cursor):
+        bound[f"cursor_{n}"] = value
+    return Statement(_browse_sql(shape, with_series), bound)
