@@ -17,7 +17,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from backtest_store import BacktestStore
-from backtest_store.report import MAX_POINTS, decimate, points, write_html
+from backtest_store.report import MAX_POINTS, decimate, write_html
+from backtest_store.tearsheet import curve_of
 from tests.support.browser import render
 from tests.support.records import result, trade
 
@@ -148,6 +149,9 @@ def test_decimation_keeps_every_bucket_extreme() -> None:
     assert len(dy) <= 400 and max(dy) == 5000.0 and min(dy) == -5000.0
     assert dx == sorted(dx)  # time order kept
     assert decimate([1, 2], [3.0, 4.0]) == ([1, 2], [3.0, 4.0])
-    assert points({"2023-01-02 00:00:00": 2, "2023-01-01 00:00:00": 1}) == (
-        ["2023-01-01 00:00:00", "2023-01-02 00:00:00"], [1.0, 2.0], True)  # fmt: skip
-    assert points([5, 6]) == ([0, 1], [5.0, 6.0], False)
+    legacy = curve_of({"2023-01-02 00:00:00": 2, "2023-01-01 00:00:00": 1})  # sorted by time
+    assert [t.isoformat() for t in legacy.times or []] == [
+        "2023-01-01T00:00:00+00:00", "2023-01-02T00:00:00+00:00"]  # fmt: skip
+    assert legacy.values == [1.0, 2.0]
+    plain = curve_of([5, 6])
+    assert plain.times is None and plain.x() == [0, 1] and plain.values == [5.0, 6.0]
