@@ -2,6 +2,10 @@
 (``report.py``, figures written as HTML) and the web view (``web/``, figures sent as
 JSON and drawn by the page's own script).
 
+A figure is a plain ``{"data": [...], "layout": {...}}`` dict, as plotly.js takes it:
+building one costs microseconds where plotly's validated graph objects cost tens of
+milliseconds a chart, and the web view needs no Python plotly at all.
+
 A curve longer than ``MAX_POINTS`` is decimated for display: the lowest and highest
 point of each bucket, in time order, so every peak and trough stays visible. ``gl``
 picks WebGL traces (the report: fast with long curves) or SVG ones (the web view: its
@@ -18,7 +22,6 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import tearsheet
-from backtest_store._extras import need
 from backtest_store.records import (
     BacktestResult,
     BacktestTrade,
@@ -31,14 +34,36 @@ MAX_POINTS = 4000  # per curve, shown: two per bucket
 MAX_MARKERS = 2000  # trades drawn on the curve
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-THEME = "plotly_white"
+GRID = "#e5e5e5"
 
 
-def plotly() -> tuple[Any, Any]:
-    """plotly's graph_objects and subplots (extra ``backtest-store[report]`` or ``[web]``)."""
-    go = need("plotly.graph_objects", "report", "backtest_store.charts")
-    subplots = need("plotly.subplots", "report", "backtest_store.charts")
-    return go, subplots
+Figure = dict[str, Any]
+
+
+def _axes(rows: int, titles: Sequence[str], heights: Sequence[float]) -> dict[str, Any]:
+    """The layout of ``rows`` charts stacked on one shared x axis, each with its title."""
+    layout: dict[str, Any] = {"annotations": [], "margin": {"t": 40, "r": 20}}
+    top, gap = 1.0, 0.07
+    for n in range(rows):
+        suffix = "" if n == 0 else str(n + 1)
+        bottom = max(0.0, top - heights[n])
+        layout[f"yaxis{suffix}"] = {"domain": [bottom, top], "anchor": f"x{suffix}",
+                                     "gridcolor": GRID, "zerolinecolor": GRID}  # fmt: skip
+        layout[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "gridcolor": GRID,
+                                     **({"matches": "x"} if n else {})}  # fmt: skip
+        layout["annotations"].append(_title(titles[n], 0.5, top))
+        top = bottom - gap
+    return layout
+
+
+def _title(text: str, x: float, y: float) -> dict[str, Any]:
+    return {"text": text, "x": x, "y": y, "xref": "paper", "yref": "paper", "showarrow": False,
+            "xanchor": "center", "yanchor": "bottom", "font": {"size": 14}}  # fmt: skip
+
+
+def _figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
+    base = {"paper_bgcolor": "white", "plot_bgcolor": "white", "font": {"color": "#222"}}
+    return {"data": data, "layout": {**base, **layout}}
 
 
 def decimate(
@@ -74,16 +99,12 @@ def equity_figure(
     *,
     gl: bool,
     log: bool = False,
-) -> tuple[Any, list[str]]:
+) -> tuple[Figure, list[str]]:
     """The equity curves over the underwater drawdown, with each trade's entry and exit on
     its curve; several backtests are rebased to 1.0 at their common start. Returns the
     figure and the notes to show beside it (what was rebased or decimated)."""
-    go, subplots = plotly()
-    line_trace = go.Scattergl if gl else go.Scatter
-    fig = subplots.make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04,
-        subplot_titles=("equity", "drawdown"),
-    )  # fmt: skip
+    kind = "scattergl" if gl else "scatter"
+    data: list[dict[str, Any]] = []
     notes: list[str] = []
     overlaid = len(results) > 1
     curves = [curve_of(r.equity_curve) for r in results]
@@ -103,31 +124,35 @@ def equity_figure(
             notes.append(f"{name}: {len(ys):,} points shown as {len(dy):,} (min/max per bucket)")
         group = str(result.backtest_id)
         line = {"color": color, "width": 1.5}
-        fig.add_trace(line_trace(x=dx, y=dy, mode="lines", name=name, legendgroup=group,
-                                 line=line), row=1, col=1)  # fmt: skip
+        data.append({"type": kind, "x": dx, "y": dy, "mode": "lines", "name": name,
+                     "legendgroup": group, "line": line})  # fmt: skip
         stored = curve_of(result.drawdown_series)
         dd_x, dd_y = [iso(x) for x in stored.x()], stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
             dd_x, dd_y = xs, tearsheet.underwater(ys)
         ddx, ddy = decimate(dd_x, dd_y)
-        fill = None if overlaid else "tozeroy"  # overlaid: lines only
-        fig.add_trace(line_trace(x=ddx, y=[v * 100 for v in ddy], mode="lines", fill=fill,
-                                 name=f"{name} drawdown %", legendgroup=group, line=line,
-                                 showlegend=False), row=2, col=1)  # fmt: skip
+        data.append({"type": kind, "x": ddx, "y": [v * 100 for v in ddy], "mode": "lines",
+                     "fill": None if overlaid else "tozeroy", "name": f"{name} drawdown %",
+                     "legendgroup": group, "line": line, "showlegend": False,
+                     "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
         if curve.times is not None:
-            _trade_markers(go, fig, trades.get(result.backtest_id, []), xs, ys, group, color)
-    fig.update_layout(hovermode="x unified", height=640, template=THEME, margin={"t": 40})
-    fig.update_yaxes(title_text="equity, rebased" if overlaid else "equity", row=1, col=1,
-                     type="log" if log else "linear")  # fmt: skip
-    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
-    return fig, notes
+            data += _trade_markers(trades.get(result.backtest_id, []), xs, ys, group, color)
+    layout = _axes(2, ("equity", "drawdown"), (0.66, 0.27))
+    layout["yaxis"].update(title={"text": "equity, rebased" if overlaid else "equity"},
+                           type="log" if log else "linear")  # fmt: skip
+    layout["yaxis2"]["title"] = {"text": "drawdown %"}
+    layout["xaxis"]["showticklabels"] = False
+    layout.update(hovermode="x unified", height=640)
+    return _figure(data, layout), notes
 
 
-def _trade_markers(go: Any, fig: Any, rows: list[BacktestTrade], xs: list[str], ys: list[float],
-                   group: str, color: str) -> None:  # fmt: skip
+def _trade_markers(
+    rows: list[BacktestTrade], xs: list[str], ys: list[float], group: str, color: str
+) -> list[dict[str, Any]]:
     """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
     keys = [_instant(x) for x in xs]
     shown_rows = rows[:MAX_MARKERS]
+    out = []
     for side, name in (("entry", "entries"), ("exit", "exits")):
         mx, my, text, symbols = [], [], [], []
         for t in shown_rows:
@@ -151,65 +176,65 @@ def _trade_markers(go: Any, fig: Any, rows: list[BacktestTrade], xs: list[str], 
         if mx:
             marker = {"symbol": symbols, "size": 8, "color": color,
                       "line": {"width": 1, "color": "#222"}}  # fmt: skip
-            fig.add_trace(go.Scatter(x=mx, y=my, mode="markers", name=name, marker=marker,
-                                     legendgroup=group, hovertext=text, hoverinfo="text"),
-                          row=1, col=1)  # fmt: skip
+            out.append({"type": "scatter", "x": mx, "y": my, "mode": "markers", "name": name,
+                        "marker": marker, "legendgroup": group, "hovertext": text,
+                        "hoverinfo": "text"})  # fmt: skip
+    return out
 
 
-def calendar_figure(curve: Curve) -> Any | None:
+def calendar_figure(curve: Curve) -> Figure | None:
     """Monthly returns as a heatmap (a row a year), the yearly returns as bars beside it;
     None for a curve without timestamps."""
     monthly = tearsheet.monthly_returns(curve)
     if not monthly:
         return None
-    go, subplots = plotly()
     years = sorted({y for y, _ in monthly})
     z = [[_pct(monthly.get((y, m))) for m in range(1, 13)] for y in years]
     text = [["" if v is None else f"{v:.2f} %" for v in row] for row in z]
-    fig = subplots.make_subplots(
-        rows=1, cols=2, column_widths=[0.75, 0.25],
-        subplot_titles=("monthly returns %", "yearly returns %"),
-    )  # fmt: skip
-    heat = go.Heatmap(
-        z=z, x=list(MONTHS), y=[str(y) for y in years], text=text, texttemplate="%{text}",
-        colorscale="RdYlGn", zmid=0, showscale=False, hoverongaps=False,
-    )  # fmt: skip
-    fig.add_trace(heat, row=1, col=1)
     yearly = tearsheet.yearly_returns(curve)
-    colors = ["#2ca02c" if v >= 0 else "#d62728" for v in yearly.values()]
-    bars = go.Bar(
-        y=[str(y) for y in yearly], x=[_pct(v) for v in yearly.values()], orientation="h",
-        marker_color=colors, showlegend=False,
-    )  # fmt: skip
-    fig.add_trace(bars, row=1, col=2)
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_layout(height=max(260, 40 * len(years) + 120), template=THEME, margin={"t": 50})
-    return fig
+    data = [
+        {"type": "heatmap", "z": z, "x": list(MONTHS), "y": [str(y) for y in years],
+         "text": text, "texttemplate": "%{text}", "colorscale": "RdYlGn", "zmid": 0,
+         "showscale": False, "hoverongaps": False},
+        {"type": "bar", "orientation": "h", "y": [str(y) for y in yearly],
+         "x": [_pct(v) for v in yearly.values()], "showlegend": False, "xaxis": "x2",
+         "yaxis": "y2", "marker": {"color": ["#2ca02c" if v >= 0 else "#d62728"
+                                             for v in yearly.values()]}},
+    ]  # fmt: skip
+    axis = {"autorange": "reversed", "type": "category"}
+    layout = {
+        "xaxis": {"domain": [0, 0.72], "anchor": "y"}, "yaxis": {**axis, "anchor": "x"},
+        "xaxis2": {"domain": [0.78, 1], "anchor": "y2", "gridcolor": GRID},
+        "yaxis2": {**axis, "anchor": "x2"},
+        "annotations": [_title("monthly returns %", 0.36, 1), _title("yearly returns %", 0.89, 1)],
+        "height": max(260, 40 * len(years) + 120), "margin": {"t": 50, "r": 20},
+    }  # fmt: skip
+    return _figure(data, layout)
 
 
-def rolling_figure(curve: Curve, *, gl: bool) -> Any | None:
+def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     """Rolling Sharpe ratio over rolling volatility; None for a curve shorter than the
     window."""
     roll = tearsheet.rolling(curve)
     if not roll.x:
         return None
-    go, subplots = plotly()
-    line_trace = go.Scattergl if gl else go.Scatter
+    kind = "scattergl" if gl else "scatter"
     when = [iso(x) for x in roll.x]
-    fig = subplots.make_subplots(
-        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-        subplot_titles=(f"rolling Sharpe ratio ({roll.window} bars)",
-                        f"rolling volatility % ({roll.window} bars)"),
-    )  # fmt: skip
     sx, sy = decimate(when, [float("nan") if s is None else s for s in roll.sharpe])
     vx, vy = decimate(when, [v * 100 for v in roll.volatility])
-    fig.add_trace(line_trace(x=sx, y=sy, mode="lines", name="Sharpe"), row=1, col=1)
-    fig.add_trace(line_trace(x=vx, y=vy, mode="lines", name="volatility %"), row=2, col=1)
-    fig.update_layout(height=420, template=THEME, showlegend=False, margin={"t": 50})
-    return fig
+    data = [
+        {"type": kind, "x": sx, "y": [None if v != v else v for v in sy], "mode": "lines",
+         "name": "Sharpe"},
+        {"type": kind, "x": vx, "y": vy, "mode": "lines", "name": "volatility %",
+         "xaxis": "x2", "yaxis": "y2"},
+    ]  # fmt: skip
+    layout = _axes(2, (f"rolling Sharpe ratio ({roll.window} bars)",
+                       f"rolling volatility % ({roll.window} bars)"), (0.43, 0.43))  # fmt: skip
+    layout.update(height=420, showlegend=False)
+    return _figure(data, layout)
 
 
-def optimization_figure(rows: Sequence[OptimizationResult]) -> Any | None:
+def optimization_figure(rows: Sequence[OptimizationResult]) -> Figure | None:
     """The grid's objective by its first two numeric parameters (a heatmap, the best
     value where other parameters vary), or by its one parameter (a line); None without a
     numeric parameter."""
@@ -223,13 +248,13 @@ def optimization_figure(rows: Sequence[OptimizationResult]) -> Any | None:
     if not keys:
         return None
     titles = [html.escape(k) for k in keys]
-    go, _ = plotly()
     objective = html.escape(rows[0].objective_function or "objective")
     if len(keys) == 1:
         points = sorted((float(p[keys[0]]), v) for p, v in scored)
-        fig = go.Figure(go.Scatter(x=[x for x, _ in points], y=[y for _, y in points],
-                                   mode="lines+markers"))  # fmt: skip
-        fig.update_layout(xaxis_title=titles[0], yaxis_title=objective)
+        data: list[dict[str, Any]] = [{"type": "scatter", "x": [x for x, _ in points], "y": [y for _, y in points],
+                 "mode": "lines+markers"}]  # fmt: skip
+        axes: dict[str, Any] = {"xaxis": {"title": {"text": titles[0]}},
+                                "yaxis": {"title": {"text": objective}}}  # fmt: skip
     else:
         best: dict[tuple[float, float], float] = {}
         for p, v in scored:
@@ -238,29 +263,29 @@ def optimization_figure(rows: Sequence[OptimizationResult]) -> Any | None:
         xs = sorted({x for x, _ in best})
         ys = sorted({y for _, y in best})
         z = [[best.get((x, y)) for x in xs] for y in ys]
-        fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, colorscale="Viridis",
-                                   colorbar={"title": {"text": objective}}))  # fmt: skip
-        fig.update_layout(xaxis_title=titles[0], yaxis_title=titles[1])
-    fig.update_layout(height=380, template=THEME, margin={"t": 40},
-                      title=f"{objective} over the grid")  # fmt: skip
-    return fig
+        data = [{"type": "heatmap", "x": xs, "y": ys, "z": z, "colorscale": "Viridis",
+                 "colorbar": {"title": {"text": objective}}}]  # fmt: skip
+        axes = {"xaxis": {"title": {"text": titles[0]}}, "yaxis": {"title": {"text": titles[1]}}}
+    layout: dict[str, Any] = {**axes, "height": 380, "margin": {"t": 40, "r": 20},
+              "title": {"text": f"{objective} over the grid"}}  # fmt: skip
+    return _figure(data, layout)
 
 
-def walk_forward_figure(windows: Sequence[WalkForwardTest]) -> Any | None:
+def walk_forward_figure(windows: Sequence[WalkForwardTest]) -> Figure | None:
     """In-sample against out-of-sample return, a pair of bars per window."""
     if not windows:
         return None
-    go, _ = plotly()
-    names = [f"{w.test_period_start}" for w in windows]
-    fig = go.Figure()
-    # training_performance: the in-sample figure the window's parameters were chosen by
-    fig.add_trace(go.Bar(x=names, y=[_pct(_float(w.training_performance)) for w in windows],
-                         name="in-sample (training) %"))  # fmt: skip
-    fig.add_trace(go.Bar(x=names, y=[_pct(_float(w.out_of_sample_return)) for w in windows],
-                         name="out-of-sample %"))  # fmt: skip
-    fig.update_layout(barmode="group", height=340, template=THEME, margin={"t": 40},
-                      title="return per window: in-sample against out-of-sample")  # fmt: skip
-    return fig
+    names = [str(w.test_period_start) for w in windows]
+    data = [  # training_performance: the in-sample figure the parameters were chosen by
+        {"type": "bar", "x": names, "y": [_pct(_float(w.training_performance)) for w in windows],
+         "name": "in-sample (training) %"},
+        {"type": "bar", "x": names, "y": [_pct(_float(w.out_of_sample_return)) for w in windows],
+         "name": "out-of-sample %"},
+    ]  # fmt: skip
+    layout = {"barmode": "group", "height": 340, "margin": {"t": 40, "r": 20},
+              "title": {"text": "return per window: in-sample against out-of-sample"},
+              "yaxis": {"gridcolor": GRID}}  # fmt: skip
+    return _figure(data, layout)
 
 
 def _numeric(value: Any) -> bool:

@@ -4,6 +4,7 @@ is shown in its unit (the command line, the HTML report)."""
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from backtest_store.schema import files
@@ -70,3 +71,11 @@ def number(value: Any, places: int = 4) -> str:
     if value is None:
         return ""
     return f"{float(value):,.{places}f}"
+
+
+def params_text(parameters: Any) -> str:
+    """Parameters compactly, as a grid differs by them: ``fast=10 slow=50``."""
+    if isinstance(parameters, dict):
+        return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
+                        for k, v in parameters.items())  # fmt: skip
+    return "" if parameters is None else json.dumps(parameters)

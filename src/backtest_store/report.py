@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import charts, tearsheet
+from backtest_store._extras import need
 from backtest_store.charts import MAX_POINTS, decimate, iso
 from backtest_store.errors import NotFoundError
 from backtest_store.metrics import MEASURES, shown, units
@@ -47,7 +48,7 @@ def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path
 
 def render(results: list[BacktestResult], trades: dict[UUID | None, list[BacktestTrade]]) -> str:
     """The report's HTML."""
-    fig, notes = charts.equity_figure(results, trades, gl=True)
+    figure, notes = charts.equity_figure(results, trades, gl=True)
     title = (
         "backtest report"
         if len(results) != 1
@@ -55,8 +56,8 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
     )
     if notes:
         title += "<br><sup>" + "; ".join(html.escape(n) for n in notes) + "</sup>"
-    fig.update_layout(title=title, height=720, margin={"t": 90 if notes else 60})
-    chart: str = fig.to_html(full_html=False, include_plotlyjs=True, config=CONFIG)
+    figure["layout"].update(title={"text": title}, height=720, margin={"t": 90 if notes else 60})
+    chart = _html(figure, include_plotlyjs=True)
     chart += "".join(tearsheet_html(r) for r in results)
     return _page(results, trades, chart, notes)
 
@@ -143,14 +144,23 @@ def tearsheet_html(result: BacktestResult) -> str:
     parts = [f"<h2>Tearsheet: {title}</h2>"]
     calendar = charts.calendar_figure(curve)
     if calendar is not None:
-        parts.append(calendar.to_html(full_html=False, include_plotlyjs=False, config=CONFIG))
+        parts.append(_html(calendar))
     else:
         parts.append("<p class=note>calendar returns need a curve with timestamps</p>")
     roll = charts.rolling_figure(curve, gl=True)
     if roll is not None:
-        parts.append(roll.to_html(full_html=False, include_plotlyjs=False, config=CONFIG))
+        parts.append(_html(roll))
     parts.append(_drawdowns_table(tearsheet.worst_drawdowns(curve, WORST)))
     return "".join(parts)
+
+
+def _html(figure: charts.Figure, include_plotlyjs: bool = False) -> str:
+    """A figure as HTML, drawn by plotly's own template for the report."""
+    pio = need("plotly.io", "report", "backtest_store.report")
+    figure["layout"]["template"] = pio.templates["plotly_white"].to_plotly_json()
+    html_text: str = pio.to_html(figure, full_html=False, include_plotlyjs=include_plotlyjs,
+                                 config=CONFIG, validate=False)  # fmt: skip
+    return html_text
 
 
 def _drawdowns_table(drawdowns: list[tearsheet.Drawdown]) -> str:

@@ -14,6 +14,7 @@ import json
 import sys
 from typing import Any
 
+from backtest_store import documents
 from backtest_store.cli.console import (
     BAD_INPUT,
     NOT_FOUND,
@@ -29,12 +30,11 @@ from backtest_store.cli.console import (
     short_id,
     status_filter,
 )
-from backtest_store.metrics import MEASURES, number, percent, shown, units
+from backtest_store.metrics import MEASURES, number, params_text, percent, shown, units
 from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
-from backtest_store.tables import RESULTS
 
 SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -120,14 +120,6 @@ def when(day_: Any, time_: Any) -> str:
     return "" if day_ is None else str(day_)
 
 
-def params_text(parameters: Any) -> str:
-    """Parameters compactly, as a grid differs by them: ``fast=10 slow=50``."""
-    if isinstance(parameters, dict):
-        return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
-                        for k, v in parameters.items())  # fmt: skip
-    return "" if parameters is None else json.dumps(parameters)
-
-
 def _suggest_symbol(store: Any, symbol: str | None) -> None:
     """Nothing matched a symbol that is not upper case: say whether its upper case has
     backtests (symbols are stored as given, and matched exactly)."""
@@ -183,27 +175,12 @@ def show(args: argparse.Namespace) -> int:
         if result is None:
             raise CommandError(f"no backtest {the_id}", NOT_FOUND)
         trades = store.get_trades(the_id)
-        optimizations = sorted(  # every row, the best ranked first, the unranked last
-            store.optimization_results(the_id),
-            key=lambda o: (o.rank is None, o.rank or 0, o.parameter_set),
-        )
+        optimizations = documents.best_first(store.optimization_results(the_id))
         windows = store.walk_forward_tests(the_id)
-    tally = {
-        "count": len(trades),
-        "winning": sum(1 for t in trades if t.pnl is not None and t.pnl > 0),
-        "losing": sum(1 for t in trades if t.pnl is not None and t.pnl < 0),
-        "open": sum(1 for t in trades if t.exit_date is None),
-    }
     if args.json:
-        record = {k: v for k, v in to_json(result).items() if k not in RESULTS.series}
-        print_json({
-            "backtest": record,
-            "units": {m: units().get(m, "") for m in MEASURES},
-            "trades": tally,
-            "optimizations": [to_json(o) for o in optimizations],
-            "walk_forward": [to_json(w) for w in windows],
-        })  # fmt: skip
+        print_json(documents.backtest(result, trades, optimizations, windows))
         return 0
+    tally = documents.tally(trades)
     _show_table(result, tally, optimizations, windows)
     return 0
 

@@ -1,0 +1,50 @@
+"""The JSON documents of the read commands, one code for the CLI's ``--json`` and the
+web view's JSON (``/api/...``): records as ``serialize.to_json`` makes them, everything
+else as ``serialize.plain`` makes it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from backtest_store.metrics import MEASURES, units
+from backtest_store.records import (
+    BacktestResult,
+    BacktestTrade,
+    OptimizationResult,
+    WalkForwardTest,
+)
+from backtest_store.serialize import to_json
+from backtest_store.tables import RESULTS
+
+
+def tally(trades: Sequence[BacktestTrade]) -> dict[str, int]:
+    """How many trades, winning, losing and still open."""
+    return {
+        "count": len(trades),
+        "winning": sum(1 for t in trades if t.pnl is not None and t.pnl > 0),
+        "losing": sum(1 for t in trades if t.pnl is not None and t.pnl < 0),
+        "open": sum(1 for t in trades if t.exit_date is None),
+    }
+
+
+def best_first(optimizations: Sequence[OptimizationResult]) -> list[OptimizationResult]:
+    """Every parameter set, the best ranked first, the unranked last."""
+    return sorted(optimizations, key=lambda o: (o.rank is None, o.rank or 0, o.parameter_set))
+
+
+def backtest(
+    result: BacktestResult,
+    trades: Sequence[BacktestTrade],
+    optimizations: Sequence[OptimizationResult],
+    windows: Sequence[WalkForwardTest],
+) -> dict[str, Any]:
+    """``show --json``: the record without its series, each metric's unit, the trades'
+    tally, the optimization best first and the walk-forward windows."""
+    return {
+        "backtest": {k: v for k, v in to_json(result).items() if k not in RESULTS.series},
+        "units": {m: units().get(m, "") for m in MEASURES},
+        "trades": tally(trades),
+        "optimizations": [to_json(o) for o in best_first(optimizations)],
+        "walk_forward": [to_json(w) for w in windows],
+    }

@@ -1,0 +1,224 @@
+"""The list page's state, read from its URL: filters, sort and page. Every state is in
+the URL, so a link can be shared; a value that cannot be read is a ``BadRequest`` that
+names the field and says what it takes (a 400 page, never a 500).
+
+- ``symbol``: one or more, repeated or separated by commas or spaces (any of them);
+- ``strategy``; ``since`` and ``until`` (run dates, YYYY-MM-DD, until exclusive);
+- ``min_trades``;
+- ``params``: ``fast=10 slow=50 | fast=20``: ``|`` separates alternatives (any may hold),
+  spaces the conditions of one (all must hold); a value that reads as JSON is taken as
+  such (10 is a number), else as text; quote a value with spaces;
+- ``where``: metric ranges, ``sharpe_ratio >= 1, max_drawdown > -0.2`` (all must hold);
+- ``sort`` (``backtest_date`` or a rankable metric) and ``order`` (``desc`` or ``asc``);
+- ``after`` or ``before``: the page's cursor, ``<sort value>~<backtest id>``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from backtest_store.operations.browse import RANGED, Cursor
+from backtest_store.queries.browse import MAX_ALTERNATIVES, SORTS
+
+PAGE = 50
+MAX_SYMBOLS = 50
+
+
+class BadRequest(ValueError):
+    """A URL's value that cannot be read: ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Listing:
+    symbols: tuple[str, ...] = ()
+    strategy: str | None = None
+    since: date | None = None
+    until: date | None = None
+    min_trades: int = 0
+    params: str = ""
+    alternatives: tuple[dict[str, Any], ...] = ()
+    where: str = ""
+    ranges: tuple[tuple[str, str, Decimal], ...] = ()
+    sort: str = "backtest_date"
+    descending: bool = True
+    after: Cursor | None = None
+    before: Cursor | None = None
+    query: dict[str, str] = field(default_factory=dict)  # the filters as given, for links
+
+    def arguments(self) -> dict[str, Any]:
+        """browse_backtests' keyword arguments."""
+        return {
+            "symbols": list(self.symbols) or None, "strategy_type": self.strategy,
+            "since": _midnight(self.since), "until": _midnight(self.until),
+            "min_trades": self.min_trades, "parameters_any": list(self.alternatives) or None,
+            "ranges": list(self.ranges) or None, "sort": self.sort,
+            "descending": self.descending, "after": self.after, "before": self.before,
+            "limit": PAGE + 1,  # one more: is there a page beyond?
+        }  # fmt: skip
+
+    def link(self, **changes: str | None) -> str:
+        """This listing's query string with some values changed (None: left out)."""
+        values: dict[str, str | None] = {**self.query, "sort": self.sort,
+                                         "order": "desc" if self.descending else "asc"}  # fmt: skip
+        values.update(changes)
+        return "?" + urlencode({k: v for k, v in values.items() if v})
+
+
+def _midnight(day: date | None) -> datetime | None:
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def listing(params: Any) -> Listing:
+    """The Listing of a request's query parameters (a Starlette ``QueryParams``)."""
+    query: dict[str, str] = {}
+    symbols: list[str] = []
+    for value in params.getlist("symbol"):
+        symbols += [s for s in re.split(r"[,\s]+", value) if s]
+    if len(symbols) > MAX_SYMBOLS:
+        raise BadRequest("symbol", f"at most {MAX_SYMBOLS} symbols")
+    if symbols:
+        query["symbol"] = ",".join(symbols)
+    strategy = params.get("strategy") or None
+    if strategy:
+        query["strategy"] = strategy
+    since, until = _day(params, "since", query), _day(params, "until", query)
+    min_trades = _count(params, "min_trades", query)
+    text = (params.get("params") or "").strip()
+    alternatives = _alternatives(text)
+    if text:
+        query["params"] = text
+    where = (params.get("where") or "").strip()
+    ranges = _ranges(where)
+    if where:
+        query["where"] = where
+    sort = params.get("sort") or "backtest_date"
+    if sort not in SORTS:
+        raise BadRequest("sort", "one of " + ", ".join(SORTS))
+    order = params.get("order") or "desc"
+    if order not in ("desc", "asc"):
+        raise BadRequest("order", "desc or asc")
+    after, before = _cursor(params, "after", sort), _cursor(params, "before", sort)
+    if after is not None and before is not None:
+        raise BadRequest("before", "give after or before, not both")
+    return Listing(
+        symbols=tuple(symbols), strategy=strategy, since=since, until=until,
+        min_trades=min_trades, params=text, alternatives=alternatives, where=where,
+        ranges=ranges, sort=sort, descending=order == "desc", after=after, before=before,
+        query=query,
+    )  # fmt: skip
+
+
+def _day(params: Any, name: str, query: dict[str, str]) -> date | None:
+    text = params.get(name)
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(name, f"{text!r} is not a date (YYYY-MM-DD)") from None
+    query[name] = text
+    return day
+
+
+def _count(params: Any, name: str, query: dict[str, str]) -> int:
+    text = params.get(name)
+    if not text:
+        return 0
+    if not text.isdigit() or len(text) > 9:
+        raise BadRequest(name, f"{text!r} is not a whole number from 0 to 999999999")
+    query[name] = text
+    return int(text)
+
+
+def _alternatives(text: str) -> tuple[dict[str, Any], ...]:
+    if not text:
+        return ()
+    out = []
+    for part in text.split("|"):
+        try:
+            words = shlex.split(part)
+        except ValueError as error:
+            raise BadRequest("params", f"{part.strip()!r}: {error}") from None
+        if not words:
+            raise BadRequest("params", "an empty alternative: give key=value on each side of |")
+        wanted: dict[str, Any] = {}
+        for word in words:
+            key, sep, value = word.partition("=")
+            if not sep or not key:
+                raise BadRequest("params", f"{word!r}: give key=value (fast=10)")
+            try:
+                wanted[key] = json.loads(value)
+            except json.JSONDecodeError:
+                wanted[key] = value
+        out.append(wanted)
+    if len(out) > MAX_ALTERNATIVES:
+        raise BadRequest("params", f"at most {MAX_ALTERNATIVES} alternatives")
+    return tuple(out)
+
+
+_RANGE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
+
+
+def _ranges(text: str) -> tuple[tuple[str, str, Decimal], ...]:
+    if not text:
+        return ()
+    out = []
+    for part in text.split(","):
+        match = _RANGE.match(part)
+        if match is None:
+            raise BadRequest("where", f"{part.strip()!r}: give metric >= number (>=, <=, > "
+                                      "or <), conditions separated by commas")  # fmt: skip
+        name, op, number = match.groups()
+        if name not in RANGED:
+            raise BadRequest("where", f"{name!r} is not a metric: one of " + ", ".join(RANGED))
+        try:
+            value = Decimal(number)
+        except InvalidOperation:
+            raise BadRequest("where", f"{number!r} is not a number") from None
+        if not value.is_finite():
+            raise BadRequest("where", f"{number!r} is not a finite number")
+        out.append((name, op, value))
+    return tuple(out)
+
+
+def cursor_text(value: Any, key: UUID | None) -> str:
+    """A cursor for the URL: the sort value (empty for none), a tilde, the id."""
+    text = "" if value is None else value.isoformat() if isinstance(value, datetime) else str(value)
+    return f"{text}~{key}"
+
+
+def _cursor(params: Any, name: str, sort: str) -> Cursor | None:
+    text = params.get(name)
+    if not text:
+        return None
+    value, sep, key = text.rpartition("~")
+    problem = f"{text!r} is not a page cursor (<{sort} value>~<backtest id>)"
+    if not sep:
+        raise BadRequest(name, problem)
+    try:
+        the_id = UUID(key)
+        if sort == "backtest_date":
+            when = datetime.fromisoformat(value)
+            if when.tzinfo is None:
+                raise ValueError
+            return (when, the_id)
+        if not value:
+            return (None, the_id)
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError
+        return (number, the_id)
+    except (ValueError, InvalidOperation):
+        raise BadRequest(name, problem) from None
