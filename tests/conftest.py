@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from pytest_postgresql import factories
 from tools.schema_dump import fresh_dump
 
 from backtest_store import migrations
 from tests.support import legacy
 from tests.support.adopting import SHAPES
-from tests.support.dbs import SERVER, copy_of, url_for
+from tests.support.dbs import SERVER, copy_of, maintenance, url_for
 
 
 def load_schema(
@@ -79,6 +82,39 @@ def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Any]:
     finally:
         loop.run_until_complete(cm.__aexit__(None, None, None))
         loop.close()
+
+
+ROLES_SQL = Path(__file__).resolve().parents[1] / "sql" / "extras" / "roles.sql"
+
+
+@pytest.fixture
+def logins(conn: psycopg.Connection[Any], db_url: str) -> Iterator[dict[str, str]]:
+    """Run roles.sql as the owner, then make one login per role; yields their URLs."""
+    conn.execute(ROLES_SQL.read_bytes())
+    suffix = uuid.uuid4().hex[:8]
+    names = {"app": f"bt_app_{suffix}", "readonly": f"bt_ro_{suffix}"}
+    password = uuid.uuid4().hex
+    with maintenance() as admin:
+        for group, name in names.items():
+            admin.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                    sql.Identifier(name),
+                    sql.Literal(password),
+                    sql.Identifier(f"backtest_store_{group}"),
+                )
+            )
+    dbname = db_url.rsplit("/", 1)[1]
+    base = f"{SERVER.hostname}:{SERVER.port or 5432}/{dbname}"
+    try:
+        yield {group: f"postgresql://{name}:{password}@{base}" for group, name in names.items()}
+    finally:
+        with maintenance() as admin:
+            for name in names.values():
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s",
+                    (name,),
+                )
+                admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
 # -- the legacy databases adoption starts from --------------------------------------

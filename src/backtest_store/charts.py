@@ -23,6 +23,7 @@ from uuid import UUID
 
 from backtest_store import tearsheet
 from backtest_store.records import (
+    BacktestPortfolio,
     BacktestResult,
     BacktestTrade,
     OptimizationResult,
@@ -35,6 +36,9 @@ MAX_MARKERS = 2000  # trades drawn on the curve
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 GRID = "#e5e5e5"
+# losses red, gains green (plotly.js has no "RdYlGn" of its own: plotly's Python names it)
+RED_GREEN = [[0.0, "#d73027"], [0.25, "#fc8d59"], [0.5, "#ffffbf"], [0.75, "#91cf60"],
+             [1.0, "#1a9850"]]  # fmt: skip
 
 
 Figure = dict[str, Any]
@@ -88,9 +92,14 @@ def decimate(
     return out_x, out_y
 
 
+def title(result: BacktestResult) -> str:
+    """A backtest's name: its symbol, strategy and short id."""
+    return f"{result.symbol} {result.strategy_type} {str(result.backtest_id)[:8]}"
+
+
 def label(result: BacktestResult) -> str:
     """A backtest's name in a legend: plotly reads text as markup, so it is escaped."""
-    return html.escape(f"{result.symbol} {result.strategy_type} {str(result.backtest_id)[:8]}")
+    return _text(title(result))
 
 
 def equity_figure(
@@ -117,11 +126,12 @@ def equity_figure(
         curve = curves[n]
         xs, ys = [iso(x) for x in curve.x()], curve.values
         if not ys:
-            notes.append(f"{name}: no equity curve stored")
+            notes.append(f"{title(result)}: no equity curve stored")
             continue
         dx, dy = decimate(xs, ys)
         if len(dy) < len(ys):
-            notes.append(f"{name}: {len(ys):,} points shown as {len(dy):,} (min/max per bucket)")
+            shown = f"{len(ys):,} points shown as {len(dy):,} (min/max per bucket)"
+            notes.append(f"{title(result)}: {shown}")
         group = str(result.backtest_id)
         line = {"color": color, "width": 1.5}
         data.append({"type": kind, "x": dx, "y": dy, "mode": "lines", "name": name,
@@ -146,6 +156,26 @@ def equity_figure(
     return _figure(data, layout), notes
 
 
+def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
+    """A portfolio's equity curve over its underwater drawdown; None without a curve."""
+    curve = curve_of(portfolio.portfolio_equity_curve)
+    if not curve.values:
+        return None
+    xs = [iso(x) for x in curve.x()]
+    dx, dy = decimate(xs, curve.values)
+    ux, uy = decimate(xs, tearsheet.underwater(curve.values))
+    data = [
+        {"type": "scatter", "x": dx, "y": dy, "mode": "lines",
+         "name": _text(portfolio.portfolio_name)},
+        {"type": "scatter", "x": ux, "y": [v * 100 for v in uy], "mode": "lines",
+         "fill": "tozeroy", "name": "drawdown %", "xaxis": "x2", "yaxis": "y2"},
+    ]  # fmt: skip
+    layout = _axes(2, ("equity", "drawdown"), (0.66, 0.27))
+    layout["xaxis"]["showticklabels"] = False
+    layout.update(height=520, showlegend=False, hovermode="x unified")
+    return _figure(data, layout)
+
+
 def _trade_markers(
     rows: list[BacktestTrade], xs: list[str], ys: list[float], group: str, color: str
 ) -> list[dict[str, Any]]:
@@ -167,7 +197,7 @@ def _trade_markers(
             pnl = "" if t.pnl is None else f" pnl {float(t.pnl):,.2f}"
             price = t.entry_price if side == "entry" else t.exit_price
             # hover text is drawn as markup by plotly: the stored text is escaped
-            text.append(html.escape(f"#{t.trade_number} {t.direction} {side} @ {price}{pnl}"))
+            text.append(_text(f"#{t.trade_number} {t.direction} {side} @ {price}{pnl}"))
             symbols.append(
                 ("triangle-up" if t.direction == "long" else "triangle-down")
                 if side == "entry"
@@ -194,7 +224,7 @@ def calendar_figure(curve: Curve) -> Figure | None:
     yearly = tearsheet.yearly_returns(curve)
     data = [
         {"type": "heatmap", "z": z, "x": list(MONTHS), "y": [str(y) for y in years],
-         "text": text, "texttemplate": "%{text}", "colorscale": "RdYlGn", "zmid": 0,
+         "text": text, "texttemplate": "%{text}", "colorscale": RED_GREEN, "zmid": 0,
          "showscale": False, "hoverongaps": False},
         {"type": "bar", "orientation": "h", "y": [str(y) for y in yearly],
          "x": [_pct(v) for v in yearly.values()], "showlegend": False, "xaxis": "x2",
@@ -247,12 +277,13 @@ def optimization_figure(rows: Sequence[OptimizationResult]) -> Figure | None:
     keys = [k for k in keys if all(_numeric(p.get(k)) for p, _ in scored)][:2]
     if not keys:
         return None
-    titles = [html.escape(k) for k in keys]
-    objective = html.escape(rows[0].objective_function or "objective")
+    titles = [_text(k) for k in keys]
+    objective = _text(rows[0].objective_function or "objective")
     if len(keys) == 1:
         points = sorted((float(p[keys[0]]), v) for p, v in scored)
-        data: list[dict[str, Any]] = [{"type": "scatter", "x": [x for x, _ in points], "y": [y for _, y in points],
-                 "mode": "lines+markers"}]  # fmt: skip
+        line = {"type": "scatter", "x": [x for x, _ in points], "y": [y for _, y in points],
+                "mode": "lines+markers"}  # fmt: skip
+        data: list[dict[str, Any]] = [line]
         axes: dict[str, Any] = {"xaxis": {"title": {"text": titles[0]}},
                                 "yaxis": {"title": {"text": objective}}}  # fmt: skip
     else:
@@ -286,6 +317,12 @@ def walk_forward_figure(windows: Sequence[WalkForwardTest]) -> Figure | None:
               "title": {"text": "return per window: in-sample against out-of-sample"},
               "yaxis": {"gridcolor": GRID}}  # fmt: skip
     return _figure(data, layout)
+
+
+def _text(value: str) -> str:
+    """Stored text for plotly, which reads ``<`` as the start of its markup: escaped, so
+    it shows as it is (quotes are plain text there, and plotly would show ``&quot;``)."""
+    return html.escape(value, quote=False)
 
 
 def _numeric(value: Any) -> bool:

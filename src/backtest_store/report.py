@@ -55,7 +55,7 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
         else html.escape(f"{results[0].symbol} {results[0].strategy_type}")
     )
     if notes:
-        title += "<br><sup>" + "; ".join(html.escape(n) for n in notes) + "</sup>"
+        title += "<br><sup>" + "; ".join(html.escape(n, quote=False) for n in notes) + "</sup>"
     figure["layout"].update(title={"text": title}, height=720, margin={"t": 90 if notes else 60})
     chart = _html(figure, include_plotlyjs=True)
     chart += "".join(tearsheet_html(r) for r in results)
@@ -138,7 +138,7 @@ def tearsheet_html(result: BacktestResult) -> str:
     """A backtest's tearsheet: monthly returns (a heatmap), yearly returns, rolling Sharpe
     ratio and volatility, and the worst drawdowns, from its stored equity curve."""
     curve = curve_of(result.equity_curve)
-    title = charts.label(result)  # escaped
+    title = html.escape(charts.title(result))
     if len(curve) < 3:
         return f"<h2>Tearsheet: {title}</h2><p class=note>no equity curve to read it from</p>"
     parts = [f"<h2>Tearsheet: {title}</h2>"]

@@ -1,0 +1,288 @@
+"""The view's pages. Each reads through the app's AsyncBacktestStore and answers HTML or,
+for ``/api/...`` and ``Accept: application/json``, the CLI's ``--json`` document.
+
+Bad input raises ``BadRequest`` (400), an unknown id ``NotFound`` (404); ``app.py``
+turns those, and a database that cannot be reached (503), into pages.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from backtest_store import charts, documents, tearsheet
+from backtest_store.aio import AsyncBacktestStore
+from backtest_store.operations.browse import cursor_of
+from backtest_store.queries.common import METRICS
+from backtest_store.records import BacktestPortfolio, BacktestTrade
+from backtest_store.serialize import to_json
+from backtest_store.web import filters
+from backtest_store.web.filters import PAGE, BadRequest, cursor_text
+from backtest_store.web.guard import COOKIE, JSON, route_path, same
+from backtest_store.web.render import document, page, wants_json
+
+MIN_PREFIX = 6  # hex digits of a short id, as the CLI takes them
+TRADES_PAGE = 100
+MAX_COMPARED = 10
+WORST = 5
+
+
+class NotFound(LookupError):
+    pass
+
+
+def store_of(request: Request) -> AsyncBacktestStore:
+    store: AsyncBacktestStore = request.app.state.store
+    return store
+
+
+async def backtest_id(store: AsyncBacktestStore, text: str, field: str = "id") -> UUID:
+    """A whole id, or a unique prefix of at least MIN_PREFIX hex digits of one."""
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    digits = text.replace("-", "").lower()
+    if len(digits) < MIN_PREFIX or len(digits) > 32 or re.fullmatch("[0-9a-f]+", digits) is None:
+        raise BadRequest(field, f"{text!r} is not a backtest id: give the id, or at least "
+                                f"{MIN_PREFIX} of its first hex digits")  # fmt: skip
+    found = await store.backtest_ids(digits, limit=11)
+    if not found:
+        raise NotFound(f"no backtest id starts with {text}")
+    if len(found) > 1:
+        count = len(found) if len(found) < 11 else "over 10"
+        raise BadRequest(field, f"{text} is ambiguous: {count} backtests start with it")
+    return found[0]
+
+
+def _links(request: Request, **links: str | None) -> dict[str, str]:
+    """A Link header naming the next and previous pages, for JSON clients."""
+    api = "/api" if request.scope.get(JSON) else ""
+    base = request.scope.get("root_path", "") + api + route_path(request.scope)
+    parts = [f'<{base}{query}>; rel="{rel}"' for rel, query in links.items() if query]
+    return {"link": ", ".join(parts)} if parts else {}
+
+
+async def backtests(request: Request) -> Response:
+    listing = filters.listing(request.query_params)
+    rows = await store_of(request).browse_backtests(**listing.arguments())
+    more = len(rows) > PAGE
+    if listing.before is not None:
+        rows = rows[1:] if more else rows  # read backwards: the extra row is the farthest
+        previous_exists, next_exists = more, True
+    else:
+        rows = rows[:PAGE]
+        previous_exists, next_exists = listing.after is not None, more
+    previous = next_ = None
+    if rows and previous_exists:
+        previous = listing.link(before=cursor_text(*cursor_of(rows[0], listing.sort)))
+    if rows and next_exists:
+        next_ = listing.link(after=cursor_text(*cursor_of(rows[-1], listing.sort)))
+    if wants_json(request):
+        response = document([to_json(r) for r in rows])
+        response.headers.update(_links(request, next=next_, prev=previous))
+        return response
+    return page(request, "backtests.html", rows=rows, listing=listing, previous=previous,
+                next=next_, sorts=("backtest_date", *METRICS), page_size=PAGE)  # fmt: skip
+
+
+async def backtest(request: Request) -> Response:
+    store = store_of(request)
+    the_id = await backtest_id(store, request.path_params["id"])
+    result = await store.get_backtest(the_id)
+    if result is None:
+        raise NotFound(f"no backtest {the_id}")
+    trades = await store.get_trades(the_id)
+    optimizations = documents.best_first(await store.optimization_results(the_id))
+    windows = await store.walk_forward_tests(the_id)
+    if wants_json(request):
+        return document(documents.backtest(result, trades, optimizations, windows))
+    outcome = request.query_params.get("outcome") or "all"
+    if outcome not in ("all", "winning", "losing"):
+        raise BadRequest("outcome", "all, winning or losing")
+    number = _whole(request.query_params.get("trades_page"), "trades_page", 1)
+    log = request.query_params.get("log") == "1"
+    shown = _outcome(trades, outcome)
+    pages = max(1, -(-len(shown) // TRADES_PAGE))
+    if number > pages:
+        raise BadRequest("trades_page", f"from 1 to {pages}")
+    curve = tearsheet.curve_of(result.equity_curve)
+    equity, notes = charts.equity_figure([result], {the_id: trades}, gl=False, log=log)
+    return page(
+        request, "backtest.html", result=result, tally=documents.tally(trades),
+        trades=shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE], outcome=outcome,
+        trades_page=number, trades_pages=pages, log=log, equity=equity, notes=notes,
+        calendar=charts.calendar_figure(curve), rolling=charts.rolling_figure(curve, gl=False),
+        drawdowns=tearsheet.worst_drawdowns(curve, WORST), optimizations=optimizations,
+        grid=charts.optimization_figure(optimizations), windows=windows,
+        walk_forward=charts.walk_forward_figure(windows), iso=charts.iso,
+        query=lambda **q: "?" + urlencode({k: v for k, v in {"log": "1" if log else None,
+                                           "outcome": outcome if outcome != "all" else None,
+                                           **q}.items() if v}),
+    )  # fmt: skip
+
+
+def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
+    """As get_trades(outcome=...) selects: pnl > 0 (NaN is no win) or pnl < 0."""
+    if outcome == "winning":
+        return [t for t in trades if t.pnl is not None and t.pnl == t.pnl and t.pnl > 0]
+    if outcome == "losing":
+        return [t for t in trades if t.pnl is not None and t.pnl < 0]
+    return trades
+
+
+def _whole(text: str | None, field: str, default: int) -> int:
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text[:9]) <= 10**8:
+        raise BadRequest(field, f"{text!r} is not a whole number from 1")
+    return int(text)
+
+
+async def report(request: Request) -> Response:
+    """The offline report of one backtest, as ``backtest-store report`` writes it."""
+    from backtest_store.report import render
+
+    store = store_of(request)
+    the_id = await backtest_id(store, request.path_params["id"])
+    result = await store.get_backtest(the_id)
+    if result is None:
+        raise NotFound(f"no backtest {the_id}")
+    body = render([result], {the_id: await store.get_trades(the_id)})
+    name = f"backtest-{str(the_id)[:8]}.html"
+    return Response(body, media_type="text/html", headers={
+        "content-disposition": f'attachment; filename="{name}"',
+        # opened from this server, the report's inline scripts run in a sandbox
+        "content-security-policy": "sandbox allow-scripts; default-src 'none'; "
+                                   "script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+    })  # fmt: skip
+
+
+async def compare(request: Request) -> Response:
+    store = store_of(request)
+    texts = [t for v in request.query_params.getlist("ids") for t in re.split(r"[,\s]+", v) if t]
+    if not 2 <= len(texts) <= MAX_COMPARED:
+        raise BadRequest("ids", f"give 2 to {MAX_COMPARED} backtest ids to compare "
+                                f"(got {len(texts)})")  # fmt: skip
+    ids = list(dict.fromkeys([await backtest_id(store, t, "ids") for t in texts]))
+    rows = await store.compare_backtests(ids)
+    missing = set(ids) - {r.backtest_id for r in rows}
+    if missing:
+        raise NotFound(f"no backtest {', '.join(sorted(map(str, missing)))}")
+    if wants_json(request):
+        return document(rows)
+    results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
+    equity, notes = charts.equity_figure(results, {}, gl=False)
+    return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
+                equity=equity, notes=notes, metrics=list(rows[0].values))  # fmt: skip
+
+
+async def summary(request: Request) -> Response:
+    store = store_of(request)
+    params = request.query_params
+    since = _date(params.get("since"), "since")
+    symbol, strategy = params.get("symbol") or None, params.get("strategy") or None
+    when = None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
+
+    async def compute() -> Any:
+        return await store.performance_summary(since=when, symbol=symbol, strategy_type=strategy)
+
+    kept = await request.app.state.summaries.get((since, symbol, strategy), compute)
+    age = {"age": str(int(kept.age()))}
+    if wants_json(request):
+        response = document(kept.summary)
+        response.headers.update(age)
+        return response
+    response = page(request, "summary.html", summary=kept.summary, kept=kept, since=since,
+                    symbol=symbol, strategy=strategy)  # fmt: skip
+    response.headers.update(age)
+    return response
+
+
+def _date(text: str | None, field: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+async def portfolios(request: Request) -> Response:
+    store = store_of(request)
+    name = request.query_params.get("name") or None
+    after = _portfolio_cursor(request.query_params.get("after"))
+    rows = await store.list_portfolios(portfolio_name=name, limit=PAGE + 1, after=after)
+    more, rows = len(rows) > PAGE, rows[:PAGE]
+    next_ = None
+    if more and rows and rows[-1].backtest_date is not None:
+        cursor = cursor_text(rows[-1].backtest_date, rows[-1].portfolio_backtest_id)
+        next_ = "?" + urlencode({k: v for k, v in (("name", name), ("after", cursor)) if v})
+    if wants_json(request):
+        response = document([to_json(p) for p in rows])
+        response.headers.update(_links(request, next=next_))
+        return response
+    return page(request, "portfolios.html", rows=rows, name=name, next=next_,
+                first=after is not None)  # fmt: skip
+
+
+def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
+    """list_portfolios' ``after``: a record standing for the last one of the page."""
+    if not text:
+        return None
+    when, _, key = text.rpartition("~")
+    try:
+        moment, the_id = datetime.fromisoformat(when), UUID(key)
+        if moment.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        raise BadRequest("after", f"{text!r} is not a page cursor (<backtest_date>~<id>)") from None
+    return BacktestPortfolio(portfolio_name="", start_date=date.min, end_date=date.min, symbols=[],
+                             backtest_date=moment, portfolio_backtest_id=the_id)  # fmt: skip
+
+
+async def portfolio(request: Request) -> Response:
+    text = request.path_params["id"]
+    try:
+        the_id = UUID(text)
+    except ValueError:
+        raise BadRequest("id", f"{text!r} is not a portfolio id (a UUID)") from None
+    found = await store_of(request).get_portfolio(the_id)
+    if found is None:
+        raise NotFound(f"no portfolio {the_id}")
+    if wants_json(request):
+        return document(to_json(found))
+    components = found.component_backtest_ids if isinstance(found.component_backtest_ids,
+                                                            list) else []  # fmt: skip
+    return page(request, "portfolio.html", portfolio=found, components=components,
+                equity=charts.portfolio_figure(found))  # fmt: skip
+
+
+async def healthz(request: Request) -> Response:
+    """200 when the database answers and its schema is this package's; 503 otherwise."""
+    await store_of(request).check_schema()
+    return document({"status": "ok"})
+
+
+async def login(request: Request) -> Response:
+    """The login form (a GET form: the view serves nothing else); with the right token it
+    sets the cookie and goes to the list."""
+    token = request.app.state.token
+    given = request.query_params.get("token")
+    root = request.scope.get("root_path", "")
+    if token is None:
+        return RedirectResponse(f"{root}/", status_code=303)
+    if given is None:
+        return page(request, "login.html", wrong=False)
+    if not same(given, token):
+        return page(request, "login.html", status=401, wrong=True)
+    response = RedirectResponse(f"{root}/", status_code=303)
+    response.set_cookie(COOKIE, given, httponly=True, samesite="strict", path=f"{root}/",
+                        secure=request.url.scheme == "https")  # fmt: skip
+    return response

@@ -1,0 +1,219 @@
+"""The web view in process (Starlette's TestClient, a real database): every page's status,
+headers and content, every filter and sort against the store's own answer, keyset pages
+forward and back, the JSON documents against the CLI's --json, and bad input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette", reason="the web view's extra: pip install 'backtest-store[web]'")
+
+from starlette.testclient import TestClient
+
+from backtest_store import BacktestStore
+from backtest_store.cli.main import main as cli
+from backtest_store.queries.browse import SORTS
+from backtest_store.web import create_app
+from backtest_store.web.filters import PAGE
+from tests.support.records import result
+from tests.support.web import Seeded, link, listed_ids, seed
+
+
+@pytest.fixture
+def seeded(db_url: str) -> Seeded:
+    with BacktestStore.connect(db_url) as store:
+        return seed(store, 120)
+
+
+@pytest.fixture
+def client(db_url: str, seeded: Seeded) -> Iterator[TestClient]:
+    with TestClient(create_app(db_url), follow_redirects=False) as c:
+        yield c
+
+
+def ids_of(store: BacktestStore, **arguments: Any) -> list[str]:
+    return [str(r.backtest_id) for r in store.browse_backtests(limit=PAGE, **arguments)]
+
+
+def test_every_page_answers(client: TestClient, seeded: Seeded) -> None:
+    rich = str(seeded.rich)
+    pages = {
+        "/": "Backtests", f"/backtests/{rich}": "worst drawdowns",
+        f"/backtests/{rich[:8]}": "worst drawdowns",
+        f"/compare?ids={seeded.ids[0]}&ids={seeded.ids[1]}": "Comparing 2 backtests",
+        "/summary": "by strategy", "/portfolios": "tech",
+        f"/portfolios/{seeded.portfolio}": "Component backtests",
+    }  # fmt: skip
+    for path, text in pages.items():
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert text in response.text, path
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_the_tearsheet(client: TestClient, seeded: Seeded) -> None:
+    page = client.get(f"/backtests/{seeded.rich}").text
+    for part in ("monthly returns %", "yearly returns %", "rolling Sharpe ratio", "in-sample"):
+        assert part in page
+    assert page.count('class="chart"') == 5  # equity+underwater, calendar, rolling, grid, windows
+    assert "fraction" in page and "days" in page  # each metric's unit from the COMMENTs
+    assert page.count("<tr><td>", page.index("worst drawdowns"), page.index('id="trades"')) == 5
+    figures = [json.loads(f.replace("&#34;", '"').replace("&amp;", "&").replace("&lt;", "<")
+               .replace("&gt;", ">").replace("&#39;", "'")) for f in _figures(page)]  # fmt: skip
+    equity = figures[0]
+    assert [t["name"] for t in equity["data"]][-2:] == ["entries", "exits"]  # trades marked
+    assert equity["layout"]["yaxis"]["type"] == "linear"
+    assert {t["type"] for f in figures for t in f["data"]} <= {"scatter", "heatmap", "bar"}  # SVG
+    logged = client.get(f"/backtests/{seeded.rich}?log=1").text
+    assert "&#34;type&#34;:&#34;log&#34;" in logged
+    winning = client.get(f"/backtests/{seeded.rich}?outcome=winning").text
+    assert winning.count('<td class="num">') < page.count('<td class="num">')
+    download = client.get(f"/backtests/{seeded.rich}/report.html")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert "Tearsheet: " in download.text
+
+
+def _figures(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'data-figure="([^"]*)"', page)
+
+
+@pytest.mark.parametrize(
+    ("query", "arguments"),
+    [
+        ("symbol=AAPL,EURUSD", {"symbols": ["AAPL", "EURUSD"]}),
+        ("symbol=AAPL&symbol=MSFT", {"symbols": ["AAPL", "MSFT"]}),
+        ("strategy=rsi", {"strategy_type": "rsi"}),
+        ("min_trades=20", {"min_trades": 20}),
+        ("params=fast%3D10+%7C+fast%3D20", {"parameters_any": [{"fast": 10}, {"fast": 20}]}),
+        ("params=fast%3D30+slow%3D100", {"parameters_any": [{"fast": 30, "slow": 100}]}),
+        ("where=sharpe_ratio+%3E%3D+1", {"ranges": [("sharpe_ratio", ">=", 1)]}),
+        ("where=total_return+%3E+0%2C+max_drawdown+%3E%3D+-0.1",
+         {"ranges": [("total_return", ">", 0), ("max_drawdown", ">=", -0.1)]}),
+        ("since=2022-01-04&until=2022-01-06", {"since": "2022-01-04", "until": "2022-01-06"}),
+    ],
+)  # fmt: skip
+def test_filters_match_the_store(
+    client: TestClient, db_url: str, query: str, arguments: dict[str, Any]
+) -> None:
+    from datetime import UTC, datetime
+
+    for name in ("since", "until"):
+        if name in arguments:
+            arguments[name] = datetime.fromisoformat(arguments[name]).replace(tzinfo=UTC)
+    with BacktestStore.connect(db_url) as store:
+        want = ids_of(store, **arguments)
+    assert want  # each filter leaves rows, and leaves some out
+    got = listed_ids(client.get(f"/?{query}").text)
+    assert got == want
+    assert got != listed_ids(client.get("/").text)
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_every_sort_either_way(client: TestClient, db_url: str, sort: str) -> None:
+    with BacktestStore.connect(db_url) as store:
+        for order in ("desc", "asc"):
+            want = ids_of(store, sort=sort, descending=order == "desc")
+            assert listed_ids(client.get(f"/?sort={sort}&order={order}").text) == want
+
+
+@pytest.mark.parametrize("sort", ["backtest_date", "sharpe_ratio"])
+def test_keyset_pages_forward_and_back(client: TestClient, seeded: Seeded, sort: str) -> None:
+    pages, url = [], f"/?sort={sort}&order=desc&min_trades=1"
+    while url:
+        assert "offset" not in url.lower()
+        html = client.get(url).text
+        pages.append(listed_ids(html))
+        url = link(html, "next")
+    assert [len(p) for p in pages][:-1] == [PAGE] * (len(pages) - 1) and len(pages) == 3
+    seen = [i for p in pages for i in p]
+    assert len(seen) == len(set(seen)) == sum(1 for n in range(120) if n % 25)  # min_trades=1
+    html = client.get(f"/?sort={sort}&order=desc&min_trades=1").text
+    for _ in pages[1:]:  # forward again, then back: the same pages
+        html = client.get(link(html, "next") or "").text
+    back = [listed_ids(html)]
+    while (url := link(html, "prev")) is not None:
+        html = client.get(url).text
+        back.append(listed_ids(html))
+    assert back[::-1] == pages
+
+
+def test_json_is_the_cli_document(
+    client: TestClient, seeded: Seeded, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def printed(*argv: str) -> Any:
+        assert cli([*argv, "--database", db_url]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    rich, other = str(seeded.rich), str(seeded.ids[1])
+    assert client.get("/api/").json() == printed("list", "--json", "--limit", str(PAGE), "--json")
+    assert client.get("/", headers={"accept": "application/json"}).json() == printed(
+        "list", "--json", "--limit", str(PAGE))  # fmt: skip
+    assert client.get(f"/api/backtests/{rich}").json() == printed("show", rich, "--json")
+    assert client.get(f"/api/compare?ids={rich},{other}").json() == printed(
+        "compare", rich, other, "--json")  # fmt: skip
+    assert client.get("/api/summary").json() == printed("summary", "--json")
+    listed = client.get("/api/?min_trades=1")
+    assert 'rel="next"' in listed.headers["link"] and "/api/?" in listed.headers["link"]
+    assert client.get(f"/api/portfolios/{seeded.portfolio}").json()["portfolio_name"] == "tech"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/?where=sharpe+%3E+high", "where"),
+        ("/?where=notes+%3E+1", "where"),
+        ("/?sort=notes", "sort"),
+        ("/?order=up", "order"),
+        ("/?since=yesterday", "since"),
+        ("/?min_trades=-3", "min_trades"),
+        ("/?params=fast", "params"),
+        ("/?after=nonsense", "after"),
+        ("/?after=1~" + "0" * 8, "after"),
+        ("/backtests/xyz", "id"),
+        ("/backtests/abc", "id"),  # fewer than 6 hex digits
+        ("/compare?ids=" + "a" * 8, "ids"),
+        ("/portfolios/12", "id"),
+        ("/summary?since=2024-13-01", "since"),
+    ],
+)
+def test_bad_input_is_a_400_that_names_the_field(client: TestClient, path: str, field: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400, response.text
+    assert f"{field}:" in response.text and "Traceback" not in response.text
+    assert client.get("/api" + path).json()["message"].startswith(f"{field}:")
+
+
+def test_unknown_ids_and_pages_are_404(client: TestClient, seeded: Seeded) -> None:
+    for path in ("/backtests/" + "0" * 32, "/backtests/000000", "/portfolios/" + "0" * 32,
+                 "/no/such/page", f"/compare?ids={seeded.ids[0]},{'f' * 32}"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Not found" in response.text
+
+
+def test_the_summary_is_kept_and_says_how_old(db_url: str, seeded: Seeded) -> None:
+    with TestClient(create_app(db_url, summary_ttl=0)) as fresh, BacktestStore.connect(db_url) as s:
+        first = fresh.get("/api/summary").json()["overall"]["count"]
+        assert "computed 0 s ago" in fresh.get("/summary").text
+        s.save_backtest(result(symbol="NEW"))
+        counts = {fresh.get("/api/summary").json()["overall"]["count"] for _ in range(20)}
+        assert first + 1 in counts  # recomputed in the background once it was stale
+    with (
+        TestClient(create_app(db_url, summary_ttl=3600)) as kept,
+        BacktestStore.connect(db_url) as s,
+    ):
+        before = kept.get("/api/summary")
+        assert "age" in before.headers
+        s.delete_backtest(seeded.ids[0])
+        assert kept.get("/api/summary").json() == before.json()  # served from memory
