@@ -129,7 +129,8 @@ def test_every_sort_either_way(client: TestClient, db_url: str, sort: str) -> No
 
 @pytest.mark.parametrize("sort", ["backtest_date", "sharpe_ratio"])
 def test_keyset_pages_forward_and_back(client: TestClient, seeded: Seeded, sort: str) -> None:
-    pages, url = [], f"/?sort={sort}&order=desc&min_trades=1"
+    pages: list[list[str]] = []
+    url: str | None = f"/?sort={sort}&order=desc&min_trades=1"
     while url:
         assert "offset" not in url.lower()
         html = client.get(url).text
