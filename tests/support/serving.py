@@ -79,9 +79,21 @@ def browser(width: int = 1280, height: int = 900) -> Iterator[Watched]:
         try:
             page = launched.new_page(viewport={"width": width, "height": height})
             watched = Watched(page)
-            page.on("console", lambda m: m.type == "error" and watched.errors.append(m.text))
-            page.on("pageerror", lambda e: watched.errors.append(f"uncaught: {e}"))
-            page.on("dialog", lambda d: (watched.dialogs.append(d.message), d.dismiss()))
+
+            def console(message: Any) -> None:
+                if message.type == "error":
+                    watched.errors.append(message.text)
+
+            def uncaught(error: Any) -> None:
+                watched.errors.append(f"uncaught: {error}")
+
+            def dialog(opened: Any) -> None:
+                watched.dialogs.append(opened.message)
+                opened.dismiss()
+
+            page.on("console", console)
+            page.on("pageerror", uncaught)
+            page.on("dialog", dialog)
             page.on("request", lambda r: watched.hosts.add(r.url.split("/")[2]))
             yield watched
         finally:
