@@ -1,12 +1,12 @@
 """make bench: the DAO beside its baselines, every figure measured in this run on this server.
 
-    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt]
+    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web]
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
 README's performance table (bench/readme.py). Sections, each
 with its ``bench_*`` and ``report_*``: data (the rows), harness (server, timers, spreads),
-ingest, saves, memory, reads, adopt; this module only parses the arguments. Databases bt_bench, bt_bench_volume and the
+ingest, saves, memory, reads, adopt, web; this module only parses the arguments. Databases bt_bench, bt_bench_volume and the
 adopt copies are (re)created on the DATABASE_URL server.
 """
 
@@ -33,6 +33,7 @@ from bench.saves import (
     report_saves,
     report_small_save,
 )
+from bench.web import bench_web, report_web
 
 
 def main() -> None:
@@ -41,7 +42,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
-        "--only", choices=["adopt", "small-save", "frame", "reads"], help="run one section alone"
+        "--only",
+        choices=["adopt", "small-save", "frame", "reads", "web"],
+        help="run one section alone",
     )
     args = parser.parse_args()
     if args.child:
@@ -50,6 +53,10 @@ def main() -> None:
     if args.only == "adopt":
         adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)
         print(report_adopt(adopt))
+        return
+    if args.only == "web":
+        print(report_web(bench_web(20 if args.quick else 100, rounds=2 if args.quick else 5,
+                                   grow_to_2m=not args.quick)))  # fmt: skip
         return
     if args.only == "reads":
         print(report_reads(bench_reads(20 if args.quick else 200, rounds=2 if args.quick else 5)))
@@ -86,6 +93,8 @@ def main() -> None:
     figures["memory"] = bench_memory(url, n)
     figures["reads"] = bench_reads(200 if not args.quick else 20, rounds=5 if not args.quick else 2)
     figures["adopt"] = bench_adopt(20_000 if args.quick else 200_000, 1 if args.quick else 2)
+    figures["web"] = bench_web(20 if args.quick else 100, 2 if args.quick else 5,
+                               grow_to_2m=not args.quick)  # fmt: skip
     text = (
         report_ingest(figures["ingest"])
         + "\n"
@@ -98,6 +107,8 @@ def main() -> None:
         + report_small_save(figures["small_save"])
         + "\n"
         + report_adopt(figures["adopt"])
+        + "\n"
+        + report_web(figures["web"])
     )
     print(text)
     out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"

@@ -108,15 +108,17 @@ def equity_figure(
     *,
     gl: bool,
     log: bool = False,
+    curves: Sequence[Curve] | None = None,
 ) -> tuple[Figure, list[str]]:
     """The equity curves over the underwater drawdown, with each trade's entry and exit on
     its curve; several backtests are rebased to 1.0 at their common start. Returns the
-    figure and the notes to show beside it (what was rebased or decimated)."""
+    figure and the notes to show beside it (what was rebased or decimated). ``curves``:
+    the results' equity curves, when the caller has them already."""
     kind = "scattergl" if gl else "scatter"
     data: list[dict[str, Any]] = []
     notes: list[str] = []
     overlaid = len(results) > 1
-    curves = [curve_of(r.equity_curve) for r in results]
+    curves = list(curves) if curves is not None else [curve_of(r.equity_curve) for r in results]
     if overlaid:  # absolute money on one axis compares nothing: each starts at 1.0
         curves = tearsheet.rebased(curves)
         notes.append("equity rebased to 1.0 at the common start")
@@ -180,7 +182,8 @@ def _trade_markers(
     rows: list[BacktestTrade], xs: list[str], ys: list[float], group: str, color: str
 ) -> list[dict[str, Any]]:
     """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
-    keys = [_instant(x) for x in xs]
+    # the curve's x are already naive UTC ISO text, as _instant makes keys
+    keys = xs if all(isinstance(x, str) for x in xs) else [_instant(x) for x in xs]
     shown_rows = rows[:MAX_MARKERS]
     out = []
     for side, name in (("entry", "entries"), ("exit", "exits")):
@@ -348,6 +351,9 @@ def _instant(value: Any) -> str:
 def iso(x: Any) -> Any:
     """A curve's x for the chart: a time as ISO text (naive UTC), a bar number as it is."""
     if isinstance(x, datetime):
+        text = x.isoformat()
+        if text.endswith("+00:00"):  # stored times are UTC: the offset cut off, fast
+            return text[:-6]
         return x.astimezone(UTC).replace(tzinfo=None).isoformat()
     return x
 

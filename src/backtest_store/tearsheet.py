@@ -69,7 +69,7 @@ def _moment(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)  # Python 3.11 reads the "Z" suffix too
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -18,11 +18,12 @@ from starlette.responses import RedirectResponse, Response
 
 from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
+from backtest_store.metrics import number, percent, units
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestPortfolio, BacktestTrade
 from backtest_store.serialize import to_json
-from backtest_store.web import filters
+from backtest_store.web import filters, table
 from backtest_store.web.filters import PAGE, BadRequest, cursor_text
 from backtest_store.web.guard import COOKIE, JSON, route_path, same
 from backtest_store.web.render import document, page, wants_json
@@ -88,8 +89,24 @@ async def backtests(request: Request) -> Response:
         response = document([to_json(r) for r in rows])
         response.headers.update(_links(request, next=next_, prev=previous))
         return response
-    return page(request, "backtests.html", rows=rows, listing=listing, previous=previous,
-                next=next_, sorts=("backtest_date", *METRICS), page_size=PAGE)  # fmt: skip
+    root = request.scope.get("root_path", "")
+    return page(request, "backtests.html", rows=[table.row(r, root) for r in rows], listing=listing,
+                previous=previous, next=next_, sorts=("backtest_date", *METRICS),
+                page_size=PAGE, columns=_columns(listing))  # fmt: skip
+
+
+def _columns(listing: filters.Listing) -> list[tuple[str, str, str, str]]:
+    """The sortable columns' headers: name, unit, link (the sort, or its other direction
+    when it is the sort already) and the arrow of the current sort."""
+    out = []
+    for name in table.COLUMNS:
+        unit = units().get(name, "")
+        here = listing.sort == name
+        order = "asc" if here and listing.descending else "desc"
+        arrow = ("▼" if listing.descending else "▲") if here else ""
+        link = listing.link(sort=name, order=order, after=None, before=None)
+        out.append((name, "%" if unit == "fraction" else unit, link, arrow))
+    return out
 
 
 async def backtest(request: Request) -> Response:
@@ -113,7 +130,8 @@ async def backtest(request: Request) -> Response:
     if number > pages:
         raise BadRequest("trades_page", f"from 1 to {pages}")
     curve = tearsheet.curve_of(result.equity_curve)
-    equity, notes = charts.equity_figure([result], {the_id: trades}, gl=False, log=log)
+    equity, notes = charts.equity_figure([result], {the_id: trades}, gl=False, log=log,
+                                         curves=[curve])  # fmt: skip
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE], outcome=outcome,
@@ -199,10 +217,27 @@ async def summary(request: Request) -> Response:
         response = document(kept.summary)
         response.headers.update(age)
         return response
-    response = page(request, "summary.html", summary=kept.summary, kept=kept, since=since,
+    s = kept.summary
+    sections = [
+        ("all backtests", "", {"all": s.overall}),
+        ("by strategy", "strategy", s.by_strategy),
+        ("by symbol", "symbol", s.by_symbol),
+    ]
+    tables = [(title, [_group(name, stats, key) for name, stats in groups.items()])
+              for title, key, groups in sections]  # fmt: skip
+    response = page(request, "summary.html", tables=tables, kept=kept, since=since,
                     symbol=symbol, strategy=strategy)  # fmt: skip
     response.headers.update(age)
     return response
+
+
+def _group(name: str, s: Any, key: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """A summary row: the group, its list's link (by strategy or symbol), the figures."""
+    link = "?" + urlencode({key: name}) if key else None
+    figures = (f"{s.count:,}", percent(s.mean_return), percent(s.best_return),
+               percent(s.worst_return), number(s.mean_sharpe),
+               percent(s.mean_win_rate))  # fmt: skip
+    return name, link, figures
 
 
 def _date(text: str | None, field: str) -> date | None:

@@ -14,6 +14,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+try:
+    import orjson
+except ImportError:  # the [fast] extra; the web view works without it
+    orjson = None  # type: ignore[assignment]
+
 from backtest_store.metrics import MEASURES, number, params_text, percent, shown, units
 from backtest_store.serialize import plain
 from backtest_store.web.guard import JSON
@@ -26,6 +31,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates are the package's: no stat() of each per page
     )
     env.globals.update(MEASURES=MEASURES, units=units, shown=shown, params_text=params_text,
                        percent=percent, number=number, figure=figure, day=day)  # fmt: skip
@@ -34,8 +40,11 @@ def environment() -> Environment:
 
 def figure(fig: Any) -> str:
     """A chart's figure as JSON for its ``data-figure`` attribute (autoescaped there, so
-    no stored text can close the attribute; the page's script parses it)."""
-    return json.dumps(_finite(plain(fig)), separators=(",", ":"), allow_nan=False, default=str)
+    no stored text can close the attribute; the page's script parses it). orjson, when
+    installed, writes it ten times faster, NaN as null."""
+    if orjson is not None:
+        return orjson.dumps(fig, default=str).decode()
+    return json.dumps(_finite(fig), separators=(",", ":"), allow_nan=False, default=str)
 
 
 def _finite(value: Any) -> Any:

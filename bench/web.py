@@ -1,0 +1,217 @@
+"""The web view at volume (tests/support/volume.sql: 200,000 results, 2,000,000 trades),
+each page beside its floor: the DAO reads that the page makes, awaited on the app's own
+store in the app's own event loop, in the same run.
+
+A page's time is the server's: from the request reaching the app to the last byte of its
+answer (an ASGI wrapper times it; the test client's own overhead is left out). Rounds
+alternate which contender goes first; p50 and p95 are the best round's, with the spread
+of the p50 over rounds. Then the results table grows to 2,000,000 rows and the list
+pages and the summary are measured again: no page may grow with the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from backtest_store.aio import AsyncBacktestStore
+from backtest_store.operations.browse import cursor_of
+from bench.harness import ROOT, fresh_database, percentile, spread
+
+Reads = Callable[[AsyncBacktestStore], Awaitable[Any]]
+CURVE_SQL = """
+UPDATE mcp_backtest_results r SET equity_curve = c.curve, drawdown_series = NULL
+FROM (SELECT jsonb_agg(jsonb_build_array(to_char(date '2020-01-01' + d, 'YYYY-MM-DD"T"00:00:00"Z"'),
+                                         round((10000 * exp(d * 0.0004 + sin(d / 9.0) * 0.05))::numeric, 2))
+                       ORDER BY d) AS curve
+      FROM generate_series(0, 1259) AS d) c
+WHERE r.backtest_id = ANY(%s)
+"""
+
+
+class Timed:
+    """An ASGI wrapper that keeps the server time of each request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.last = 0.0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        started = time.perf_counter()
+        await self.app(scope, receive, send)
+        self.last = time.perf_counter() - started
+
+
+async def pages(
+    conn: psycopg.Connection[Any], store: AsyncBacktestStore
+) -> dict[str, tuple[str, Reads]]:
+    ids = [r[0] for r in conn.execute(
+        "SELECT backtest_id FROM mcp_backtest_results WHERE sharpe_ratio IS NOT NULL"
+        " ORDER BY backtest_date DESC LIMIT 10")]  # fmt: skip
+    conn.execute(CURVE_SQL, (ids,))
+    rich = conn.execute("SELECT backtest_id FROM mcp_optimization_results o"
+                        " JOIN mcp_walk_forward_tests w ON w.parent_backtest_id = o.backtest_id"
+                        " LIMIT 1").fetchone()  # fmt: skip
+    assert rich is not None
+    conn.execute(CURVE_SQL, ([rich[0]],))
+    portfolio = conn.execute(
+        "SELECT portfolio_backtest_id FROM mcp_backtest_portfolios LIMIT 1"
+    ).fetchone()
+    assert portfolio is not None
+    row = conn.execute("SELECT backtest_id FROM mcp_backtest_results ORDER BY backtest_date DESC,"
+                       " backtest_id DESC OFFSET 49999 LIMIT 1").fetchone()  # fmt: skip
+    assert row is not None
+    found = await store.get_backtest(row[0])
+    assert found is not None
+    after = cursor_of(found, "backtest_date")
+    cursor = f"{after[0].isoformat()}~{after[1]}".replace("+", "%2B")
+    one, five = rich[0], ids[:5]
+
+    async def tearsheet(s: AsyncBacktestStore) -> Any:
+        return (await s.get_backtest(one), await s.get_trades(one),
+                await s.optimization_results(one), await s.walk_forward_tests(one))  # fmt: skip
+
+    async def compare(s: AsyncBacktestStore) -> Any:
+        return await s.compare_backtests(five), [await s.get_backtest(i) for i in five]
+
+    return {
+        "list, newest first": ("/", lambda s: s.browse_backtests(limit=51)),
+        "list, page 1,000": (f"/?after={cursor}", lambda s: s.browse_backtests(after=after, limit=51)),
+        "list, by Sharpe ratio": ("/?sort=sharpe_ratio",
+                                  lambda s: s.browse_backtests(sort="sharpe_ratio", limit=51)),
+        "list, filtered": ("/?symbol=S1,S2&where=sharpe_ratio+%3E%3D+1",
+                           lambda s: s.browse_backtests(symbols=["S1", "S2"], limit=51,
+                                                        ranges=[("sharpe_ratio", ">=", 1)])),
+        "tearsheet": (f"/backtests/{one}", tearsheet),
+        "compare (5)": ("/compare?ids=" + ",".join(map(str, five)), compare),
+        "summary (kept)": ("/summary", lambda s: s.performance_summary()),
+        "portfolios": ("/portfolios", lambda s: s.list_portfolios(limit=51)),
+        "portfolio": (f"/portfolios/{portfolio[0]}", lambda s: s.get_portfolio(portfolio[0])),
+    }  # fmt: skip
+
+
+async def measure(client: Any, timed: Timed, store: AsyncBacktestStore, path: str, reads: Reads,
+                  runs: int, rounds: int) -> dict[str, Any]:  # fmt: skip
+    async def floor() -> list[float]:
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            await reads(store)
+            samples.append(time.perf_counter() - started)
+        return samples
+
+    async def page() -> list[float]:
+        samples = []
+        for _ in range(runs):
+            response = await client.get(path)
+            assert response.status_code == 200, (path, response.text[:300])
+            samples.append(timed.last)
+        return samples
+
+    await page()  # warm: prepared statements, templates, the summary kept
+    results: dict[str, list[list[float]]] = {"page": [], "reads": []}
+    for r in range(rounds):
+        order = [("page", page), ("reads", floor)]
+        for who, run in order if r % 2 == 0 else order[::-1]:
+            results[who].append(await run())
+    p50 = {k: [1000 * statistics.median(v) for v in rs] for k, rs in results.items()}
+    p95 = {k: [1000 * percentile(v, 95) for v in rs] for k, rs in results.items()}
+    best = {k: v.index(min(v)) for k, v in p50.items()}  # the round with the lowest p50
+    return {
+        "path": path, "n": runs,
+        "page_p50_ms": p50["page"][best["page"]], "page_p95_ms": p95["page"][best["page"]],
+        "reads_p50_ms": p50["reads"][best["reads"]], "reads_p95_ms": p95["reads"][best["reads"]],
+        "page_p50_spread_ms": spread(p50["page"]), "reads_p50_spread_ms": spread(p50["reads"]),
+        "vs_reads": p50["page"][best["page"]] / p50["reads"][best["reads"]],
+    }  # fmt: skip
+
+
+def grow(conn: psycopg.Connection[Any]) -> float:
+    """The results table to 2,000,000 rows: volume.sql's results statement, continued."""
+    text = (ROOT / "tests" / "support" / "volume.sql").read_text()
+    start = text.index("INSERT INTO mcp_backtest_results")
+    statement = text[start : text.index(";", start)]
+    statement = statement.replace("generate_series(1, 200000)", "generate_series(200001, 2000000)")
+    started = time.perf_counter()
+    conn.execute("SET session_replication_role = replica")
+    conn.execute(statement)
+    conn.execute("RESET session_replication_role")
+    conn.execute("VACUUM ANALYZE mcp_backtest_results")
+    return time.perf_counter() - started
+
+
+def bench_web(runs: int = 100, rounds: int = 5, *, grow_to_2m: bool = True) -> dict[str, Any]:
+    url = fresh_database("bt_bench_web")
+    out: dict[str, Any] = {"runs": runs, "rounds": rounds, "pages": {}, "at_2m": {}}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute((ROOT / "tests" / "support" / "volume.sql").read_bytes())
+        asyncio.run(_measure_all(conn, url, out, list(PAGES_AT_200K), "pages", runs, rounds))
+        if not grow_to_2m:
+            return out
+        out["grow_s"] = grow(conn)
+        count = conn.execute("SELECT count(*) FROM mcp_backtest_results").fetchone()
+        out["results_at_2m"] = count[0] if count else 0
+        asyncio.run(_measure_all(conn, url, out, list(PAGES_AT_2M), "at_2m", runs, rounds))
+    out["finished"] = datetime.now(UTC).isoformat()
+    return out
+
+
+PAGES_AT_200K = ("list, newest first", "list, page 1,000", "list, by Sharpe ratio", "list, filtered",
+                 "tearsheet", "compare (5)", "summary (kept)", "portfolios", "portfolio")  # fmt: skip
+PAGES_AT_2M = ("list, newest first", "list, by Sharpe ratio", "list, filtered", "summary (kept)")
+
+
+async def _measure_all(conn: psycopg.Connection[Any], url: str, out: dict[str, Any],
+                       names: list[str], key: str, runs: int, rounds: int) -> None:  # fmt: skip
+    """The pages in one event loop with the app: an in-process client (httpx's ASGI
+    transport, no thread between them), the app's lifespan run here."""
+    import httpx2
+
+    from backtest_store.web.app import create_app
+
+    app = create_app(url, summary_ttl=3600)
+    timed = Timed(app)
+    async with app.router.lifespan_context(app):
+        store: AsyncBacktestStore = app.state.store
+        started = time.perf_counter()
+        await store.performance_summary()
+        out[f"summary_cold_{key}_s"] = time.perf_counter() - started
+        cases = await pages(conn, store)
+        transport = httpx2.ASGITransport(app=timed)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for name in names:
+                path, reads = cases[name]
+                out[key][name] = await measure(client, timed, store, path, reads, runs, rounds)
+
+
+def report_web(figures: dict[str, Any]) -> str:
+    lines = [
+        "8. The web view at volume (200k results, 2M trades): the server's time per page "
+        f"beside the DAO reads it makes, best of {figures['rounds']} alternating rounds of "
+        f"{figures['runs']}",
+        f"   {'':24s} {'page p50':>9s} {'p95':>9s} {'reads p50':>10s} {'p95':>9s}  page/reads",
+    ]
+    for name, f in figures["pages"].items():
+        lines.append(
+            f"   {name:24s} {f['page_p50_ms']:6.2f} ms {f['page_p95_ms']:6.2f} ms "
+            f"{f['reads_p50_ms']:7.2f} ms {f['reads_p95_ms']:6.2f} ms  {f['vs_reads']:5.2f}x"
+        )
+    if figures.get("at_2m"):
+        lines.append(
+            f"   at {figures['results_at_2m']:,} results (grown in {figures['grow_s']:.0f} s); "
+            f"the summary computed cold: {figures['summary_cold_at_2m_s'] * 1000:.0f} ms"
+        )
+        for name, f in figures["at_2m"].items():
+            base = figures["pages"][name]["page_p50_ms"]
+            lines.append(
+                f"   {name:24s} {f['page_p50_ms']:6.2f} ms {f['page_p95_ms']:6.2f} ms "
+                f"{f['reads_p50_ms']:7.2f} ms {f['reads_p95_ms']:6.2f} ms  "
+                f"{f['page_p50_ms'] / base:4.2f}x of itself at 200k"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,53 @@
+"""The list page's rows as HTML, made in one pass: each stored string escaped here
+(``markupsafe.escape``, as the templates' autoescape does), each metric formatted by the
+formatter of its unit, chosen once. A template loop over fifty rows of fourteen cells
+costs more than the page's read; this costs a tenth of it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from backtest_store.metrics import params_text, shown, units
+from backtest_store.records import BacktestResult
+
+SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
+         "profit_factor")  # fmt: skip
+COLUMNS = ("backtest_date", *SHOWN, "total_trades")  # the sortable headers
+
+
+def _fraction(value: Any) -> str:
+    return "" if value is None else f"{float(value) * 100:.2f} %"
+
+
+def _ratio(value: Any) -> str:
+    return "" if value is None else f"{float(value):,.4f}"
+
+
+@cache
+def formatter(column: str) -> Callable[[Any], str]:
+    """The metric's own ``metrics.shown``, made faster for the units the list shows."""
+    unit = units().get(column, "")
+    if unit == "fraction":
+        return _fraction
+    if unit == "ratio":
+        return _ratio
+    return lambda value: shown(column, value)
+
+
+def row(r: BacktestResult, root: str) -> Markup:
+    the_id = str(r.backtest_id)
+    run = r.backtest_date.isoformat(" ", "minutes")[:16] if r.backtest_date else ""
+    metrics = "".join(f'<td class="num">{formatter(m)(getattr(r, m))}</td>' for m in SHOWN)
+    trades = "" if r.total_trades is None else r.total_trades
+    return Markup(
+        f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
+        f'{the_id}"></td><td><a class="id" href="{escape(root)}/backtests/{the_id}">'
+        f"{the_id[:8]}</a></td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
+        f'<td class="params">{escape(params_text(r.parameters))}</td><td class="nowrap">'
+        f'{r.start_date} .. {r.end_date}</td><td class="num nowrap">{run}</td>{metrics}'
+        f'<td class="num">{trades}</td></tr>'
+    )
