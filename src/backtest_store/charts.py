@@ -263,6 +263,7 @@ def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     ]  # fmt: skip
     layout = _axes(2, (f"rolling Sharpe ratio ({roll.window} bars)",
                        f"rolling volatility % ({roll.window} bars)"), (0.43, 0.43))  # fmt: skip
+    layout["xaxis"]["showticklabels"] = False  # one time axis, under the lower chart
     layout.update(height=420, showlegend=False)
     return _figure(data, layout)
 

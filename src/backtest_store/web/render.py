@@ -60,7 +60,17 @@ def _finite(value: Any) -> Any:
 
 
 def day(value: Any) -> str:
+    """A date, or a time to the minute; a time at midnight (a daily bar's) as its date.
+    ISO text as the charts' x (``charts.iso``) is read first."""
+    if isinstance(value, str):
+        text: str = value
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            return text
     if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.strftime("%Y-%m-%d")
         return value.strftime("%Y-%m-%d %H:%M")
     return "" if value is None else str(value)
 
