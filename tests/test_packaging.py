@@ -93,13 +93,15 @@ BARE_IMPORT = """
 import importlib.util, json, sys
 import backtest_store, backtest_store.frames
 import backtest_store.adapters.backtesting, backtest_store.adapters.vectorbt
-heavy = ["numpy", "pandas", "backtesting", "vectorbt"]
+import backtest_store.web
+heavy = ["numpy", "pandas", "backtesting", "vectorbt", "starlette", "jinja2", "uvicorn"]
 errors = {}
 calls = {
     "frames": lambda: backtest_store.frames.trades_frame([]),
     "backtesting": lambda: backtest_store.adapters.backtesting.from_stats({}, symbol="X"),
     "vectorbt": lambda: backtest_store.adapters.vectorbt.from_portfolio(
         None, symbol="X", strategy_type="s"),
+    "web": lambda: backtest_store.web.create_app("postgresql://localhost/x"),
 }
 for name, call in calls.items():
     try:
@@ -122,3 +124,12 @@ def test_import_works_without_the_extras_and_names_them_when_used(
     assert "pip install 'backtest-store[pandas]'" in seen["errors"]["frames"]
     assert "pip install 'backtest-store[backtesting]'" in seen["errors"]["backtesting"]
     assert "pip install 'backtest-store[vectorbt]'" in seen["errors"]["vectorbt"]
+    assert "pip install 'backtest-store[web]'" in seen["errors"]["web"]
+
+
+def test_the_wheel_ships_the_web_views_templates_and_assets(venv: Path) -> None:
+    package = next((venv / "lib").glob("python3*/site-packages/backtest_store"))
+    web = package / "web"
+    templates = {p.name for p in (web / "templates").glob("*.html")}
+    assert {"base.html", "backtests.html", "backtest.html", "compare.html"} <= templates
+    assert (web / "static" / "app.js").is_file() and (web / "static" / "style.css").is_file()

@@ -14,24 +14,41 @@ pytest.importorskip("starlette", reason="the web view's extra: pip install 'back
 
 from starlette.testclient import TestClient
 
-from backtest_store import BacktestStore
+from backtest_store import BacktestStore, migrations
 from backtest_store.cli.main import main as cli
 from backtest_store.queries.browse import SORTS
 from backtest_store.web import create_app
 from backtest_store.web.filters import PAGE
+from tests.support.dbs import copy_of, scratch_database
 from tests.support.records import result
 from tests.support.web import Seeded, link, listed_ids, seed
 
 
-@pytest.fixture
-def seeded(db_url: str) -> Seeded:
-    with BacktestStore.connect(db_url) as store:
-        return seed(store, 120)
+@pytest.fixture(scope="module")
+def web_db() -> Iterator[tuple[str, Seeded, str]]:
+    """One database with the pages' data for the module (its tests only read it), and a
+    copy for the one that writes, made before anything connects to it."""
+    with scratch_database("bt_web") as url:
+        migrations.apply(url)
+        with BacktestStore.connect(url) as store:
+            seeded = seed(store, 120)
+        with copy_of(url, "bt_web_copy") as copy:
+            yield url, seeded, copy
 
 
 @pytest.fixture
-def client(db_url: str, seeded: Seeded) -> Iterator[TestClient]:
-    with TestClient(create_app(db_url), follow_redirects=False) as c:
+def db_url(web_db: tuple[str, Seeded, str]) -> str:
+    return web_db[0]
+
+
+@pytest.fixture
+def seeded(web_db: tuple[str, Seeded, str]) -> Seeded:
+    return web_db[1]
+
+
+@pytest.fixture(scope="module")
+def client(web_db: tuple[str, Seeded, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(web_db[0]), follow_redirects=False) as c:
         yield c
 
 
@@ -119,6 +136,17 @@ def test_filters_match_the_store(
     assert got != listed_ids(client.get("/").text)
 
 
+def test_every_sort_link_sorts(client: TestClient) -> None:
+    """Each header's link is a sort the list takes; a column without an index has none."""
+    import re
+
+    html = client.get("/").text
+    links = re.findall(r'<th class="num"><a href="/\?([^"]+)"', html)
+    assert len(links) == 7 and all(client.get("/?" + q.replace("&amp;", "&")).status_code == 200
+                                   for q in links)  # fmt: skip
+    assert '<th class="num">total_trades' in html
+
+
 @pytest.mark.parametrize("sort", SORTS)
 def test_every_sort_either_way(client: TestClient, db_url: str, sort: str) -> None:
     with BacktestStore.connect(db_url) as store:
@@ -203,7 +231,11 @@ def test_unknown_ids_and_pages_are_404(client: TestClient, seeded: Seeded) -> No
         assert "Not found" in response.text
 
 
-def test_the_summary_is_kept_and_says_how_old(db_url: str, seeded: Seeded) -> None:
+def test_the_summary_is_kept_and_says_how_old(web_db: tuple[str, Seeded, str]) -> None:
+    kept_and_aged(web_db[2], web_db[1])
+
+
+def kept_and_aged(db_url: str, seeded: Seeded) -> None:
     with TestClient(create_app(db_url, summary_ttl=0)) as fresh, BacktestStore.connect(db_url) as s:
         first = fresh.get("/api/summary").json()["overall"]["count"]
         assert "computed 0 s ago" in fresh.get("/summary").text

@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `backtest-store list --json | head -c 100`: the reader left
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return 0
+    except ImportError as exc:  # an optional extra the command needs (report, serve)
+        print(f"{prefix}: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:  # a file the command was told to read or write
         print(f"{prefix}: {exc}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.metrics import number, percent, units
 from backtest_store.operations.browse import cursor_of
+from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestPortfolio, BacktestTrade
 from backtest_store.serialize import to_json
@@ -95,9 +96,10 @@ async def backtests(request: Request) -> Response:
                 page_size=PAGE, columns=_columns(listing))  # fmt: skip
 
 
-def _columns(listing: filters.Listing) -> list[tuple[str, str, str, str]]:
-    """The sortable columns' headers: name, unit, link (the sort, or its other direction
-    when it is the sort already) and the arrow of the current sort."""
+def _columns(listing: filters.Listing) -> list[tuple[str, str, str | None, str]]:
+    """The metric columns' headers: name, unit, the link that sorts by it (the other way
+    when it is the sort already; None for a column without an index to sort by) and the
+    arrow of the current sort."""
     out = []
     for name in table.COLUMNS:
         unit = units().get(name, "")
@@ -105,7 +107,8 @@ def _columns(listing: filters.Listing) -> list[tuple[str, str, str, str]]:
         order = "asc" if here and listing.descending else "desc"
         arrow = ("▼" if listing.descending else "▲") if here else ""
         link = listing.link(sort=name, order=order, after=None, before=None)
-        out.append((name, "%" if unit == "fraction" else unit, link, arrow))
+        out.append((name, "%" if unit == "fraction" else unit, link if name in SORTS else None,
+                    arrow))  # fmt: skip
     return out
 
 
