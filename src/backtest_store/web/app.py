@@ -68,18 +68,21 @@ def create_app(
                 timeout=pool_timeout, kwargs={"options": READ_ONLY},
                 check=AsyncConnectionPool.check_connection, name="backtest-store-web",
             )  # fmt: skip
-            await pool.open(wait=False)  # the view starts, and says 503, with the database down
         else:
             pool = database
-            if pool.closed:
-                await pool.open(wait=False)
-            await _check_read_only(pool)
-        app.state.store = AsyncBacktestStore(pool)
-        app.state.summaries = SummaryCache(summary_ttl)
+        opened = pool.closed  # the app closes what it opened, and only that
+        if opened:
+            await pool.open(wait=False)  # the view starts, and says 503, with the database down
+        summaries = SummaryCache(summary_ttl)
         try:
+            if pool is database:
+                await _check_read_only(pool)
+            app.state.store = AsyncBacktestStore(pool)
+            app.state.summaries = summaries
             yield
         finally:
-            if isinstance(database, str):
+            summaries.close()
+            if opened:
                 await pool.close()
 
     routes = _routes()

@@ -39,6 +39,11 @@ class SummaryCache:
         self._kept: OrderedDict[Any, Kept] = OrderedDict()
         self._running: dict[Any, asyncio.Task[Kept]] = {}
 
+    def close(self) -> None:
+        """Cancel the computations still running (the app is stopping)."""
+        for task in list(self._running.values()):
+            task.cancel()
+
     async def get(self, key: Any, compute: Compute) -> Kept:
         kept = self._kept.get(key)
         if kept is None:
