@@ -212,6 +212,7 @@ def test_json_is_the_cli_document(
         ("/backtests/xyz", "id"),
         ("/backtests/abc", "id"),  # fewer than 6 hex digits
         ("/compare?ids=" + "a" * 8, "ids"),
+        ("/compare?ids=" + ("a" * 32 + ",") * 2, "ids"),  # one backtest, twice
         ("/portfolios/12", "id"),
         ("/summary?since=2024-13-01", "since"),
     ],

@@ -7,6 +7,7 @@ turns those, and a database that cannot be reached (503), into pages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -175,7 +176,9 @@ async def report(request: Request) -> Response:
     result = await store.get_backtest(the_id)
     if result is None:
         raise NotFound(f"no backtest {the_id}")
-    body = render([result], {the_id: await store.get_trades(the_id)})
+    trades = await store.get_trades(the_id)
+    # plotly writes the file in a worker thread: the other pages go on meanwhile
+    body = await asyncio.to_thread(render, [result], {the_id: trades})
     name = f"backtest-{str(the_id)[:8]}.html"
     return Response(body, media_type="text/html", headers={
         "content-disposition": f'attachment; filename="{name}"',
@@ -192,6 +195,8 @@ async def compare(request: Request) -> Response:
         raise BadRequest("ids", f"give 2 to {MAX_COMPARED} backtest ids to compare "
                                 f"(got {len(texts)})")  # fmt: skip
     ids = list(dict.fromkeys([await backtest_id(store, t, "ids") for t in texts]))
+    if len(ids) < 2:
+        raise BadRequest("ids", "give 2 different backtests to compare")
     rows = await store.compare_backtests(ids)
     missing = set(ids) - {r.backtest_id for r in rows}
     if missing:
