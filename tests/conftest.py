@@ -17,7 +17,7 @@ from tools.schema_dump import fresh_dump
 from backtest_store import migrations
 from tests.support import legacy
 from tests.support.adopting import SHAPES
-from tests.support.dbs import SERVER, copy_of, maintenance, url_for
+from tests.support.dbs import SERVER, copy_of, maintenance, scratch_database, url_for
 
 
 def load_schema(
@@ -115,6 +115,19 @@ def logins(conn: psycopg.Connection[Any], db_url: str) -> Iterator[dict[str, str
                     (name,),
                 )
                 admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+VOLUME_SQL = Path(__file__).parent / "support" / "volume.sql"
+
+
+@pytest.fixture(scope="session")
+def volume() -> Iterator[psycopg.Connection[Any]]:
+    """A migrated database holding the volume; read-only for the tests."""
+    with scratch_database("bt_volume") as url:
+        migrations.apply(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(VOLUME_SQL.read_bytes())
+            yield conn
 
 
 # -- the legacy databases adoption starts from --------------------------------------
