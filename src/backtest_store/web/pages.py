@@ -23,7 +23,7 @@ from backtest_store.metrics import number, percent, units
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
-from backtest_store.records import BacktestPortfolio, BacktestTrade
+from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import filters, table
 from backtest_store.web.filters import PAGE, BadRequest, cursor_text
@@ -113,12 +113,18 @@ def _columns(listing: filters.Listing) -> list[tuple[str, str, str | None, str]]
     return out
 
 
-async def backtest(request: Request) -> Response:
+async def stored(request: Request) -> tuple[AsyncBacktestStore, UUID, BacktestResult]:
+    """The store, and the backtest the path's id (or prefix) names; NotFound if none."""
     store = store_of(request)
     the_id = await backtest_id(store, request.path_params["id"])
     result = await store.get_backtest(the_id)
     if result is None:
         raise NotFound(f"no backtest {the_id}")
+    return store, the_id, result
+
+
+async def backtest(request: Request) -> Response:
+    store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     optimizations = documents.best_first(await store.optimization_results(the_id))
     windows = await store.walk_forward_tests(the_id)
@@ -171,11 +177,7 @@ async def report(request: Request) -> Response:
     """The offline report of one backtest, as ``backtest-store report`` writes it."""
     from backtest_store.report import render
 
-    store = store_of(request)
-    the_id = await backtest_id(store, request.path_params["id"])
-    result = await store.get_backtest(the_id)
-    if result is None:
-        raise NotFound(f"no backtest {the_id}")
+    store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     # plotly writes the file in a worker thread: the other pages go on meanwhile
     body = await asyncio.to_thread(render, [result], {the_id: trades})
