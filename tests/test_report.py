@@ -17,7 +17,8 @@ import pytest
 from PIL import Image, ImageStat
 
 from backtest_store import BacktestStore
-from backtest_store.report import MAX_POINTS, decimate, write_html
+from backtest_store.charts import MAX_POINTS, decimate
+from backtest_store.report import write_html
 from backtest_store.tearsheet import curve_of
 from tests.support.browser import render
 from tests.support.records import result, trade

@@ -136,6 +136,18 @@ def test_filters_match_the_store(
     assert got != listed_ids(client.get("/").text)
 
 
+def test_the_list_shows_each_metric_as_the_cli_does() -> None:
+    """table.py's formatters, chosen once per column, are metrics.shown's answers."""
+    from decimal import Decimal
+
+    from backtest_store.metrics import shown
+    from backtest_store.web.table import SHOWN, formatter
+
+    for metric in SHOWN:
+        for value in (None, Decimal("-0.12345678"), Decimal("1.5"), 0, 2.25):
+            assert formatter(metric)(value) == shown(metric, value), (metric, value)
+
+
 def test_every_sort_link_sorts(client: TestClient) -> None:
     """Each header's link is a sort the list takes; a column without an index has none."""
     import re

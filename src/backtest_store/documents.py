@@ -4,6 +4,7 @@ else as ``serialize.plain`` makes it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,8 +15,13 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.serialize import to_json
+from backtest_store.serialize import plain, to_json
 from backtest_store.tables import RESULTS
+
+
+def dumps(document: Any) -> str:
+    """A document as JSON text: what ``--json`` prints and ``/api`` answers."""
+    return json.dumps(plain(document), ensure_ascii=False)
 
 
 def tally(trades: Sequence[BacktestTrade]) -> dict[str, int]:

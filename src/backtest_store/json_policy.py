@@ -58,6 +58,15 @@ def dump_json(value: Any) -> bytes:
     ).encode("utf-8")
 
 
+def dump_gaps(value: Any) -> str:
+    """JSON for a chart's figure: NaN and Infinity as null, which plotly.js draws as a gap
+    (``dump_json`` refuses them: a stored value must not lose one silently)."""
+    if orjson is not None:
+        return orjson.dumps(value, default=_json_default).decode()
+    return json.dumps(_finite_or_none(value), allow_nan=False, separators=(",", ":"),
+                      default=_json_default)  # fmt: skip
+
+
 def fast_json(cursor: Any) -> None:
     """Read json/jsonb with orjson on this cursor, when orjson is installed."""
     if orjson is not None:

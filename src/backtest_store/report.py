@@ -5,7 +5,7 @@ The file opens offline: plotly.js and every style are inline, nothing is fetched
 holds the metrics table (each metric in its column's unit), the equity curve and the
 drawdown as interactive charts (zoom, pan, hover; several backtests overlaid), each
 trade's entry and exit on the equity curve, and a trades table. A curve longer than
-``MAX_POINTS`` is decimated for display (the lowest and highest point of each bucket, in
+``charts.MAX_POINTS`` is decimated for display (the lowest and highest point of each bucket, in
 time order), and the chart says so; the numbers in the tables are never decimated.
 """
 
@@ -19,14 +19,13 @@ from uuid import UUID
 
 from backtest_store import charts, tearsheet
 from backtest_store._extras import need
-from backtest_store.charts import MAX_POINTS, decimate, iso
+from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
 from backtest_store.metrics import MEASURES, shown, units
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of
 
 MAX_TRADES_SHOWN = 500  # rows of each trades table
-__all__ = ["MAX_POINTS", "decimate", "render", "tearsheet_html", "write_html"]
 
 
 def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path:

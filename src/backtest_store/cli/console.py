@@ -10,7 +10,6 @@ without a traceback.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -21,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from backtest_store import documents
 from backtest_store.errors import (
     BacktestStoreError,
     ConnectionLostError,
@@ -32,8 +32,8 @@ from backtest_store.errors import (
     TransactionRollbackError,
     ValidationError,
 )
+from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.schema.files import allowed_statuses
-from backtest_store.serialize import plain
 from backtest_store.store import BacktestStore
 
 NOT_FOUND, BAD_INPUT, UNREACHABLE, BUSY = 1, 2, 3, 4
@@ -82,7 +82,6 @@ def open_store(database: str | None, *, fill: bool = True) -> Iterator[BacktestS
 
 
 SHORT_ID = 8  # hex digits a table shows of an id, as git shows short hashes
-MIN_PREFIX = 6  # the fewest a command takes
 
 
 def short_id(the_id: UUID | None) -> str:
@@ -90,16 +89,14 @@ def short_id(the_id: UUID | None) -> str:
 
 
 def backtest_id(store: BacktestStore, text: str) -> UUID:
-    """A whole backtest id, or a unique prefix of at least MIN_PREFIX hex digits of one:
-    not found is exit 1, an ambiguous prefix exit 2 listing the candidates."""
-    try:
-        return UUID(text)
-    except ValueError:
-        pass
-    digits = text.replace("-", "").lower()
-    if len(digits) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in digits):
+    """A whole backtest id, or a unique prefix of at least MIN_ID_PREFIX hex digits of
+    one: not found is exit 1, an ambiguous prefix exit 2 listing the candidates."""
+    digits = id_or_prefix(text)
+    if isinstance(digits, UUID):
+        return digits
+    if digits is None:
         raise CommandError(
-            f"{text!r} is not a backtest id: give the id, or at least {MIN_PREFIX} of its "
+            f"{text!r} is not a backtest id: give the id, or at least {MIN_ID_PREFIX} of its "
             "first hex digits", BAD_INPUT,
         )  # fmt: skip
     found = store.backtest_ids(digits, limit=11)
@@ -155,8 +152,7 @@ def status_filter(value: str | None) -> str | None:
 
 
 def print_json(document: Any) -> None:
-    json.dump(plain(document), sys.stdout, ensure_ascii=False, indent=None)
-    sys.stdout.write("\n")
+    sys.stdout.write(documents.dumps(document) + "\n")
 
 
 WIDE = 10_000  # --wide: no terminal is this wide, so nothing is left out

@@ -71,6 +71,32 @@ def unknown_metric(method: str, name: str, metric: Any) -> ValidationError:
     return ValidationError(method, name, metric, allowed, problem="is not a rankable metric")
 
 
+def check_min_trades(method: str, min_trades: Any) -> int:
+    min_trades = plain_scalar(min_trades)
+    if type(min_trades) is not int or min_trades < 0:
+        raise ValidationError(method, "min_trades", min_trades, "an int >= 0")
+    return min_trades
+
+
+MIN_ID_PREFIX = 6  # hex digits of a short id that the CLI and the web view take
+
+
+def id_or_prefix(text: str) -> UUID | str | None:
+    """A whole backtest id as given by a person; else the hex digits of a prefix of one
+    (dashes left out, MIN_ID_PREFIX to 32 of them) for ``backtest_ids``; else None."""
+    try:
+        return UUID(text)
+    except ValueError:
+        pass
+    digits = text.replace("-", "").lower()
+    if not MIN_ID_PREFIX <= len(digits) <= 32 or any(c not in HEX for c in digits):
+        return None
+    return digits
+
+
+HEX = frozenset("0123456789abcdef")
+
+
 def check_limit(method: str, limit: Any, name: str = "limit") -> int:
     limit = plain_scalar(limit)
     if type(limit) is not int or not 1 <= limit <= MAX_LIMIT:

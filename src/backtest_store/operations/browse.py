@@ -14,6 +14,7 @@ from backtest_store.operations.arguments import (
     check_aware,
     check_id,
     check_limit,
+    check_min_trades,
     parameters_filter,
 )
 from backtest_store.operations.rows import record_row
@@ -22,7 +23,6 @@ from backtest_store.queries import browse as browse_sql
 from backtest_store.queries.common import given
 from backtest_store.records import BacktestResult
 from backtest_store.tables import RESULTS
-from backtest_store.values import plain_scalar
 
 M = "browse_backtests"
 Cursor = tuple[Any, UUID]  # a page's edge: (its row's sort value, or None, backtest_id)
@@ -59,9 +59,7 @@ def browse_backtests(
         raise ValidationError(M, "sort", sort, "one of " + ", ".join(browse_sql.SORTS))
     if after is not None and before is not None:
         raise ValidationError(M, "before", before, "None when after is given")
-    min_trades = plain_scalar(min_trades)
-    if type(min_trades) is not int or min_trades < 0:
-        raise ValidationError(M, "min_trades", min_trades, "an int >= 0")
+    min_trades = check_min_trades(M, min_trades)
     alternatives = list(parameters_any or ())
     if len(alternatives) > browse_sql.MAX_ALTERNATIVES:
         raise ValidationError(M, "parameters_any", alternatives,

@@ -12,10 +12,12 @@ from psycopg.rows import dict_row
 from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import (
+    HEX,
     Codec,
     check_aware,
     check_id,
     check_limit,
+    check_min_trades,
     page_key,
     parameters_filter,
     retention,
@@ -41,7 +43,6 @@ from backtest_store.tables import (
     TRADES,
     TableSpec,
 )
-from backtest_store.values import plain_scalar
 
 
 def count_backtests(
@@ -58,15 +59,12 @@ def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
     """The backtest ids that start with ``prefix`` (hex digits, dashes ignored), in order;
     a range scan of the primary key."""
     digits = prefix.replace("-", "").lower() if isinstance(prefix, str) else None
-    if digits is None or not 1 <= len(digits) <= 32 or any(c not in _HEX for c in digits):
+    if digits is None or not 1 <= len(digits) <= 32 or any(c not in HEX for c in digits):
         raise ValidationError("backtest_ids", "prefix", prefix, "1 to 32 hex digits",
                               problem="is not the start of a backtest id")  # fmt: skip
     low, high = UUID(digits.ljust(32, "0")), UUID(digits.ljust(32, "f"))
     rows = yield fetch(read_sql.ids_between(low, high, check_limit("backtest_ids", limit)), "all")
     return [row[0] for row in rows]
-
-
-_HEX = frozenset("0123456789abcdef")
 
 
 def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
@@ -117,9 +115,7 @@ def top_backtests(
     m = "top_backtests"
     if metric not in METRICS:
         raise unknown_metric(m, "metric", metric)
-    min_trades = plain_scalar(min_trades)
-    if type(min_trades) is not int or min_trades < 0:
-        raise ValidationError(m, "min_trades", min_trades, "an int >= 0")
+    min_trades = check_min_trades(m, min_trades)
     statement = read_sql.top_backtests(
         metric=metric,
         symbol=codec.argument(RESULTS, "symbol", symbol, method=m),

@@ -4,20 +4,21 @@ or any rankable metric either way, and keyset pages forward and back, never OFFS
 
 A metric sort puts the rows that have the metric first, in the metric's order, and the
 rows without it (NULL or NaN) last, by id. The two groups are two branches of one
-UNION ALL, each read in its own index order and each limited: PostgreSQL stops once the
-outer LIMIT is met, so a page costs its rows, not the table. "< 'NaN'" keeps NULL and
-NaN out of the first branch as one range condition on the metric's btree."""
+UNION ALL, each read in its own index order and each limited to a page, so a page reads
+at most two pages of rows, not the table. "< 'NaN'" keeps NULL and NaN out of the first
+branch as one range condition on the metric's btree."""
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from pypika import Criterion, Field, Order, PostgreSQLQuery, Table, Tuple
-from pypika.enums import JSONOperators
 from pypika.queries import QueryBuilder
-from pypika.terms import BasicCriterion, Function, Term, ValueWrapper
+from pypika.terms import Function, Term, ValueWrapper
 
 from backtest_store.queries.common import (
     METRICS,
@@ -25,6 +26,8 @@ from backtest_store.queries.common import (
     Statement,
     column_of,
     columns_for,
+    contains_parameters,
+    equal_filters,
     param,
     render,
     select,
@@ -32,7 +35,10 @@ from backtest_store.queries.common import (
 from backtest_store.tables import RESULTS
 
 SORTS = ("backtest_date", *METRICS)  # every one has a btree index (0002, 0008)
-RANGE_OPERATORS = (">=", "<=", ">", "<")
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+}  # fmt: skip
+RANGE_OPERATORS = tuple(COMPARE)
 MAX_ALTERNATIVES = 10  # parameter containments OR-ed in one filter
 
 
@@ -58,9 +64,7 @@ def _filtered(shape: Shape, with_series: bool, symbol: Any = None) -> QueryBuild
         query = query.where(t.symbol == symbol)
     elif "symbols" in shape.filters:
         query = query.where(t.symbol == Function("ANY", param("symbols")))
-    for name in ("strategy_type", "status"):
-        if name in shape.filters:
-            query = query.where(column_of(t, name) == param(name))
+    query = equal_filters(RESULTS, query, shape.filters, ("strategy_type", "status"))
     if "since" in shape.filters:
         query = query.where(t.backtest_date >= param("since"))
     if "until" in shape.filters:
@@ -68,30 +72,15 @@ def _filtered(shape: Shape, with_series: bool, symbol: Any = None) -> QueryBuild
     if "min_trades" in shape.filters:
         query = query.where(t.total_trades >= param("min_trades"))
     if shape.alternatives:
-        contains = [
-            BasicCriterion(
-                JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
-                t.parameters,
-                param(f"parameters_{n}"),
-            )
-            for n in range(shape.alternatives)
-        ]
+        contains = [contains_parameters(t, f"parameters_{n}") for n in range(shape.alternatives)]
         query = query.where(Criterion.any(contains))
     for n, (metric, op) in enumerate(shape.ranges):
         column: Any = column_of(t, metric)
         bound = param(f"range_{n}")
-        query = query.where(_compare(column, op, bound))
+        query = query.where(COMPARE[op](column, bound))
         if op in (">=", ">"):  # numeric's NaN is greater than every number: not in range
             query = query.where(column < NAN)
     return query
-
-
-def _compare(left: Any, op: str, right: Any) -> Term:
-    if op == ">=":
-        return left >= right  # type: ignore[no-any-return]
-    if op == "<=":
-        return left <= right  # type: ignore[no-any-return]
-    return (left > right) if op == ">" else (left < right)  # type: ignore[no-any-return]
 
 
 def _beyond(shape: Shape, keys: tuple[Any, ...], forwards: bool) -> Term:

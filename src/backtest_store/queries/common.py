@@ -114,10 +114,10 @@ def paging(after: tuple[datetime, Any] | None) -> dict[str, Any]:
     return {} if after is None else {"after_date": after[0], "after_key": after[1]}
 
 
-def contains_parameters(t: Table) -> Term:
-    """parameters @> %(parameters)s: jsonb containment, served by the GIN index (0008)."""
+def contains_parameters(t: Table, name: str = "parameters") -> Term:
+    """parameters @> %(name)s: jsonb containment, served by the GIN index (0008)."""
     return BasicCriterion(
         JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
         t.parameters,
-        param("parameters"),
+        param(name),
     )

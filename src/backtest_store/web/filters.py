@@ -109,7 +109,10 @@ def listing(params: Any) -> Listing:
     order = params.get("order") or "desc"
     if order not in ("desc", "asc"):
         raise BadRequest("order", "desc or asc")
-    after, before = _cursor(params, "after", sort), _cursor(params, "before", sort)
+    after, before = (
+        cursor(params.get("after"), "after", sort),
+        cursor(params.get("before"), "before", sort),
+    )
     if after is not None and before is not None:
         raise BadRequest("before", "give after or before, not both")
     return Listing(
@@ -121,15 +124,20 @@ def listing(params: Any) -> Listing:
 
 
 def _day(params: Any, name: str, query: dict[str, str]) -> date | None:
-    text = params.get(name)
+    found = day(params.get(name), name)
+    if found is not None:
+        query[name] = params.get(name)
+    return found
+
+
+def day(text: str | None, name: str) -> date | None:
+    """A date from the URL (YYYY-MM-DD), None when not given."""
     if not text:
         return None
     try:
-        day = date.fromisoformat(text)
+        return date.fromisoformat(text)
     except ValueError:
         raise BadRequest(name, f"{text!r} is not a date (YYYY-MM-DD)") from None
-    query[name] = text
-    return day
 
 
 def _count(params: Any, name: str, query: dict[str, str]) -> int:
@@ -199,8 +207,8 @@ def cursor_text(value: Any, key: UUID | None) -> str:
     return f"{text}~{key}"
 
 
-def _cursor(params: Any, name: str, sort: str) -> Cursor | None:
-    text = params.get(name)
+def cursor(text: str | None, name: str, sort: str) -> Cursor | None:
+    """A page's cursor from the URL (``cursor_text``'s), None when not given."""
     if not text:
         return None
     value, sep, key = text.rpartition("~")

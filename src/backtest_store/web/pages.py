@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.metrics import number, percent, units
+from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
@@ -30,7 +31,6 @@ from backtest_store.web.filters import PAGE, BadRequest, cursor_text
 from backtest_store.web.guard import COOKIE, JSON, route_path, same
 from backtest_store.web.render import document, page, wants_json
 
-MIN_PREFIX = 6  # hex digits of a short id, as the CLI takes them
 TRADES_PAGE = 100
 MAX_COMPARED = 10
 WORST = 5
@@ -46,15 +46,14 @@ def store_of(request: Request) -> AsyncBacktestStore:
 
 
 async def backtest_id(store: AsyncBacktestStore, text: str, field: str = "id") -> UUID:
-    """A whole id, or a unique prefix of at least MIN_PREFIX hex digits of one."""
-    try:
-        return UUID(text)
-    except ValueError:
-        pass
-    digits = text.replace("-", "").lower()
-    if len(digits) < MIN_PREFIX or len(digits) > 32 or re.fullmatch("[0-9a-f]+", digits) is None:
+    """A whole id, or a unique prefix of at least MIN_ID_PREFIX hex digits of one (the
+    CLI's rule, ``id_or_prefix``)."""
+    digits = id_or_prefix(text)
+    if isinstance(digits, UUID):
+        return digits
+    if digits is None:
         raise BadRequest(field, f"{text!r} is not a backtest id: give the id, or at least "
-                                f"{MIN_PREFIX} of its first hex digits")  # fmt: skip
+                                f"{MIN_ID_PREFIX} of its first hex digits")  # fmt: skip
     found = await store.backtest_ids(digits, limit=11)
     if not found:
         raise NotFound(f"no backtest id starts with {text}")
@@ -168,7 +167,7 @@ def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
 def _whole(text: str | None, field: str, default: int) -> int:
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text[:9]) <= 10**8:
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
         raise BadRequest(field, f"{text!r} is not a whole number from 1")
     return int(text)
 
@@ -214,7 +213,7 @@ async def compare(request: Request) -> Response:
 async def summary(request: Request) -> Response:
     store = store_of(request)
     params = request.query_params
-    since = _date(params.get("since"), "since")
+    since = filters.day(params.get("since"), "since")
     symbol, strategy = params.get("symbol") or None, params.get("strategy") or None
     when = None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
 
@@ -250,15 +249,6 @@ def _group(name: str, s: Any, key: str) -> tuple[str, str | None, tuple[str, ...
     return name, link, figures
 
 
-def _date(text: str | None, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise BadRequest(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
-
-
 async def portfolios(request: Request) -> Response:
     store = store_of(request)
     name = request.query_params.get("name") or None
@@ -279,15 +269,10 @@ async def portfolios(request: Request) -> Response:
 
 def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
     """list_portfolios' ``after``: a record standing for the last one of the page."""
-    if not text:
+    edge = filters.cursor(text, "after", "backtest_date")
+    if edge is None:
         return None
-    when, _, key = text.rpartition("~")
-    try:
-        moment, the_id = datetime.fromisoformat(when), UUID(key)
-        if moment.tzinfo is None:
-            raise ValueError
-    except ValueError:
-        raise BadRequest("after", f"{text!r} is not a page cursor (<backtest_date>~<id>)") from None
+    moment, the_id = edge
     return BacktestPortfolio(portfolio_name="", start_date=date.min, end_date=date.min, symbols=[],
                              backtest_date=moment, portfolio_backtest_id=the_id)  # fmt: skip
 

@@ -4,9 +4,7 @@ request asks for (``/api/...`` or ``Accept: application/json``)."""
 
 from __future__ import annotations
 
-import json
-import math
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -14,13 +12,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-try:
-    import orjson
-except ImportError:  # the [fast] extra; the web view works without it
-    orjson = None  # type: ignore[assignment]
-
+from backtest_store import documents
+from backtest_store.json_policy import dump_gaps
 from backtest_store.metrics import MEASURES, number, params_text, percent, shown, units
-from backtest_store.serialize import plain
 from backtest_store.web.guard import JSON
 
 
@@ -40,23 +34,8 @@ def environment() -> Environment:
 
 def figure(fig: Any) -> str:
     """A chart's figure as JSON for its ``data-figure`` attribute (autoescaped there, so
-    no stored text can close the attribute; the page's script parses it). orjson, when
-    installed, writes it ten times faster, NaN as null."""
-    if orjson is not None:
-        return orjson.dumps(fig, default=str).decode()
-    return json.dumps(_finite(fig), separators=(",", ":"), allow_nan=False, default=str)
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as null: JSON has no other word for them, and plotly.js leaves
-    a gap there."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    return value
+    no stored text can close the attribute; the page's script parses it)."""
+    return dump_gaps(fig)
 
 
 def day(value: Any) -> str:
@@ -89,13 +68,6 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
 
 
 def document(value: Any, status: int = 200) -> Response:
-    """A JSON document, as the CLI's ``--json`` prints it."""
-    body = json.dumps(plain(value), ensure_ascii=False, default=_text)
-    return Response(body, status_code=status, media_type="application/json",
+    """A JSON document, written as the CLI's ``--json`` writes it."""
+    return Response(documents.dumps(value), status_code=status, media_type="application/json",
                     headers={"cache-control": "no-store"})  # fmt: skip
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)

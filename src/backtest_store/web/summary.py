@@ -11,6 +11,7 @@ first visitor comes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from typing import Any
 from backtest_store.analytics import PerformanceSummary
 
 Compute = Callable[[], Awaitable[PerformanceSummary]]
+log = logging.getLogger("backtest_store.web")
 MAX_KEPT = 32  # filters whose summary is kept
 
 
@@ -31,6 +33,13 @@ class Kept:
 
     def age(self) -> float:
         return max(0.0, time.time() - self.computed_at)
+
+
+def _logged(task: asyncio.Task[Kept]) -> None:
+    """A background refresh that failed (the database went away): said in the log; the
+    page goes on showing the figures it has, with their age, and tries again later."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("the summary could not be computed again: %s", task.exception())
 
 
 class SummaryCache:
@@ -51,7 +60,7 @@ class SummaryCache:
         if kept.age() > self.ttl and key not in self._running:
             task = asyncio.create_task(self._compute(key, compute))
             self._running[key] = task
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved
+            task.add_done_callback(_logged)
         return kept
 
     async def _refresh(self, key: Any, compute: Compute) -> Kept:

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from backtest_store.metrics import params_text, shown, units
+from backtest_store.metrics import number, params_text, percent, shown, units
 from backtest_store.records import BacktestResult
 
 SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
@@ -19,22 +19,15 @@ SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "w
 COLUMNS = ("backtest_date", *SHOWN, "total_trades")  # the sortable headers
 
 
-def _fraction(value: Any) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f} %"
-
-
-def _ratio(value: Any) -> str:
-    return "" if value is None else f"{float(value):,.4f}"
-
-
 @cache
 def formatter(column: str) -> Callable[[Any], str]:
-    """The metric's own ``metrics.shown``, made faster for the units the list shows."""
+    """``metrics.shown`` for one column, its unit looked up once: the formatter itself
+    for the units the list shows (a fraction as percent, a ratio as a number)."""
     unit = units().get(column, "")
     if unit == "fraction":
-        return _fraction
+        return percent
     if unit == "ratio":
-        return _ratio
+        return number
     return lambda value: shown(column, value)
 
 
