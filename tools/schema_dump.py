@@ -15,15 +15,27 @@ import sys
 from tests.support.dbs import pg_bin, scratch_database
 
 from backtest_store import migrations
-from backtest_store.schema import version
+from backtest_store.schema import citus, version
 
-EXCLUDED = ("_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", version.CHECKSUM_TABLE)
+EXCLUDED = (
+    "_yoyo_migration", "_yoyo_log", "_yoyo_version", "yoyo_lock", version.CHECKSUM_TABLE,
+    citus.MARKER_TABLE,
+)  # fmt: skip
 
 
-def dump(url: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> str:
+def dump(
+    url: str,
+    *,
+    exclude: tuple[str, ...] = (),
+    only: tuple[str, ...] = (),
+    schema: str | None = None,
+) -> str:
     """The schema of ``url``, without bookkeeping tables (and the tables in ``exclude``);
-    with ``only``, the schema of those tables alone."""
+    with ``only``, the schema of those tables alone; with ``schema``, of that schema alone,
+    written as if it were ``public`` (the Citus tests work in a schema each)."""
     args = [pg_bin("pg_dump"), "--schema-only", "--no-owner", "--no-privileges"]
+    if schema is not None:
+        args += ["--schema", schema]
     for table in (*EXCLUDED, *exclude):
         args += ["--exclude-table", table]
     for table in only:
@@ -34,6 +46,12 @@ def dump(url: str, *, exclude: tuple[str, ...] = (), only: tuple[str, ...] = ())
     # The session preamble (SET ..., set_config) varies between pg_dump versions and is
     # not schema.
     out = re.sub(r"^(SET |SELECT pg_catalog\.set_config).*\n", "", out, flags=re.M)
+    if schema is not None:
+        out = re.sub(rf"^CREATE SCHEMA {schema};\n", "", out, flags=re.M)
+        out = out.replace(f"--\n-- Name: {schema}; Type: SCHEMA; Schema: -; Owner: -\n--\n", "")
+        out = re.sub(rf"\b{schema}\.", "public.", out).replace(
+            f"Schema: {schema};", "Schema: public;"
+        )
     return re.sub(r"\n{3,}", "\n\n", out)
 
 

@@ -150,7 +150,7 @@ class AsyncBacktestStore:
             except psycopg.Error as exc:
                 raise translate(exc, doing, committing=committing) from exc
 
-    async def _run_each(self, batches: Generator[Operation[int], int, T], doing: str) -> T:
+    async def _run_each(self, batches: Generator[Operation[Any], Any, T], doing: str) -> T:
         """Run the operations ``batches`` yields one after another, each its own
         transaction, sending each one's value back, until it returns."""
         try:
@@ -477,7 +477,7 @@ class AsyncBacktestStore:
         status: str | None = None,
     ) -> PerformanceSummary:
         """Count and mean/best/worst return, mean Sharpe and win rate: overall, per strategy,
-        per symbol, aggregated in SQL (GROUPING SETS)."""
+        per symbol, aggregated in SQL (in one read of the table)."""
         op = reads.performance_summary(
             self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )

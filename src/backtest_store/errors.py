@@ -7,6 +7,7 @@ swallowed.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -226,6 +227,29 @@ class PermissionDeniedError(DatabaseError):
     """The database role may not do this (e.g. a write under the read-only role)."""
 
 
+# Citus reports a worker's refusal of a COPY (the bulk saves) with the worker's message but
+# without its SQLSTATE and diagnostics (ReportCopyError: SQLSTATE XX000). These are
+# PostgreSQL's own words for the integrity errors, so that the refusal keeps its type and
+# names its constraint on a distributed database too.
+_WORKER_REFUSALS: tuple[tuple[re.Pattern[str], type[DatabaseError]], ...] = (
+    (
+        re.compile(r'^new row for relation "[^"]+" violates check constraint "(\w+)"'),
+        ConstraintViolation,
+    ),
+    (re.compile(r'violates foreign key constraint "(\w+)"'), NotFoundError),
+    (re.compile(r'^duplicate key value violates unique constraint "(\w+)"'), ConflictError),
+    (re.compile(r"^null value in column .* violates not-null constraint()"), IntegrityError),
+)
+
+
+def _worker_refusal(detail: str) -> tuple[type[DatabaseError], str] | None:
+    for pattern, kind in _WORKER_REFUSALS:
+        match = pattern.search(detail)
+        if match:
+            return kind, match.group(1)
+    return None
+
+
 def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> DatabaseError:
     """Map a psycopg error to the package's type by SQLSTATE, with a message that says what
     failed. ``committing``: the error may have struck while a COMMIT was in flight (only a
@@ -234,6 +258,16 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
     state = exc.sqlstate or ""
     sqlstate = f" [SQLSTATE {state}]" if state else ""
     kind: type[DatabaseError]
+    refusal = _worker_refusal(detail) if state == "XX000" else None
+    if refusal is not None:  # a Citus worker refused a COPY row
+        kind, constraint = refusal
+        if kind is ConstraintViolation:
+            detail = f"check constraint {constraint} refused the row: {detail}"
+        error = kind(f"{doing} failed: {detail}{sqlstate}", cause=exc)
+        error.constraint = constraint or None
+        if isinstance(error, ConstraintViolation):
+            error._as_validation()
+        return error
     if isinstance(exc, pg.CheckViolation):
         kind = ConstraintViolation
         detail = f"check constraint {exc.diag.constraint_name} refused the row: {detail}"

@@ -86,6 +86,8 @@ def status_(args: argparse.Namespace) -> int:
         print(f"pending  {m}")
     for m in st.unknown:
         print(f"unknown  {m} (applied by a newer release)")
+    if st.distributed:
+        print(st.distributed)
     if st.edited:
         refuse_edited(st)
     refuse_clashes(st, url)

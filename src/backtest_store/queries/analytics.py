@@ -1,5 +1,5 @@
 """The statements computed in SQL: the comparison (a rank per metric, window functions)
-and the summary (GROUPING SETS)."""
+and the summary (one aggregate per strategy and symbol, rolled up)."""
 
 from __future__ import annotations
 
@@ -69,18 +69,6 @@ class _CaseNull(Term):
         return f'{inner} "{self.alias}"' if alias else inner
 
 
-class _GroupingSets(Term):
-    """GROUPING SETS ((), (a), (b), ...)."""
-
-    def __init__(self, *columns: Term) -> None:
-        super().__init__()
-        self.columns = columns
-
-    def get_sql(self, **kwargs: Any) -> str:
-        sets = ", ".join(["()", *(f"({c.get_sql(**kwargs)})" for c in self.columns)])
-        return f"GROUPING SETS ({sets})"
-
-
 def performance_summary(
     *,
     since: datetime | None,
@@ -93,22 +81,47 @@ def performance_summary(
     return Statement(_performance_summary_sql(frozenset(params)), params)
 
 
+# The summary's three groupings (overall, per strategy, per symbol) are rolled up from one
+# aggregate per (strategy, symbol) pair rather than by GROUPING SETS, which Citus cannot
+# run on a distributed table ("could not run distributed query with GROUPING"). The pairs
+# are few (strategies times symbols); each table row is read once, as with GROUPING SETS,
+# and on Citus the pairs are aggregated on the workers. A mean is the sum of the values
+# over their count, which is how PostgreSQL's avg(numeric) computes it (numeric_avg
+# divides the same sum by the same count), so the figures are the same to the last digit.
+_MEANS = ("total_return", "sharpe_ratio", "win_rate")
+_ROLL_UP = """
+SELECT {by_strategy} AS by_strategy, {by_symbol} AS by_symbol, {strategy} AS strategy_type,
+       {symbol} AS symbol, COALESCE(sum(n), 0)::bigint AS count,
+       sum(sum_total_return) / NULLIF(sum(n_total_return), 0) AS mean_return,
+       max(best_return) AS best_return, min(worst_return) AS worst_return,
+       sum(sum_sharpe_ratio) / NULLIF(sum(n_sharpe_ratio), 0) AS mean_sharpe,
+       sum(sum_win_rate) / NULLIF(sum(n_win_rate), 0) AS mean_win_rate
+FROM pairs{group}"""
+
+
 @lru_cache(maxsize=16)
 def _performance_summary_sql(present: frozenset[str]) -> str:
     t = RESULTS.table
-    query = PostgreSQLQuery.from_(t).select(
-        Function("GROUPING", t.strategy_type).as_("by_strategy"),
-        Function("GROUPING", t.symbol).as_("by_symbol"),
-        t.strategy_type,
-        t.symbol,
-        fn.Count("*").as_("count"),
-        fn.Avg(nan_as_null(t.total_return)).as_("mean_return"),
-        fn.Max(nan_as_null(t.total_return)).as_("best_return"),
-        fn.Min(nan_as_null(t.total_return)).as_("worst_return"),
-        fn.Avg(nan_as_null(t.sharpe_ratio)).as_("mean_sharpe"),
-        fn.Avg(nan_as_null(t.win_rate)).as_("mean_win_rate"),
-    )
+    terms: list[Term] = [t.strategy_type, t.symbol, fn.Count("*").as_("n")]
+    for name in _MEANS:
+        value = nan_as_null(column_of(t, name))
+        terms += [fn.Sum(value).as_(f"sum_{name}"), fn.Count(value).as_(f"n_{name}")]
+    returns = nan_as_null(t.total_return)
+    terms += [fn.Max(returns).as_("best_return"), fn.Min(returns).as_("worst_return")]
+    pairs = PostgreSQLQuery.from_(t).select(*terms)
     if "since" in present:
-        query = query.where(t.backtest_date >= param("since"))
-    query = equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
-    return render(query.groupby(_GroupingSets(t.strategy_type, t.symbol)))
+        pairs = pairs.where(t.backtest_date >= param("since"))
+    pairs = equal_filters(RESULTS, pairs, present, ("symbol", "strategy_type", "status"))
+    pairs = pairs.groupby(t.strategy_type, t.symbol)
+    groupings = (
+        _ROLL_UP.format(by_strategy=1, by_symbol=1, strategy="NULL", symbol="NULL", group=""),
+        _ROLL_UP.format(
+            by_strategy=0, by_symbol=1, strategy="strategy_type", symbol="NULL",
+            group=" GROUP BY strategy_type",
+        ),
+        _ROLL_UP.format(
+            by_strategy=1, by_symbol=0, strategy="NULL", symbol="symbol",
+            group=" GROUP BY symbol",
+        ),
+    )  # fmt: skip
+    return f"WITH pairs AS ({render(pairs)})" + "\nUNION ALL".join(groupings)

@@ -224,3 +224,89 @@ def prune_counts(
     """What deleting the backtests before older_than would remove, children included."""
     params = given(older_than=older_than, symbol=symbol, strategy_type=strategy_type)
     return Statement(_prune_counts_sql(frozenset(params)), params)
+
+
+# Retention on Citus. A distributed query may not lock rows on several shards (FOR
+# UPDATE), so the batch is picked without a lock (oldest first: ORDER BY and LIMIT run on
+# every shard, then merged), grouped by shard, and each group is locked (SKIP LOCKED, as on
+# a single node) and deleted by statements that Citus routes to that shard alone.
+def has_citus() -> Statement:
+    return Statement("SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')", {})
+
+
+def is_distributed(spec: TableSpec[Any]) -> Statement:
+    """Whether Citus distributes the table (run only where the citus extension is)."""
+    return Statement(
+        "SELECT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = to_regclass(%(table)s))",
+        {"table": spec.name},
+    )
+
+
+@lru_cache(maxsize=8)
+def _pick_batch_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    pick = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_date < param("older_than"))
+        .orderby(t.backtest_date)
+        .limit(param("limit"))
+    )
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            pick = pick.where(column_of(t, name) == param(name))
+    picked = pick.as_("picked")
+    shard = Function("get_shard_id_for_distribution_column", RESULTS.name, picked.backtest_id)
+    outer = (
+        PostgreSQLQuery.from_(picked)
+        .select(shard, Function("array_agg", picked.backtest_id))
+        .groupby(shard)
+    )
+    return render(outer)
+
+
+def pick_batch(
+    *, older_than: datetime, symbol: str | None, strategy_type: str | None, batch_size: int
+) -> Statement:
+    """Up to batch_size of the oldest backtests before older_than, without locking them,
+    grouped by the shard they are on: (shard id, ids) rows."""
+    params = given(
+        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
+    )
+    return Statement(_pick_batch_sql(frozenset(params)), params)
+
+
+@lru_cache(maxsize=8)
+def _lock_picked_sql(present: frozenset[str]) -> str:
+    t = RESULTS.table
+    query = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_id == Function("ANY", param("ids")))
+        .where(t.backtest_date < param("older_than"))  # still old enough, still matching
+        .for_update(skip_locked=True)  # type: ignore[call-arg]
+    )
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            query = query.where(column_of(t, name) == param(name))
+    return render(query)
+
+
+def lock_picked(
+    ids: list[Any], *, older_than: datetime, symbol: str | None, strategy_type: str | None
+) -> Statement:
+    """Lock the picked backtests of one shard that no other transaction holds."""
+    params = given(ids=ids, older_than=older_than, symbol=symbol, strategy_type=strategy_type)
+    return Statement(_lock_picked_sql(frozenset(params)), params)
+
+
+@lru_cache(maxsize=1)
+def _delete_ids_sql() -> str:
+    t = RESULTS.table
+    return render(
+        PostgreSQLQuery.from_(t).delete().where(t.backtest_id == Function("ANY", param("ids")))
+    )
+
+
+def delete_ids(ids: list[Any]) -> Statement:
+    return Statement(_delete_ids_sql(), {"ids": ids})

@@ -32,7 +32,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
 )
-from backtest_store.schema import files
+from backtest_store.schema import citus, files
 from backtest_store.schema.version import CHECKSUM_TABLE, YOYO_LOCK_TABLE, YOYO_MIGRATION_TABLE
 from backtest_store.urls import connect, redact, resolve_url, yoyo_url
 
@@ -102,6 +102,8 @@ class Status:
     # objects pending migrations would create that exist already; when the backtest
     # tables are among them, the database was made by the Alembic revision: adopt it
     clashes: list[str] = field(default_factory=list)
+    # on Citus: "distributed on Citus: 5 tables, 32 shards" (None on a single node)
+    distributed: str | None = None
 
     @property
     def not_adopted(self) -> bool:
@@ -182,6 +184,7 @@ def current_status(conn: psycopg.Connection[Any]) -> Status:
         unknown=[m for m in applied if m not in ours],
         edited=[m for m in applied if m in recorded and recorded[m] != files.file_checksum(m)],
         clashes=_clashes(conn, pending),
+        distributed=citus.describe(conn),
     )
 
 
@@ -250,20 +253,24 @@ def apply(
             )
         refuse_clashes(before, url)
         record_checksums(conn, before.applied)
+        if citus.applies_citus_forms(conn):  # a run killed after a table was recreated
+            _finish_distribution(conn, progress)
         if not before.pending:
             return []
         _refuse_stale_lock(conn, url)
         _drop_invalid_indexes(conn, before.pending)
+        on_citus = citus.applies_citus_forms(conn)
         backend = get_backend(yoyo_url(url))
         try:
-            migrations = read_migrations(str(files.migrations_dir()))
-            with backend.lock():
-                todo = backend.to_apply(migrations)
+            with citus.migrations_source(on_citus) as source, backend.lock():
+                todo = backend.to_apply(read_migrations(str(source)))
                 for migration in todo:  # each in its own transaction, as yoyo does
                     started = time.monotonic()
                     if progress is not None:
                         progress(f"applying {migration.id}")
                     backend.apply_migrations(todo.__class__([migration]))
+                    if on_citus:  # a table the migration (re)created is distributed again
+                        _finish_distribution(conn, progress)
                     if progress is not None:
                         progress(f"applied {migration.id} in {time.monotonic() - started:.1f} s")
         except LockTimeout as exc:  # a plain yoyo run started meanwhile
@@ -275,6 +282,14 @@ def apply(
         done = [m.id for m in todo]
         record_checksums(conn, done)
         return done
+
+
+def _finish_distribution(
+    conn: psycopg.Connection[Any], progress: Callable[[str], None] | None
+) -> None:
+    from backtest_store import distribution  # it builds on this module
+
+    distribution.finish(conn, progress=progress)
 
 
 def rollback(
@@ -290,9 +305,9 @@ def rollback(
         _refuse_stale_lock(conn, url)
         backend = get_backend(yoyo_url(url))
         try:
-            migrations = read_migrations(str(files.migrations_dir()))
-            with backend.lock():
-                todo = backend.to_rollback(migrations)
+            forms = citus.applies_citus_forms(conn)
+            with citus.migrations_source(forms) as source, backend.lock():
+                todo = backend.to_rollback(read_migrations(str(source)))
                 if steps is not None:
                     todo = todo[:steps]
                 backend.rollback_migrations(todo)
