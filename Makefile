@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 # The database: DATABASE_URL if set, else the private cluster (started on demand).
 DB = $${DATABASE_URL:-$$(scripts/localpg.sh start)}
 
-.PHONY: help migrate rollback status test test-pg18 db18-stop lint lint-sql typecheck schema-dump screenshots bench db-start db-stop db-clean clean
+.PHONY: help migrate rollback status test test-pg18 db18-stop test-citus citus-build citus-stop lint lint-sql typecheck schema-dump screenshots bench db-start db-stop db-clean clean
 
 help:
-	@echo "make migrate | test | test-pg18 | lint | bench | screenshots | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
+	@echo "make migrate | test | test-pg18 | test-citus | lint | bench | screenshots | rollback | status | schema-dump | db-start | db-stop | db-clean | clean"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 required (PYTHON=$(PYTHON))"; exit 1; }
@@ -52,6 +52,23 @@ test-pg18: $(STAMP)
 db18-stop: $(STAMP)
 	@$(PG18_ENV) scripts/localpg.sh stop
 
+# Citus (distributed PostgreSQL): the tests in tests/citus, on a coordinator and two
+# workers that scripts/citus.sh starts on ports 54331-54333, after building Citus once per
+# machine from ../shared/vendor/citus-13.2.2.tar.gz (the -dev packages it needs are
+# installed first, before any cluster of this run starts). CITUS_URL=postgresql://...
+# runs them on a cluster you have instead. The single-node server (DATABASE_URL, else the
+# private cluster) runs the same cases beside it.
+test-citus: $(STAMP)
+	@if [ -z "$${CITUS_URL:-}" ]; then scripts/citus.sh build; fi
+	@url="$(DB)" && citus="$${CITUS_URL:-$$(scripts/citus.sh start)}" && \
+	DATABASE_URL="$$url" CITUS_URL="$$citus" $(BIN)/pytest tests/citus $(PYTEST_ARGS)
+
+citus-build:
+	@scripts/citus.sh build
+
+citus-stop:
+	@scripts/citus.sh stop
+
 lint: lint-sql $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
@@ -85,6 +102,7 @@ db-stop:
 
 db-clean:
 	@scripts/localpg.sh clean
+	@scripts/citus.sh clean
 
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .hypothesis

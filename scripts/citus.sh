@@ -58,14 +58,22 @@ install_packages() {
     missing=$(missing_packages | tr '\n' ' ')
     [ -z "${missing// /}" ] && return 0
     [ "$(id -u)" = 0 ] || die "packages missing: $missing(install them as root)"
-    if pgrep -f "/usr/lib/postgresql/[0-9]+/bin/postgres" >/dev/null 2>&1; then
+    # The project's private cluster is stopped for the install and started again after;
+    # any other server of the system's binaries is the operator's to stop.
+    local ours=""
+    if [ -f "$root/.pgdata/postmaster.pid" ]; then
+        ours=1
+        "$root/scripts/localpg.sh" stop
+    fi
+    if pgrep -f "^/usr/lib/postgresql/[0-9]+/bin/postgres" >/dev/null 2>&1; then
         die "packages missing: $missing
   Installing them can upgrade postgresql-15 under the running server (it then fails to load
-  plpgsql). Stop it first (scripts/localpg.sh stop), then run: scripts/citus.sh build"
+  plpgsql). Stop it first, then run: scripts/citus.sh build"
     fi
     say "installing $missing"
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >&2 \
         || die "apt-get install failed"
+    if [ -n "$ours" ]; then "$root/scripts/localpg.sh" start >/dev/null; fi
 }
 
 cmd_build() {
