@@ -47,6 +47,6 @@ def test_rolls_back_and_applies_again_on_a_distributed_database(
     assert status.pending == [] and status.edited == []
     assert status.distributed == f"distributed on Citus: 5 tables, {SHARDS} shards"
     with psycopg.connect(distributed_url) as conn:
-        rows = conn.execute(f"SELECT migration_id, sha256 FROM {CHECKSUM_TABLE}").fetchall()  # noqa: S608
-    recorded: dict[str, str] = {m: s for m, s in rows}
+        sums = conn.execute(f"SELECT migration_id, sha256 FROM {CHECKSUM_TABLE}").fetchall()  # noqa: S608
+    recorded: dict[str, str] = {m: s for m, s in sums}
     assert recorded == {m: files.file_checksum(m) for m in IDS}
