@@ -388,7 +388,8 @@ def _save_children(
     ids = [_key_or_new(r, spec.key) for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
     yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
-    rows = yield fetch(read_sql.get_by_keys(spec, ids, (spec.key,)), "all", record_row(spec))
+    statement = read_sql.get_by_keys(spec, ids, (spec.key,), parent=parent_id)
+    rows = yield fetch(statement, "all", record_row(spec))
     by_key = {getattr(r, spec.key): r for r in rows}
     return [by_key[i] for i in ids]
 

@@ -64,18 +64,26 @@ def get_by_key(spec: TableSpec[Any], key: Any) -> Statement:
 
 
 @lru_cache(maxsize=16)
-def _get_by_keys_sql(spec: TableSpec[Any], order_by: tuple[str, ...]) -> str:
+def _get_by_keys_sql(spec: TableSpec[Any], order_by: tuple[str, ...], of_parent: bool) -> str:
     t = spec.table
     query = (
         select(spec, spec.column_names)
         .where(column_of(t, spec.key) == Function("ANY", param("keys")))
         .orderby(*(column_of(t, c) for c in order_by))
     )
+    if of_parent and spec.parent_key:
+        query = query.where(column_of(t, spec.parent_key) == param("parent"))
     return render(query)
 
 
-def get_by_keys(spec: TableSpec[Any], keys: list[Any], order_by: tuple[str, ...]) -> Statement:
-    return Statement(_get_by_keys_sql(spec, order_by), {"keys": keys})
+def get_by_keys(
+    spec: TableSpec[Any], keys: list[Any], order_by: tuple[str, ...], *, parent: Any = None
+) -> Statement:
+    """Rows by their keys; with ``parent``, a child's rows of that parent only (the parent
+    id is the distribution column on Citus: the read goes to that parent's shard alone)."""
+    if parent is None:
+        return Statement(_get_by_keys_sql(spec, order_by, False), {"keys": keys})
+    return Statement(_get_by_keys_sql(spec, order_by, True), {"keys": keys, "parent": parent})
 
 
 @lru_cache(maxsize=256)
