@@ -73,7 +73,8 @@ def browse_backtests(
         limit=check_limit(M, limit),
     )
     if symbols:
-        params["symbols"] = [codec.argument(RESULTS, "symbol", s, method=M) for s in symbols]
+        wanted = [codec.argument(RESULTS, "symbol", s, method=M) for s in symbols]
+        params["symbols"] = list(dict.fromkeys(wanted))  # each once
     for n, alternative in enumerate(alternatives):
         params[f"parameters_{n}"] = parameters_filter(codec, M, alternative)
     shapes: list[tuple[str, str]] = []
@@ -97,6 +98,7 @@ def browse_backtests(
         direction="" if edge is None else "after" if after is not None else "before",
         missing=bool(edge is not None and sort != "backtest_date" and edge[0] is None),
         filters=filters, alternatives=len(alternatives), ranges=tuple(shapes),
+        symbols=len(params.get("symbols", ())),
     )  # fmt: skip
     statement = browse_sql.browse_backtests(shape, params, cursor, bool(with_series))
     custom = bool(filters or alternatives or shapes)  # a plan for the values: GIN and ANY

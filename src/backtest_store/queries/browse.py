@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pypika import Criterion, Field, Order, PostgreSQLQuery, Table, Tuple
+from pypika import Criterion, Field, Order, Parameter, PostgreSQLQuery, Tuple
 from pypika.queries import QueryBuilder
 from pypika.terms import Function, Term, ValueWrapper
 
@@ -40,6 +40,9 @@ COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 RANGE_OPERATORS = tuple(COMPARE)
 MAX_ALTERNATIVES = 10  # parameter containments OR-ed in one filter
+# Up to this many symbols, a page by date reads a page of each symbol from the (symbol,
+# backtest_date) index, the branches merged by UNION ALL; beyond, = ANY and a sort.
+MAX_PER_SYMBOL = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class Shape:
     filters: frozenset[str]
     alternatives: int
     ranges: tuple[tuple[str, str], ...]
+    symbols: int = 0  # how many symbols the filter names
 
 
 def _filtered(shape: Shape, with_series: bool, symbol: Any = None) -> QueryBuilder:
@@ -101,19 +105,28 @@ def _browse_sql(shape: Shape, with_series: bool) -> str:
     if shape.sort == "backtest_date":
         # Several symbols by date: a page of each from the (symbol, backtest_date) index,
         # merged. "= ANY" would fetch every row of the symbols and sort them, a cost that
-        # grows with the table; this reads at most a page per symbol.
-        per_symbol = "symbols" in shape.filters
-        wanted = Field("symbol", table=Table("wanted")) if per_symbol else None
-        query = _filtered(shape, with_series, wanted)
-        if shape.direction:
-            query = query.where(_beyond(shape, (t.backtest_date, key), forwards))
-        query = query.orderby(t.backtest_date, key, order=order).limit(param("limit"))
+        # grows with the table; this reads at most a page per symbol. UNION ALL rather
+        # than a LATERAL join over unnest(symbols), which Citus cannot push down ("Limit
+        # clause is currently unsupported when a lateral subquery references a column
+        # from a table function"): on Citus each branch runs on every shard, limited there.
+        per_symbol = 0 < shape.symbols <= MAX_PER_SYMBOL
         if not per_symbol:
-            return render(query)
+            query = _filtered(shape, with_series)
+            if shape.direction:
+                query = query.where(_beyond(shape, (t.backtest_date, key), forwards))
+            return render(query.orderby(t.backtest_date, key, order=order).limit(param("limit")))
+        branches = []
+        for n in range(1, shape.symbols + 1):
+            query = _filtered(shape, with_series, Parameter(f"(%(symbols)s::text[])[{n}]"))
+            if shape.direction:
+                query = query.where(_beyond(shape, (t.backtest_date, key), forwards))
+            query = query.orderby(t.backtest_date, key, order=order).limit(param("limit"))
+            branches.append(f"({render(query)})")
+        if len(branches) == 1:
+            return branches[0][1:-1]
         way = "DESC" if order is Order.desc else "ASC"
         return (
-            "SELECT page.* FROM unnest(%(symbols)s::text[]) AS wanted(symbol) "  # noqa: S608
-            f"CROSS JOIN LATERAL ({render(query)}) page "
+            f"SELECT page.* FROM ({' UNION ALL '.join(branches)}) page "  # noqa: S608
             f"ORDER BY page.backtest_date {way}, page.backtest_id {way} LIMIT %(limit)s"
         )
     metric: Any = column_of(t, shape.sort)
