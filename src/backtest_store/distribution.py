@@ -120,20 +120,22 @@ def _preflight(conn: psycopg.Connection[Any], url: str) -> None:
             f"{redact(url)} is not a Citus coordinator (the citus extension is not installed "
             "in this database); nothing was changed"
         )
-    if not one(conn, "SELECT citus_is_coordinator()"):
-        raise DistributionError(
-            f"{redact(url)} is a Citus worker, not the coordinator: run distribute on the "
-            "coordinator; nothing was changed"
-        )
     workers = one(
         conn,
         "SELECT count(*) FROM pg_dist_node WHERE noderole = 'primary' AND isactive"
         " AND groupid <> 0",
     )
+    # a worker knows the cluster's nodes too (Citus syncs them); a database that was never
+    # set up as a coordinator knows none, and is not a coordinator either
+    if workers and not one(conn, "SELECT citus_is_coordinator()"):
+        raise DistributionError(
+            f"{redact(url)} is a Citus worker, not the coordinator: run distribute on the "
+            "coordinator; nothing was changed"
+        )
     if not workers:
         raise DistributionError(
-            f"{redact(url)} has no active primary worker nodes: add them with "
-            "citus_add_node(host, port) first; nothing was changed"
+            f"{redact(url)} has no active primary worker nodes: add them on the coordinator "
+            "with citus_add_node(host, port) first; nothing was changed"
         )
 
 

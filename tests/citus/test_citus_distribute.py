@@ -10,17 +10,19 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 from tools.schema_dump import dump
 
-from backtest_store import BacktestStore
+from backtest_store import BacktestStore, migrations
 from backtest_store.cli.main import main
-from backtest_store.distribution import distribute
+from backtest_store.distribution import DistributionError, distribute
 from backtest_store.errors import SchemaVersionError
 from backtest_store.tables import ALL
 from tests.citus.conftest import SHARDS
@@ -279,3 +281,33 @@ def test_killed_part_way_it_is_as_it_was_and_a_second_run_finishes(citus_url: st
     distribute(citus_url, shard_count=SHARDS)
     assert len(distribution_of(citus_url)) == 5
     assert every_row(citus_url) == before_rows
+
+
+def test_preflight_refuses_a_coordinator_without_workers_and_a_worker(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A database with the citus extension but no workers registered (a new database on
+    the coordinator), and a worker's own database: both refused, nothing changed."""
+    assert citus.CITUS_URL is not None
+    name = f"bt_citus_alone_{uuid.uuid4().hex[:8]}"
+    with citus.admin() as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        host, port = admin.execute(
+            "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 LIMIT 1"
+        ).fetchone()  # type: ignore[misc]
+    alone = citus.CITUS_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        with psycopg.connect(alone, autocommit=True) as conn:
+            conn.execute("SET client_min_messages = warning")
+            conn.execute("CREATE EXTENSION citus")
+        migrations.apply(alone)
+        assert main(["distribute", "--database", alone]) == 2
+        assert "has no active primary worker nodes" in capsys.readouterr().err
+        assert distribution_of(alone) == {}
+    finally:
+        with citus.admin() as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    parts = urlsplit(citus.CITUS_URL)
+    worker = parts._replace(netloc=f"{parts.username}@{host}:{port}").geturl()
+    with pytest.raises(DistributionError, match="is a Citus worker, not the coordinator"):
+        distribute(worker)
