@@ -1,6 +1,6 @@
 """make bench: the DAO beside its baselines, every figure measured in this run on this server.
 
-    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web]
+    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|citus]
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
@@ -43,12 +43,22 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["adopt", "small-save", "frame", "reads", "web"],
+        choices=["adopt", "small-save", "frame", "reads", "web", "citus"],
         help="run one section alone",
     )
     args = parser.parse_args()
     if args.child:
         run_child(*args.child)
+        return
+    if args.only == "citus":  # not in the full run: it needs a cluster (bench/citus.py)
+        from bench.citus import bench_citus, report_citus
+
+        citus = bench_citus(quick=args.quick)
+        print(report_citus(citus))
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        (ROOT / "bench" / "results" / f"bench-{stamp}-citus.json").write_text(
+            json.dumps({"server": SERVER, "citus": citus}, indent=2, default=str)
+        )
         return
     if args.only == "adopt":
         adopt = bench_adopt(20_000 if args.quick else 200_000, rounds=1 if args.quick else 2)

@@ -118,16 +118,14 @@ def orm_ingest(url: str, trades: list[BacktestTrade]) -> float:
     return elapsed
 
 
-def bench_frame_ingest(url: str, n: int, rounds: int) -> dict[str, Any]:
-    """n trades as a DataFrame (save_trades) against the server's own binary COPY of the
-    same rows from a file it wrote itself (no client work at all); empty table before
-    each contender, alternating rounds."""
+def trades_frame(n: int) -> Any:
+    """n trades as a DataFrame, the same every run (seeded)."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(1)
     entry = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1500, n), unit="D")
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "trade_number": np.arange(1, n + 1), "entry_date": entry,
         "entry_price": rng.uniform(10, 500, n).round(4),
         "entry_time": (entry + pd.Timedelta(hours=14, minutes=30)).tz_localize("UTC"),
@@ -140,6 +138,13 @@ def bench_frame_ingest(url: str, n: int, rounds: int) -> dict[str, Any]:
         "exit_reason": np.where(rng.random(n) < 0.3, "stop_loss", "signal"),
         "fees_paid": rng.uniform(0, 5, n).round(4),
     })  # fmt: skip
+
+
+def bench_frame_ingest(url: str, n: int, rounds: int) -> dict[str, Any]:
+    """n trades as a DataFrame (save_trades) against the server's own binary COPY of the
+    same rows from a file it wrote itself (no client work at all); empty table before
+    each contender, alternating rounds."""
+    frame = trades_frame(n)
     path = "/tmp/backtest_store_bench_floor.bin"  # written and read by the server itself
     rates: dict[str, list[float]] = {"frame": [], "pre_encoded_copy": [], "server_file_copy": []}
     with psycopg.connect(url, autocommit=True) as conn:

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from backtest_store import BacktestPortfolio, BacktestResult
-from backtest_store.operations import reads, writes
+from backtest_store.operations import reads, retention
 from backtest_store.operations.arguments import Codec
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
@@ -253,7 +253,7 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
 
 def test_retention_batches_use_the_date_index(volume: psycopg.Connection[Any]) -> None:
     for symbol in (None, "S3"):
-        op = writes.delete_batch(
+        op = retention.delete_batch(
             CODEC,
             older_than=datetime(2025, 10, 1, tzinfo=UTC),
             symbol=symbol,

@@ -106,6 +106,11 @@ class AdoptionError(MigrationError):
         self.plan = plan
 
 
+class DistributionError(MigrationError):
+    """The database cannot be distributed as it is (not a Citus coordinator, no active
+    workers, tables distributed some other way); nothing was changed."""
+
+
 class DatabaseError(BacktestStoreError):
     """PostgreSQL refused a statement; the psycopg error is the ``__cause__``.
 

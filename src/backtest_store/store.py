@@ -21,7 +21,7 @@ from backtest_store.convert import NonFinite
 from backtest_store.driver import Connection, commits, drive, idle, scope
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
-from backtest_store.operations import browse, reads, writes
+from backtest_store.operations import browse, reads, retention, writes
 from backtest_store.operations.arguments import Codec
 from backtest_store.operations.browse import Cursor
 from backtest_store.operations.steps import (
@@ -359,7 +359,7 @@ class BacktestStore:
         commit with it. Returns how many were deleted; ``progress`` is called with
         each batch's count.
         """
-        batches = writes.delete_backtests(
+        batches = retention.delete_backtests(
             self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
             batch_size=batch_size, progress=progress,
         )  # fmt: skip

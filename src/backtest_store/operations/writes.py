@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from backtest_store import columnar
 from backtest_store.convert import Refused, converter, not_finite
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
-from backtest_store.operations.arguments import Codec, check_id, check_limit, is_series, retention
+from backtest_store.operations.arguments import Codec, check_id, is_series
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import CopyIn, Fetch, Operation, R, fetch
 from backtest_store.queries import reads as read_sql
@@ -446,62 +446,3 @@ def delete_backtest(backtest_id: UUID | None) -> Operation[bool]:
     check_id("delete_backtest", "backtest_id", backtest_id)
     count = yield fetch(write_sql.delete_by_key(RESULTS, backtest_id), "rowcount")
     return bool(count)
-
-
-def delete_batch(
-    codec: Codec,
-    *,
-    older_than: Any,
-    symbol: str | None,
-    strategy_type: str | None,
-    batch_size: int,
-    distributed: bool = False,
-) -> Operation[int]:
-    arguments = retention("delete_backtests", codec, older_than, symbol, strategy_type)
-    limit = check_limit("delete_backtests", batch_size, "batch_size")
-    if not distributed:
-        statement = write_sql.delete_batch(**arguments, batch_size=limit)
-        count = yield fetch(statement, "rowcount", custom_plan=True)
-        return int(count)
-    groups = yield fetch(write_sql.pick_batch(**arguments, batch_size=limit), "all")
-    deleted = 0
-    for _shard, ids in groups:  # each group's statements run on its shard alone
-        locked = yield fetch(write_sql.lock_picked(ids, **arguments), "all")
-        if locked:
-            count = yield fetch(write_sql.delete_ids([r[0] for r in locked]), "rowcount")
-            deleted += int(count)
-    return deleted
-
-
-def is_distributed() -> Operation[bool]:
-    """Whether mcp_backtest_results is a distributed table (a Citus coordinator)."""
-    has_citus = yield fetch(write_sql.has_citus(), "value")
-    if not has_citus:
-        return False
-    return bool((yield fetch(write_sql.is_distributed(RESULTS), "value")))
-
-
-def delete_backtests(
-    codec: Codec,
-    *,
-    older_than: Any,
-    symbol: str | None,
-    strategy_type: str | None,
-    batch_size: int,
-    progress: Callable[[int], None] | None,
-) -> Generator[Operation[Any], Any, int]:
-    """Retention: the batches to run, each its own short transaction, until a batch
-    deletes fewer than ``batch_size``; sent each batch's count, it returns the total. On
-    Citus (asked once, first) each batch takes the distributed form (``delete_batch``)."""
-    total = 0
-    distributed = yield is_distributed()
-    while True:
-        deleted = yield delete_batch(
-            codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
-            batch_size=batch_size, distributed=bool(distributed),
-        )  # fmt: skip
-        total += deleted
-        if progress is not None:
-            progress(deleted)
-        if deleted < batch_size:
-            return int(total)

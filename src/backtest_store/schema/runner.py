@@ -32,7 +32,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
 )
-from backtest_store.schema import citus, files
+from backtest_store.schema import citus, files, sharding
 from backtest_store.schema.version import CHECKSUM_TABLE, YOYO_LOCK_TABLE, YOYO_MIGRATION_TABLE
 from backtest_store.urls import connect, redact, resolve_url, yoyo_url
 
@@ -254,7 +254,7 @@ def apply(
         refuse_clashes(before, url)
         record_checksums(conn, before.applied)
         if citus.applies_citus_forms(conn):  # a run killed after a table was recreated
-            _finish_distribution(conn, progress)
+            sharding.finish(conn, progress=progress)
         if not before.pending:
             return []
         _refuse_stale_lock(conn, url)
@@ -270,7 +270,7 @@ def apply(
                         progress(f"applying {migration.id}")
                     backend.apply_migrations(todo.__class__([migration]))
                     if on_citus:  # a table the migration (re)created is distributed again
-                        _finish_distribution(conn, progress)
+                        sharding.finish(conn, progress=progress)
                     if progress is not None:
                         progress(f"applied {migration.id} in {time.monotonic() - started:.1f} s")
         except LockTimeout as exc:  # a plain yoyo run started meanwhile
@@ -282,14 +282,6 @@ def apply(
         done = [m.id for m in todo]
         record_checksums(conn, done)
         return done
-
-
-def _finish_distribution(
-    conn: psycopg.Connection[Any], progress: Callable[[str], None] | None
-) -> None:
-    from backtest_store import distribution  # it builds on this module
-
-    distribution.finish(conn, progress=progress)
 
 
 def rollback(
