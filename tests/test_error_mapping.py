@@ -23,11 +23,13 @@ from backtest_store import (
     BacktestStore,
     CannotConnectError,
     ConnectionLostError,
+    ConstraintViolation,
     QueryTimeoutError,
     ResourceError,
     TransactionRollbackError,
     migrations,
 )
+from backtest_store.errors import ConflictError, DatabaseError, NotFoundError, ValidationError
 from tests.support import clusters
 from tests.support.dbs import maintenance
 from tests.support.records import result, row_counts, trade
@@ -285,3 +287,36 @@ def test_a_server_that_is_not_there_cannot_be_connected_to() -> None:
     ):
         pass
     assert "nothing was committed" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "constraint"),
+    [
+        ('new row for relation "mcp_backtest_trades_102008" violates check constraint'
+         ' "ck_mcp_backtest_trades_direction"', ConstraintViolation,
+         "ck_mcp_backtest_trades_direction"),
+        ('insert or update on table "mcp_backtest_trades_102008" violates foreign key'
+         ' constraint "mcp_backtest_trades_backtest_id_fkey_102008"', NotFoundError,
+         "mcp_backtest_trades_backtest_id_fkey_102008"),
+        ('duplicate key value violates unique constraint "mcp_backtest_trades_pkey_102008"',
+         ConflictError, "mcp_backtest_trades_pkey_102008"),
+        ("something else went wrong on a worker", DatabaseError, None),
+    ],
+)  # fmt: skip
+def test_a_citus_worker_s_copy_refusal_keeps_its_type(
+    conn: psycopg.Connection[Any], message: str, kind: type[DatabaseError], constraint: str | None
+) -> None:
+    """Citus reports a worker's refusal of a COPY row with the worker's words and SQLSTATE
+    XX000 (its ReportCopyError keeps no code): the error keeps its type and constraint."""
+    from backtest_store.errors import translate
+
+    with pytest.raises(psycopg.Error) as raised:
+        conn.execute(
+            "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = %s, ERRCODE = 'XX000'; END $$"
+            .replace("%s", "'" + message.replace("'", "''") + "'")
+        )  # fmt: skip
+    error = translate(raised.value, "save_trades")
+    assert type(error) is kind
+    assert error.constraint == constraint
+    if kind is ConstraintViolation:
+        assert isinstance(error, ValidationError) and error.field == constraint
