@@ -60,6 +60,11 @@ def fresh_schema(cluster: str, *, migrate: bool = True) -> str:
     return url
 
 
+def alternating(round_: int, a: Any, b: Any) -> tuple[Any, Any]:
+    """Who goes first this round: each contender every other round."""
+    return (a, b) if round_ % 2 == 0 else (b, a)
+
+
 def _calls(store: BacktestStore, saves: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"save_backtest": [], "get_backtest": [], "get_trades": []}
     trades = [trade(n) for n in range(25)]
@@ -82,11 +87,7 @@ def bench_routing(single: str, distributed: str, saves: int, rounds: int) -> dic
     with BacktestStore.connect(single) as one, BacktestStore.connect(distributed) as many:
         _calls(one, 5), _calls(many, 5)  # warm: connections to the workers, plans
         for r in range(rounds):
-            order = (
-                (("single", one), ("citus", many))
-                if r % 2 == 0
-                else (("citus", many), ("single", one))
-            )
+            order = alternating(r, ("single", one), ("citus", many))
             for name, store in order:
                 for call, values in _calls(store, saves).items():
                     samples[name].setdefault(call, []).extend(values)
@@ -102,11 +103,7 @@ def bench_ingest(single: str, distributed: str, n: int, rounds: int) -> dict[str
     rates: dict[str, list[float]] = {"single": [], "citus": []}
     with BacktestStore.connect(single) as one, BacktestStore.connect(distributed) as many:
         for r in range(rounds):
-            order = (
-                (("single", one), ("citus", many))
-                if r % 2 == 0
-                else (("citus", many), ("single", one))
-            )
+            order = alternating(r, ("single", one), ("citus", many))
             for name, store in order:
                 with psycopg.connect(
                     single if name == "single" else distributed, autocommit=True

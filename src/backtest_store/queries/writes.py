@@ -170,21 +170,41 @@ def delete_by_key(spec: TableSpec[Any], key: Any) -> Statement:
 @lru_cache(maxsize=8)
 def _delete_batch_sql(present: frozenset[str]) -> str:
     t = RESULTS.table
-    pick = (
-        PostgreSQLQuery.from_(t)
-        .select(t.backtest_id)
-        .where(t.backtest_date < param("older_than"))
-        .orderby(t.backtest_date)  # oldest first, read off the date indexes
-        .limit(param("limit"))
-        .for_update(skip_locked=True)  # type: ignore[call-arg]  # pypika's hints lag its code
-    )
-    for name in ("symbol", "strategy_type"):
-        if name in present:
-            pick = pick.where(column_of(t, name) == param(name))
+    pick = _oldest(present).for_update(skip_locked=True)
     # = ANY(ARRAY(...)) rather than IN (...): the outer DELETE then finds the picked rows by
     # primary key instead of joining against a scan of the table.
     picked = Function("ANY", Function("ARRAY", pick))
     return render(PostgreSQLQuery.from_(t).delete().where(t.backtest_id == picked))
+
+
+def _oldest(present: frozenset[str]) -> Any:
+    """The ids of a retention batch: the oldest first, read off the date indexes."""
+    t = RESULTS.table
+    pick = (
+        PostgreSQLQuery.from_(t)
+        .select(t.backtest_id)
+        .where(t.backtest_date < param("older_than"))
+        .orderby(t.backtest_date)
+        .limit(param("limit"))
+    )
+    return _retained(pick, present)
+
+
+def _retained(query: Any, present: frozenset[str]) -> Any:
+    """A retention query's filters besides the date: the symbol and strategy, if given."""
+    t = RESULTS.table
+    for name in ("symbol", "strategy_type"):
+        if name in present:
+            query = query.where(column_of(t, name) == param(name))
+    return query
+
+
+def _batch_params(
+    older_than: datetime, symbol: str | None, strategy_type: str | None, batch_size: int
+) -> dict[str, Any]:
+    return given(
+        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
+    )
 
 
 def delete_batch(
@@ -192,9 +212,7 @@ def delete_batch(
 ) -> Statement:
     """Delete up to batch_size of the oldest backtests before older_than, skipping rows
     other transactions hold (a save in progress is never waited for)."""
-    params = given(
-        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
-    )
+    params = _batch_params(older_than, symbol, strategy_type, batch_size)
     return Statement(_delete_batch_sql(frozenset(params)), params)
 
 
@@ -202,9 +220,7 @@ def delete_batch(
 def _prune_counts_sql(present: frozenset[str]) -> str:
     t = RESULTS.table
     doomed = PostgreSQLQuery.from_(t).where(t.backtest_date < param("older_than"))
-    for name in ("symbol", "strategy_type"):
-        if name in present:
-            doomed = doomed.where(column_of(t, name) == param(name))
+    doomed = _retained(doomed, present)
     counts: list[Any] = [doomed.select(fn.Count("*")).as_("backtests")]
     for label, spec in (("trades", TRADES), ("optimizations", OPTIMIZATIONS),
                         ("walk_forward", WALK_FORWARD)):  # fmt: skip
@@ -244,18 +260,7 @@ def is_distributed(spec: TableSpec[Any]) -> Statement:
 
 @lru_cache(maxsize=8)
 def _pick_batch_sql(present: frozenset[str]) -> str:
-    t = RESULTS.table
-    pick = (
-        PostgreSQLQuery.from_(t)
-        .select(t.backtest_id)
-        .where(t.backtest_date < param("older_than"))
-        .orderby(t.backtest_date)
-        .limit(param("limit"))
-    )
-    for name in ("symbol", "strategy_type"):
-        if name in present:
-            pick = pick.where(column_of(t, name) == param(name))
-    picked = pick.as_("picked")
+    picked = _oldest(present).as_("picked")
     shard = Function("get_shard_id_for_distribution_column", RESULTS.name, picked.backtest_id)
     outer = (
         PostgreSQLQuery.from_(picked)
@@ -270,9 +275,7 @@ def pick_batch(
 ) -> Statement:
     """Up to batch_size of the oldest backtests before older_than, without locking them,
     grouped by the shard they are on: (shard id, ids) rows."""
-    params = given(
-        older_than=older_than, symbol=symbol, strategy_type=strategy_type, limit=batch_size
-    )
+    params = _batch_params(older_than, symbol, strategy_type, batch_size)
     return Statement(_pick_batch_sql(frozenset(params)), params)
 
 
@@ -286,10 +289,7 @@ def _lock_picked_sql(present: frozenset[str]) -> str:
         .where(t.backtest_date < param("older_than"))  # still old enough, still matching
         .for_update(skip_locked=True)  # type: ignore[call-arg]
     )
-    for name in ("symbol", "strategy_type"):
-        if name in present:
-            query = query.where(column_of(t, name) == param(name))
-    return render(query)
+    return render(_retained(query, present))
 
 
 def lock_picked(
