@@ -112,6 +112,13 @@ def _preflight(conn: psycopg.Connection[Any], url: str) -> None:
             f"{redact(url)} has no active primary worker nodes: add them on the coordinator "
             "with citus_add_node(host, port) first; nothing was changed"
         )
+    replicas = one(conn, "SELECT current_setting('citus.shard_replication_factor')::int")
+    if replicas != 1:
+        raise DistributionError(
+            f"citus.shard_replication_factor is {replicas} on {redact(url)}: Citus keeps "
+            "foreign keys between distributed tables only with 1 (replicate with streaming "
+            "replication of each node instead); nothing was changed"
+        )
 
 
 def distribute(

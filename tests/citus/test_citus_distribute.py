@@ -291,7 +291,10 @@ def test_preflight_refuses_a_coordinator_without_workers_and_a_worker(
     assert citus.CITUS_URL is not None
     name = f"bt_citus_alone_{uuid.uuid4().hex[:8]}"
     with citus.admin() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.InsufficientPrivilege:
+            pytest.skip("CITUS_URL's role may not create a database: the no-workers case needs one")
         host, port = admin.execute(
             "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 LIMIT 1"
         ).fetchone()  # type: ignore[misc]
@@ -311,3 +314,13 @@ def test_preflight_refuses_a_coordinator_without_workers_and_a_worker(
     worker = parts._replace(netloc=f"{parts.username}@{host}:{port}").geturl()
     with pytest.raises(DistributionError, match="is a Citus worker, not the coordinator"):
         distribute(worker)
+
+
+def test_preflight_refuses_shard_replication(citus_url: str) -> None:
+    """Foreign keys between distributed tables need citus.shard_replication_factor = 1."""
+    replicated = citus_url.replace(
+        "search_path%3D", "citus.shard_replication_factor%3D2%20-csearch_path%3D"
+    )
+    with pytest.raises(DistributionError, match=r"citus\.shard_replication_factor is 2"):
+        distribute(replicated)
+    assert distribution_of(citus_url) == {}
