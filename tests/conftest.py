@@ -121,13 +121,21 @@ VOLUME_SQL = Path(__file__).parent / "support" / "volume.sql"
 
 
 @pytest.fixture(scope="session")
-def volume() -> Iterator[psycopg.Connection[Any]]:
-    """A migrated database holding the volume; read-only for the tests."""
+def volume_url() -> Iterator[str]:
+    """A migrated database holding the volume, built once per run; read-only for the tests."""
     with scratch_database("bt_volume") as url:
         migrations.apply(url)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(VOLUME_SQL.read_bytes())
-            yield conn
+        yield url
+
+
+@pytest.fixture
+def volume(volume_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection of the test's own to the volume database (a session-long one would not
+    survive the tests that restart the server)."""
+    with psycopg.connect(volume_url, autocommit=True) as conn:
+        yield conn
 
 
 # -- the legacy databases adoption starts from --------------------------------------

@@ -26,7 +26,12 @@ CODEC = Codec("refuse")
 
 
 @pytest.fixture(scope="session")
-def sample(volume: psycopg.Connection[Any]) -> dict[str, Any]:
+def sample(volume_url: str) -> dict[str, Any]:
+    with psycopg.connect(volume_url) as volume:
+        return _sample(volume)
+
+
+def _sample(volume: psycopg.Connection[Any]) -> dict[str, Any]:
     row = volume.execute(
         "SELECT backtest_id, backtest_date FROM mcp_backtest_results "
         "ORDER BY backtest_date DESC, backtest_id DESC OFFSET 49950 LIMIT 1"  # last of page 999
