@@ -33,11 +33,12 @@ def _sql(step: Fetch) -> bytes:
 
 
 def scanned(plan: dict[str, Any]) -> int:
-    """Rows produced by the scan nodes: what the query read to answer."""
+    """Rows produced by the scans of tables: what the query read to answer (a CTE's own
+    rows, read again by a CTE Scan, are not read from a table twice)."""
     return sum(
         int(n["Actual Rows"] * n.get("Actual Loops", 1))
         for n in nodes(plan)
-        if "Scan" in n["Node Type"] and "Bitmap Index" not in n["Node Type"]
+        if "Relation Name" in n and "Bitmap Index" not in n["Node Type"]
     )
 
 
