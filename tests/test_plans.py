@@ -255,8 +255,10 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
     plan = explain(volume, reads.performance_summary(CODEC, **args))
     table_reads = [n for n in nodes(plan) if "Relation Name" in n]
     assert [n["Relation Name"] for n in table_reads] == ["mcp_backtest_results"]
-    sorts = [n for n in nodes(plan) if n["Node Type"] == "Sort"]
-    assert not any("Relation Name" in m for s in sorts for m in nodes(s)), "the table is sorted"
+    # a parallel plan may sort the workers' partial aggregates (a row per pair: 500 here),
+    # never the table's 200,000 rows
+    sorted_rows = [n["Actual Rows"] for n in nodes(plan) if n["Node Type"] == "Sort"]
+    assert all(rows <= 1000 for rows in sorted_rows), sorted_rows
 
 
 def test_retention_batches_use_the_date_index(volume: psycopg.Connection[Any]) -> None:
