@@ -92,6 +92,25 @@ def test_every_session_is_read_only(client: TestClient) -> None:
     assert client.portal.call(write) == "on, refused"  # type: ignore[union-attr]
 
 
+def test_the_url_s_own_options_are_kept_beside_read_only(db_url: str) -> None:
+    """A URL that sets options (a search_path: the Citus tests' schemas; a timeout) keeps
+    them: the read-only setting is added to them, not put in their place."""
+    url = f"{db_url}?options=-c%20statement_timeout%3D4321%20-c%20search_path%3Dpublic"
+
+    async def settings() -> tuple[Any, ...]:
+        pool = c.app.state.store._source  # type: ignore[attr-defined]
+        async with pool.connection() as conn:
+            row = await (await conn.execute(
+                "SELECT current_setting('statement_timeout'), current_setting('search_path'),"
+                " current_setting('default_transaction_read_only')"
+            )).fetchone()  # fmt: skip
+            return tuple(row)
+
+    with TestClient(create_app(url)) as c:
+        assert c.get("/").status_code == 200
+        assert c.portal.call(settings) == ("4321ms", "public", "on")  # type: ignore[union-attr]
+
+
 def test_works_under_the_read_only_role(logins: dict[str, str], db_url: str) -> None:
     with BacktestStore.connect(db_url) as store:
         seeded = seed(store, 3)

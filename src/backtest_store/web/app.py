@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -46,6 +47,14 @@ READ_ONLY = "-c default_transaction_read_only=on"
 UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
 
 
+def read_only(url: str) -> str:
+    """The URL's connection string with read-only sessions, beside any options of its own
+    (a search_path, say: kept, not replaced)."""
+    info = conninfo(url)
+    own = conninfo_to_dict(info).get("options")
+    return make_conninfo(info, options=f"{own} {READ_ONLY}" if own else READ_ONLY)
+
+
 def create_app(
     database: str | AsyncConnectionPool[Any],
     *,
@@ -64,8 +73,8 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if isinstance(database, str):
             pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-                conninfo(database), min_size=1, max_size=max_connections, open=False,
-                timeout=pool_timeout, kwargs={"options": READ_ONLY},
+                read_only(database), min_size=1, max_size=max_connections, open=False,
+                timeout=pool_timeout,
                 check=AsyncConnectionPool.check_connection, name="backtest-store-web",
             )  # fmt: skip
         else:
