@@ -65,23 +65,10 @@ def empty_db_url() -> Iterator[str]:
 @pytest.fixture(params=["sync", "async"])
 def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Any]:
     """The sync BacktestStore, or the async one behind the same blocking interface."""
-    import asyncio
+    from tests.support.records import opened
 
-    from backtest_store import AsyncBacktestStore, BacktestStore
-    from tests.support.records import Blocking
-
-    if request.param == "sync":
-        with BacktestStore.connect(db_url) as sync_store:
-            yield sync_store
-        return
-    loop = asyncio.new_event_loop()
-    cm = AsyncBacktestStore.connect(db_url)
-    async_store = loop.run_until_complete(cm.__aenter__())
-    try:
-        yield Blocking(async_store, loop)
-    finally:
-        loop.run_until_complete(cm.__aexit__(None, None, None))
-        loop.close()
+    with opened(request.param, db_url) as either:
+        yield either
 
 
 ROLES_SQL = Path(__file__).resolve().parents[1] / "sql" / "extras" / "roles.sql"

@@ -21,7 +21,7 @@ from backtest_store.web import create_app
 from backtest_store.web.filters import PAGE
 from tests.support.dbs import copy_of, scratch_database
 from tests.support.records import result
-from tests.support.web import Seeded, link, listed_ids, seed
+from tests.support.web import Seeded, link, listed_ids, pages, seed
 
 
 @pytest.fixture(scope="module")
@@ -57,15 +57,7 @@ def ids_of(store: BacktestStore, **arguments: Any) -> list[str]:
 
 
 def test_every_page_answers(client: TestClient, seeded: Seeded) -> None:
-    rich = str(seeded.rich)
-    pages = {
-        "/": "Backtests", f"/backtests/{rich}": "worst drawdowns",
-        f"/backtests/{rich[:8]}": "worst drawdowns",
-        f"/compare?ids={seeded.ids[0]}&ids={seeded.ids[1]}": "Comparing 2 backtests",
-        "/summary": "by strategy", "/portfolios": "tech",
-        f"/portfolios/{seeded.portfolio}": "Component backtests",
-    }  # fmt: skip
-    for path, text in pages.items():
+    for path, text in pages(seeded).items():
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"] == "text/html; charset=utf-8"

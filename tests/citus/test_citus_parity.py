@@ -8,7 +8,7 @@ import dataclasses
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,10 +16,10 @@ from uuid import UUID, uuid5
 
 import pytest
 
-from backtest_store import AsyncBacktestStore, BacktestStore
+from backtest_store import BacktestStore
 from backtest_store.cli.main import main
 from backtest_store.errors import BacktestStoreError, DatabaseError
-from tests.support.records import Blocking, optimization, portfolio, result, trade, window
+from tests.support.records import opened, optimization, portfolio, result, trade, window
 
 NS = UUID("2f1e4c3a-0000-4000-8000-000000000000")
 CLOCK = {"created_at", "updated_at", "optimization_date", "test_date"}  # the server's now()
@@ -175,36 +175,17 @@ def scenario(store: Recorder) -> list[tuple[str, Any]]:
 
 
 @pytest.fixture(params=["sync", "async"])
-def opened(request: pytest.FixtureRequest) -> Callable[[str], Any]:
-    """Open either store on a URL, behind the sync interface."""
-    import asyncio
-    from contextlib import contextmanager
-
-    @contextmanager
-    def sync(url: str) -> Iterator[Any]:
-        with BacktestStore.connect(url) as store:
-            yield store
-
-    @contextmanager
-    def async_(url: str) -> Iterator[Any]:
-        loop = asyncio.new_event_loop()
-        cm = AsyncBacktestStore.connect(url)
-        store = loop.run_until_complete(cm.__aenter__())
-        try:
-            yield Blocking(store, loop)
-        finally:
-            loop.run_until_complete(cm.__aexit__(None, None, None))
-            loop.close()
-
-    return sync if request.param == "sync" else async_
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 def test_every_public_method_gives_the_same_results_on_both(
-    db_url: str, distributed_url: str, opened: Callable[[str], Any]
+    db_url: str, distributed_url: str, kind: str
 ) -> None:
+    """Both stores: the sync one, and the async one behind the same blocking interface."""
     runs = []
     for url in (db_url, distributed_url):
-        with opened(url) as store:
+        with opened(kind, url) as store:
             recorder = Recorder(store)
             runs.append(scenario(recorder))
     single, distributed = runs

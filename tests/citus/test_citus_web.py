@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from backtest_store import BacktestStore
-from tests.support.web import seed
+from tests.support.web import pages, seed
 
 
 def test_every_page_answers_on_the_distributed_database(distributed_url: str) -> None:
@@ -19,17 +19,9 @@ def test_every_page_answers_on_the_distributed_database(distributed_url: str) ->
     with BacktestStore.connect(distributed_url) as store:
         seeded = seed(store, 30)
         first = [str(r.backtest_id) for r in store.browse_backtests(limit=50)]
-    rich = str(seeded.rich)
-    pages = {
-        "/": "Backtests", f"/backtests/{rich}": "worst drawdowns",
-        f"/backtests/{rich[:8]}": "worst drawdowns",
-        f"/compare?ids={seeded.ids[0]}&ids={seeded.ids[1]}": "Comparing 2 backtests",
-        "/summary": "by strategy", "/portfolios": "tech",
-        f"/portfolios/{seeded.portfolio}": "Component backtests",
-        "/?symbol=AAPL&symbol=MSFT&sort=backtest_date": "Backtests",
-    }  # fmt: skip
+    every = {**pages(seeded), "/?symbol=AAPL&symbol=MSFT&sort=backtest_date": "Backtests"}
     with TestClient(create_app(distributed_url), follow_redirects=False) as client:
-        for path, text in pages.items():
+        for path, text in every.items():
             response = client.get(path)
             assert response.status_code == 200, (path, response.text[:500])
             assert text in response.text, path

@@ -54,6 +54,26 @@ class Blocking:
             self._loop.run_until_complete(cm.__aexit__(None, None, None))
 
 
+@contextmanager
+def opened(kind: str, url: str) -> Iterator[Any]:
+    """The sync BacktestStore (``kind`` "sync"), or the async one behind the same blocking
+    interface ("async"), open on ``url`` for the block."""
+    from backtest_store import BacktestStore
+
+    if kind == "sync":
+        with BacktestStore.connect(url) as sync_store:
+            yield sync_store
+        return
+    loop = asyncio.new_event_loop()
+    cm = AsyncBacktestStore.connect(url)
+    async_store = loop.run_until_complete(cm.__aenter__())
+    try:
+        yield Blocking(async_store, loop)
+    finally:
+        loop.run_until_complete(cm.__aexit__(None, None, None))
+        loop.close()
+
+
 DAY = timedelta(days=1)
 
 

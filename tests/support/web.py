@@ -97,6 +97,18 @@ def seed(store: BacktestStore, count: int = 60, *, hostile: bool = False) -> See
     return out
 
 
+def pages(seeded: Seeded) -> dict[str, str]:
+    """Every page of the view, with a text it shows."""
+    rich = str(seeded.rich)
+    return {
+        "/": "Backtests", f"/backtests/{rich}": "worst drawdowns",
+        f"/backtests/{rich[:8]}": "worst drawdowns",
+        f"/compare?ids={seeded.ids[0]}&ids={seeded.ids[1]}": "Comparing 2 backtests",
+        "/summary": "by strategy", "/portfolios": "tech",
+        f"/portfolios/{seeded.portfolio}": "Component backtests",
+    }  # fmt: skip
+
+
 def listed_ids(html: str) -> list[str]:
     """The backtest ids of a list page's rows, in order (their compare checkboxes)."""
     return re.findall(r'name="ids" value="([0-9a-f-]{36})"', html)
