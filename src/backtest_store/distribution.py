@@ -37,7 +37,7 @@ from typing import Any
 
 import psycopg
 
-from backtest_store.errors import DistributionError
+from backtest_store.errors import DistributionError, translate
 from backtest_store.schema.citus import is_citus, one, recorded
 from backtest_store.schema.runner import current_status, serialised
 from backtest_store.schema.sharding import (
@@ -150,5 +150,13 @@ def distribute(
                 with conn.transaction():
                     record(conn)
             return plan
-        plan.seconds = run_steps(conn, plan.steps, progress=progress)
+        try:
+            plan.seconds = run_steps(conn, plan.steps, progress=progress)
+        except psycopg.Error as exc:  # a lock timeout, a lost connection: one transaction
+            error = translate(exc, "distribute")
+            raise type(error)(
+                f"{error}; it runs as one transaction: run distribute again, it finishes "
+                "the job or finds nothing left to do",
+                cause=exc,
+            ) from exc
         return plan

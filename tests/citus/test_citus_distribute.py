@@ -324,3 +324,20 @@ def test_preflight_refuses_shard_replication(citus_url: str) -> None:
     with pytest.raises(DistributionError, match=r"citus\.shard_replication_factor is 2"):
         distribute(replicated)
     assert distribution_of(citus_url) == {}
+
+
+def test_behind_a_long_transaction_it_gives_up_changing_nothing(
+    citus_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """lock_timeout: a save that holds its table longer than 5 s makes distribute fail
+    fast (exit 4, busy), rolled back, rather than queue every session behind it."""
+    schema = citus.schema_of(citus_url)
+    before = dump(citus_url, schema=schema)
+    with psycopg.connect(citus_url) as blocker:
+        blocker.execute("LOCK TABLE mcp_backtest_portfolios IN ROW EXCLUSIVE MODE")
+        assert main(["distribute", "--database", citus_url]) == 4
+        blocker.rollback()
+    err = capsys.readouterr().err
+    assert "lock timeout" in err and "run distribute again" in err
+    assert distribution_of(citus_url) == {}
+    assert dump(citus_url, schema=schema) == before

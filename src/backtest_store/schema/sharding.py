@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backtest_store.errors import DistributionError
+from backtest_store.errors import DistributionError, MigrationError
 from backtest_store.schema.citus import MARKER_TABLE, distributed_tables, one, recorded
 from backtest_store.tables import ALL, TableSpec
 
@@ -216,5 +216,13 @@ def finish(conn: psycopg.Connection[Any], *, progress: Callable[[str], None] | N
     if not present:
         return
     steps = plan_steps(conn, recorded(conn), present=present)
-    if steps:
+    if not steps:
+        return
+    try:
         run_steps(conn, steps, progress=progress)
+    except psycopg.Error as exc:  # the migrations applied stay applied; this part waits
+        tables = ", ".join(dict.fromkeys(s.table for s in steps if s.table))
+        raise MigrationError(
+            f"distributing {tables} again failed and was rolled back "
+            f"({exc.diag.message_primary or exc}); run migrate again to finish"
+        ) from exc
