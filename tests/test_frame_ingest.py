@@ -174,6 +174,13 @@ BAD = [
     ),
     ("trade_number", [Decimal("NaN"), 2], r"BacktestTrade\[0\]\.trade_number = Decimal\('NaN'\)"),
     ("trade_id", [Decimal("sNaN"), None], r"BacktestTrade\[0\]\.trade_id = Decimal\('sNaN'\)"),
+    # a list in a text column is not text, and pandas cannot even group it (found by the
+    # fuzz test: a TypeError from pandas.factorize before)
+    (
+        "direction",
+        ["long", []],
+        r"BacktestTrade\[1\]\.direction = \[\] is a list, not a str \(index label 'b'\)",
+    ),
 ]
 
 

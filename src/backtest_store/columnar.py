@@ -391,7 +391,15 @@ def _text_field(spec: TableSpec[Any], name: str, column: Column, part: Any, star
     import numpy as np
     import pandas as pd
 
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # an unhashable value (a list, a dict) cannot be text: refuse the first
+        for at, value in enumerate(series.tolist()):
+            try:
+                hash(value)
+            except TypeError:
+                _refuse(spec, name, column, part, at, start, value, nonfinite)
+        raise
     values: list[bytes] = []
     check = converter(column, nonfinite)
     for code, value in enumerate(uniques.tolist()):
