@@ -153,3 +153,15 @@ def test_the_summary_s_roll_up_equals_grouping_sets_to_the_last_digit(
         for x, y in zip(a, b, strict=True):  # the same digits, not only the same value
             if isinstance(x, Decimal):
                 assert x.as_tuple() == y.as_tuple()
+
+
+def test_the_citus_form_keeps_every_comment_above_a_split_statement() -> None:
+    text = (
+        "-- depends: 0001.x\n-- this ALTER TABLE adds two checks\n"
+        "ALTER TABLE t ADD CONSTRAINT a CHECK (x > 0), ADD CONSTRAINT b CHECK (y > 0);\n"
+    )
+    assert citus.citus_form(text) == (
+        "-- depends: 0001.x\n-- this ALTER TABLE adds two checks\n"
+        "ALTER TABLE t ADD CONSTRAINT a CHECK (x > 0);\n"
+        "ALTER TABLE t ADD CONSTRAINT b CHECK (y > 0);\n"
+    )

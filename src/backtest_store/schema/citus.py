@@ -89,6 +89,8 @@ _ALTER_TABLE = re.compile(
     r"^(ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?[\w.\"]+)\s+(.*)$", re.I | re.S
 )
 _ADDS_CONSTRAINT = re.compile(r"^ADD\s+CONSTRAINT\b", re.I)
+# the comment lines above a statement (a comment may itself say ALTER TABLE)
+_LEADING_COMMENTS = re.compile(r"(?:[ \t]*(?:--[^\n]*)?\n)*")
 
 
 def subcommands(text: str) -> list[str]:
@@ -126,7 +128,7 @@ def citus_form(text: str) -> str:
         if not match or len(parts) < 2 or not any(_ADDS_CONSTRAINT.match(p) for p in parts):
             out.append(raw)
             continue
-        lead = raw[: raw.upper().find("ALTER")]  # the comments above the statement
+        lead = _LEADING_COMMENTS.match(raw).group(0)  # type: ignore[union-attr]
         out.append(lead + "\n".join(f"{match.group(1)} {p};" for p in parts))
     return "\n".join(out) + "\n"
 
