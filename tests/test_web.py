@@ -110,6 +110,9 @@ def _figures(page: str) -> list[str]:
         ("where=total_return+%3E+0%2C+max_drawdown+%3E%3D+-0.1",
          {"ranges": [("total_return", ">", 0), ("max_drawdown", ">=", -0.1)]}),
         ("since=2022-01-04&until=2022-01-06", {"since": "2022-01-04", "until": "2022-01-06"}),
+        # a metric shown in percent is filtered as shown, or as the fraction it is stored as
+        ("where=max_drawdown+%3E%3D+-10%25", {"ranges": [("max_drawdown", ">=", -0.1)]}),
+        ("where=total_return+%3E+0.5%25", {"ranges": [("total_return", ">", 0.005)]}),
     ],
 )  # fmt: skip
 def test_filters_match_the_store(
@@ -219,13 +222,56 @@ def test_json_is_the_cli_document(
         ("/compare?ids=" + ("a" * 32 + ",") * 2, "ids"),  # one backtest, twice
         ("/portfolios/12", "id"),
         ("/summary?since=2024-13-01", "since"),
+        # digits that str.isdigit() takes and int() does not
+        ("/?min_trades=%C2%B2", "min_trades"),
+        ("/backtests/{rich}?trades_page=%C2%B2", "trades_page"),
+        # sizes capped before any parser can be exhausted: digits, nesting, conditions
+        ("/?params=fast%3D" + "9" * 4301, "params"),
+        ("/?params=fast%3D" + "9" * 31, "params"),
+        ("/?params=fast%3D" + "%5B" * 964 + "%5D" * 964, "params"),
+        ("/?params=fast%3D" + "%5B" * 9 + "%5D" * 9, "params"),
+        ("/?params=" + "+".join(f"k{n}%3D1" for n in range(21)), "params"),
+        ("/?where=" + "%2C".join(["sharpe_ratio+%3E+1"] * 479), "where"),
+        ("/?where=sharpe_ratio+%3E+1" + "0" * 40, "where"),
+        # a bare number out of a fraction's range reads as percent or fraction: refused
+        ("/?where=max_drawdown+%3E+-20", "where"),
+        ("/?where=total_return+%3E+100", "where"),
+        ("/?where=sharpe_ratio+%3E+1%25", "where"),  # not a percentage
+        # a name the page does not take would be ignored: the list looks filtered, is not
+        ("/?symbols=GOOG", "symbols"),
+        ("/?metrics=sharpe_ratio", "metrics"),
+        ("/?limit=100000", "limit"),
+        ("/backtests/{rich}?page=2", "page"),
+        ("/compare?ids={rich}&ids={first}&sort=x", "sort"),
+        ("/summary?strategy=x&limit=5", "limit"),
+        ("/portfolios?page=2", "page"),
+        ("/portfolios/{portfolio}?x=1", "x"),
     ],
 )
-def test_bad_input_is_a_400_that_names_the_field(client: TestClient, path: str, field: str) -> None:
+def test_bad_input_is_a_400_that_names_the_field(
+    client: TestClient, seeded: Seeded, path: str, field: str
+) -> None:
+    path = path.format(rich=seeded.rich, first=seeded.ids[0], portfolio=seeded.portfolio)
     response = client.get(path)
     assert response.status_code == 400, response.text
     assert f"{field}:" in response.text and "Traceback" not in response.text
     assert client.get("/api" + path).json()["message"].startswith(f"{field}:")
+
+
+def test_an_unknown_name_lists_the_names_the_page_takes(client: TestClient) -> None:
+    message = client.get("/api/?symbols=GOOG").json()["message"]
+    for name in ("symbol", "strategy", "since", "until", "min_trades", "params", "where",
+                 "sort", "order", "after", "before"):  # fmt: skip
+        assert name in message
+    assert "limit" in client.get("/?limit=5").text  # the HTML page names it too
+
+
+def test_a_trailing_slash_never_redirects_to_the_host_header(client: TestClient) -> None:
+    """Starlette's redirect to the path without its slash was built from the Host header."""
+    response = client.get("/summary/", headers={"host": "evil.example"})
+    assert response.status_code == 404
+    assert "evil.example" not in response.headers.get("location", "")
+    assert "evil.example" not in response.text
 
 
 def test_unknown_ids_and_pages_are_404(client: TestClient, seeded: Seeded) -> None:

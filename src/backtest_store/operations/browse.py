@@ -78,6 +78,8 @@ def browse_backtests(
     for n, alternative in enumerate(alternatives):
         params[f"parameters_{n}"] = parameters_filter(codec, M, alternative)
     shapes: list[tuple[str, str]] = []
+    if len(ranges or ()) > browse_sql.MAX_RANGES:
+        raise ValidationError(M, "ranges", ranges, f"at most {browse_sql.MAX_RANGES} ranges")
     for n, (metric, op, value) in enumerate(ranges or ()):
         if metric not in RANGED:
             raise ValidationError(M, "ranges", metric, "a metric: one of " + ", ".join(RANGED))

@@ -40,6 +40,7 @@ COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 RANGE_OPERATORS = tuple(COMPARE)
 MAX_ALTERNATIVES = 10  # parameter containments OR-ed in one filter
+MAX_RANGES = 20  # metric ranges AND-ed in one filter
 # Up to this many symbols, a page by date reads a page of each symbol from the (symbol,
 # backtest_date) index, the branches merged by UNION ALL; beyond, = ANY and a sort.
 MAX_PER_SYMBOL = 20

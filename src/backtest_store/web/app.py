@@ -112,6 +112,9 @@ def create_app(
         middleware=[Middleware(Guard, token=token)],
         lifespan=lifespan,
     )  # fmt: skip
+    # Starlette answers /summary/ with a redirect to the Host header's origin, which a
+    # client chooses (http://evil.example/summary): a path the view does not have is a 404.
+    app.router.redirect_slashes = False
     app.state.token = token
     return app
 

@@ -25,11 +25,19 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from backtest_store.metrics import units
 from backtest_store.operations.browse import RANGED, Cursor
-from backtest_store.queries.browse import MAX_ALTERNATIVES, SORTS
+from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
 
 PAGE = 50
 MAX_SYMBOLS = 50
+MAX_CONDITIONS = 20  # key=value conditions of one alternative
+MAX_VALUE = 200  # characters of one parameter value
+MAX_NESTING = 8  # levels of [ and { in one parameter value
+MAX_DIGITS = 30  # digits of a number in a parameter value or a `where` condition
+# The list page's query parameters: any other name is refused (a 400 that lists these).
+NAMES = ("symbol", "strategy", "since", "until", "min_trades", "params", "where", "sort",
+         "order", "after", "before")  # fmt: skip
 
 
 class BadRequest(ValueError):
@@ -80,8 +88,18 @@ def _midnight(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def known(params: Any, names: tuple[str, ...]) -> None:
+    """Refuse a query parameter that the page does not take (it would be ignored, and the
+    page would look filtered when it is not)."""
+    for name in params:
+        if name not in names:
+            takes = ", ".join(names) if names else "no query parameters"
+            raise BadRequest(name, f"this page does not take {name!r}; it takes {takes}")
+
+
 def listing(params: Any) -> Listing:
     """The Listing of a request's query parameters (a Starlette ``QueryParams``)."""
+    known(params, NAMES)
     query: dict[str, str] = {}
     symbols: list[str] = []
     for value in params.getlist("symbol"):
@@ -144,9 +162,17 @@ def _count(params: Any, name: str, query: dict[str, str]) -> int:
     text = params.get(name)
     if not text:
         return 0
-    if not text.isdigit() or len(text) > 9:
-        raise BadRequest(name, f"{text!r} is not a whole number from 0 to 999999999")
     query[name] = text
+    return whole(text, name, 0)
+
+
+_WHOLE = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit() takes "²", int() not
+
+
+def whole(text: str, name: str, least: int) -> int:
+    """A whole number from the URL, ``least`` to 999999999."""
+    if _WHOLE.fullmatch(text) is None or int(text) < least:
+        raise BadRequest(name, f"{text[:20]!r} is not a whole number from {least} to 999999999")
     return int(text)
 
 
@@ -161,42 +187,81 @@ def _alternatives(text: str) -> tuple[dict[str, Any], ...]:
             raise BadRequest("params", f"{part.strip()!r}: {error}") from None
         if not words:
             raise BadRequest("params", "an empty alternative: give key=value on each side of |")
+        if len(words) > MAX_CONDITIONS:
+            raise BadRequest("params", f"at most {MAX_CONDITIONS} conditions in an alternative")
         wanted: dict[str, Any] = {}
         for word in words:
             key, sep, value = word.partition("=")
             if not sep or not key:
-                raise BadRequest("params", f"{word!r}: give key=value (fast=10)")
-            try:
-                wanted[key] = json.loads(value)
-            except json.JSONDecodeError:
-                wanted[key] = value
+                raise BadRequest("params", f"{word[:40]!r}: give key=value (fast=10)")
+            wanted[key] = _value(key, value)
         out.append(wanted)
     if len(out) > MAX_ALTERNATIVES:
         raise BadRequest("params", f"at most {MAX_ALTERNATIVES} alternatives")
     return tuple(out)
 
 
-_RANGE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*(\S+)\s*$")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _value(key: str, text: str) -> Any:
+    """A parameter's value: JSON when it reads as JSON (10 is a number), else the text;
+    its size, nesting and digits capped, so that no value can exhaust the parser."""
+    if len(text) > MAX_VALUE:
+        raise BadRequest("params", f"{key}: a value of at most {MAX_VALUE} characters")
+    depth = most = 0
+    for char in text:
+        depth += 1 if char in "[{" else -1 if char in "]}" else 0
+        most = max(most, depth)
+    if most > MAX_NESTING:
+        raise BadRequest("params", f"{key}: at most {MAX_NESTING} levels of [ and {{ }}")
+    for match in _NUMBER.finditer(text):
+        if sum(c.isdigit() for c in match.group()) > MAX_DIGITS:
+            raise BadRequest("params", f"{key}: a number of at most {MAX_DIGITS} digits")
+    try:
+        return json.loads(text)
+    except ValueError:  # JSONDecodeError, and numbers past Python's own limits
+        return text
+
+
+_RANGE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*(\S+?)\s*(%?)\s*$")
 
 
 def _ranges(text: str) -> tuple[tuple[str, str, Decimal], ...]:
+    """``where``'s conditions. A metric the page shows in percent takes its value as the
+    page shows it (``-20%``) or as the fraction it is stored as (``-0.2``); a bare number
+    out of -1..1 is refused, since it reads as either."""
     if not text:
         return ()
+    parts = text.split(",")
+    if len(parts) > MAX_RANGES:
+        raise BadRequest("where", f"at most {MAX_RANGES} conditions")
     out = []
-    for part in text.split(","):
+    for part in parts:
         match = _RANGE.match(part)
         if match is None:
-            raise BadRequest("where", f"{part.strip()!r}: give metric >= number (>=, <=, > "
+            raise BadRequest("where", f"{part.strip()[:40]!r}: give metric >= number (>=, <=, > "
                                       "or <), conditions separated by commas")  # fmt: skip
-        name, op, number = match.groups()
+        name, op, number, sign = match.groups()
         if name not in RANGED:
             raise BadRequest("where", f"{name!r} is not a metric: one of " + ", ".join(RANGED))
+        if sum(c.isdigit() for c in number) > MAX_DIGITS:
+            raise BadRequest("where", f"{name}: a number of at most {MAX_DIGITS} digits")
         try:
             value = Decimal(number)
         except InvalidOperation:
             raise BadRequest("where", f"{number!r} is not a number") from None
         if not value.is_finite():
             raise BadRequest("where", f"{number!r} is not a finite number")
+        fraction = units().get(name) == "fraction"
+        if sign and not fraction:
+            raise BadRequest("where", f"{name} is not a percentage: give {number} without %")
+        if sign:
+            value = value / 100
+        elif fraction and not -1 <= value <= 1:
+            raise BadRequest("where", f"{name} is a fraction (0.15 = 15 %), shown in percent: "
+                                      f"{number} is out of -1..1; write {number}% for "
+                                      "percent")  # fmt: skip
         out.append((name, op, value))
     return tuple(out)
 

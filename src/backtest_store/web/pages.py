@@ -123,17 +123,18 @@ async def stored(request: Request) -> tuple[AsyncBacktestStore, UUID, BacktestRe
 
 
 async def backtest(request: Request) -> Response:
+    filters.known(request.query_params, ("outcome", "trades_page", "log"))
+    outcome = request.query_params.get("outcome") or "all"
+    if outcome not in ("all", "winning", "losing"):
+        raise BadRequest("outcome", "all, winning or losing")
+    number = _whole(request.query_params.get("trades_page"), "trades_page", 1)
+    log = request.query_params.get("log") == "1"
     store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     optimizations = documents.best_first(await store.optimization_results(the_id))
     windows = await store.walk_forward_tests(the_id)
     if wants_json(request):
         return document(documents.backtest(result, trades, optimizations, windows))
-    outcome = request.query_params.get("outcome") or "all"
-    if outcome not in ("all", "winning", "losing"):
-        raise BadRequest("outcome", "all, winning or losing")
-    number = _whole(request.query_params.get("trades_page"), "trades_page", 1)
-    log = request.query_params.get("log") == "1"
     shown = _outcome(trades, outcome)
     pages = max(1, -(-len(shown) // TRADES_PAGE))
     if number > pages:
@@ -165,17 +166,14 @@ def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
 
 
 def _whole(text: str | None, field: str, default: int) -> int:
-    if not text:
-        return default
-    if not text.isdigit() or len(text) > 9 or int(text) < 1:
-        raise BadRequest(field, f"{text!r} is not a whole number from 1")
-    return int(text)
+    return filters.whole(text, field, 1) if text else default
 
 
 async def report(request: Request) -> Response:
     """The offline report of one backtest, as ``backtest-store report`` writes it."""
     from backtest_store.report import render
 
+    filters.known(request.query_params, ())
     store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     # plotly writes the file in a worker thread: the other pages go on meanwhile
@@ -190,6 +188,7 @@ async def report(request: Request) -> Response:
 
 
 async def compare(request: Request) -> Response:
+    filters.known(request.query_params, ("ids",))
     store = store_of(request)
     texts = [t for v in request.query_params.getlist("ids") for t in re.split(r"[,\s]+", v) if t]
     if not 2 <= len(texts) <= MAX_COMPARED:
@@ -213,6 +212,7 @@ async def compare(request: Request) -> Response:
 async def summary(request: Request) -> Response:
     store = store_of(request)
     params = request.query_params
+    filters.known(params, ("since", "symbol", "strategy"))
     since = filters.day(params.get("since"), "since")
     symbol, strategy = params.get("symbol") or None, params.get("strategy") or None
     when = None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
@@ -251,6 +251,7 @@ def _group(name: str, s: Any, key: str) -> tuple[str, str | None, tuple[str, ...
 
 async def portfolios(request: Request) -> Response:
     store = store_of(request)
+    filters.known(request.query_params, ("name", "after"))
     name = request.query_params.get("name") or None
     after = _portfolio_cursor(request.query_params.get("after"))
     rows = await store.list_portfolios(portfolio_name=name, limit=PAGE + 1, after=after)
@@ -278,6 +279,7 @@ def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
 
 
 async def portfolio(request: Request) -> Response:
+    filters.known(request.query_params, ())
     text = request.path_params["id"]
     try:
         the_id = UUID(text)
@@ -303,6 +305,7 @@ async def healthz(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """The login form (a GET form: the view serves nothing else); with the right token it
     sets the cookie and goes to the list."""
+    filters.known(request.query_params, ("token",))
     token = request.app.state.token
     given = request.query_params.get("token")
     root = request.scope.get("root_path", "")
