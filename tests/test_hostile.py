@@ -24,6 +24,8 @@ STORABLE = [
     "\\",
     "\\'",
     "E'\\\\x41'",
+    "C:\\u0000dir",  # a backslash, then the text u0000: no NUL character, jsonb stores it
+    "\\\\u0000",
     "%s",
     "%(x)s",
     "%%",

@@ -22,6 +22,7 @@ Saves return what PostgreSQL stored, so a save and a later read agree.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -219,11 +220,16 @@ def _jsonb(column: Column, nonfinite: NonFinite) -> Converter:
             raise Refused("holds NaN or Infinity, which JSON cannot represent", limit) from None
         except (TypeError, RecursionError) as exc:
             raise Refused(f"is not JSON: {exc}", limit) from None
-        if b"\\u0000" in data:
+        if b"\\u0000" in data and _NUL_ESCAPE.search(data):
             raise Refused("holds a NUL character, which jsonb cannot store", limit)
         return Jsonb(data, dumps=_identity)
 
     return convert
+
+
+# JSON's escape of a NUL character, \u0000, where its backslash is not itself escaped
+# ("C:\\u0000dir" is a backslash and the text u0000, which jsonb stores).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 class Missing(Exception):

@@ -55,6 +55,9 @@ def to_json(record: Record) -> dict[str, Any]:
 def from_json(record_type: type[R], data: dict[str, Any], *, where: str = "") -> R:
     """The record ``to_json`` made; a ValidationError names the field it cannot read."""
     spec = spec_for(record_type)
+    if not isinstance(data, dict):
+        raise ValidationError(record_type.__name__, "(record)", data, "a JSON object",
+                              problem=f"is not an object{where}")  # fmt: skip
     unknown = set(data) - set(spec.columns)
     if unknown:
         raise ValidationError(
@@ -94,6 +97,8 @@ _EXPECTED = {
 def _parse(kind: str, value: Any) -> Any:
     if value is None or kind == "jsonb":
         return value
+    if kind in ("uuid", "timestamptz", "date") and not isinstance(value, str):
+        raise TypeError
     if kind == "uuid":
         return UUID(value)
     if kind == "timestamptz":

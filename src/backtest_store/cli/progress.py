@@ -18,7 +18,6 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
     from rich.console import Console
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         SpinnerColumn,
         TextColumn,
@@ -26,7 +25,12 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
     )
 
     columns = (
-        [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+        [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.0f} of {task.total:,.0f}"),
+            TimeElapsedColumn(),
+        ]  # fmt: skip
         if total is not None
         else [
             SpinnerColumn(),

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
@@ -32,12 +33,13 @@ from backtest_store.cli.console import (
     backtest_id,
     database_url,
     day,
+    exit_code,
     open_store,
     positive,
     status_filter,
 )
 from backtest_store.cli.progress import progress
-from backtest_store.errors import ValidationError, translate
+from backtest_store.errors import BacktestStoreError, ValidationError, translate
 from backtest_store.json_policy import fast_json
 from backtest_store.operations.rows import record_row
 from backtest_store.queries import reads as read_sql
@@ -81,46 +83,43 @@ def children(conn: psycopg.Connection[Any], spec: TableSpec[R], parent_id: UUID,
         yield from cur.stream(statement.sql, statement.params)
 
 
-def export_lines(
+def listed_ids(
     store: BacktestStore,
-    conn: psycopg.Connection[Any],
     *,
     symbol: str | None = None,
     strategy_type: str | None = None,
     status: str | None = None,
     since: Any = None,
     limit: int | None = None,
-) -> Iterator[str]:
-    """The export, one line per backtest (newest first) with every child row, then one per
-    portfolio (only when no backtest filter is given: portfolios have no symbol or
-    strategy), as text pieces: a line is written as its rows stream in."""
+) -> list[UUID]:
+    """The ids of the backtests an export writes, newest first, read a page at a time
+    without their series (so the progress bar knows the total before the first line)."""
+    ids: list[UUID] = []
     after = None
-    left = limit
-    while left is None or left > 0:
+    while limit is None or len(ids) < limit:
         page = store.list_backtests(
             symbol=symbol, strategy_type=strategy_type, status=status, since=since,
-            limit=min(PAGE, left or PAGE), after=after,
+            limit=min(PAGE, PAGE if limit is None else limit - len(ids)), after=after,
         )  # fmt: skip
-        for light in page:
-            result = store.get_backtest(light.backtest_id)  # with its series, one at a time
-            if result is not None:  # never None in the export's snapshot
-                yield from backtest_line(conn, result)
+        ids += [light.backtest_id for light in page if light.backtest_id is not None]
         if len(page) < PAGE:
             break
         after = page[-1]
-        left = None if left is None else left - len(page)
-    if symbol or strategy_type or status or since or limit:
-        return
-    after_p = None
+    return ids
+
+
+def portfolio_lines(store: BacktestStore) -> Iterator[str]:
+    """One line per portfolio, newest first."""
+    after = None
     while True:
-        portfolios = store.list_portfolios(limit=PAGE, after=after_p)
-        for light_p in portfolios:
-            portfolio = store.get_portfolio(light_p.portfolio_backtest_id)
+        portfolios = store.list_portfolios(limit=PAGE, after=after)
+        for light in portfolios:
+            portfolio = store.get_portfolio(light.portfolio_backtest_id)
             if portfolio is not None:
                 yield dumps({"kind": "portfolio", "portfolio": to_json(portfolio)}) + "\n"
         if len(portfolios) < PAGE:
             break
-        after_p = portfolios[-1]
+        after = portfolios[-1]
 
 
 def backtest_line(conn: psycopg.Connection[Any], result: BacktestResult) -> Iterator[str]:
@@ -141,52 +140,77 @@ def export(args: argparse.Namespace) -> int:
     url = database_url(args.database)
     status = status_filter(args.status)
     limit = None if args.limit is None else positive("--limit", args.limit)
-    if args.ids and (args.symbol or args.strategy or status or args.since or limit):
+    filtered = bool(args.symbol or args.strategy or status or args.since or limit)
+    if args.ids and filtered:
         raise CommandError("give backtest ids or filters, not both", BAD_INPUT)
     conn = connect(url, autocommit=False)
     conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
     conn.read_only = True
-    written = 0
     with conn:
         store = BacktestStore(conn)
-        ids = [backtest_id(store, text) for text in args.ids]  # before the file is made
-        out: IO[str] = (
-            sys.stdout
-            if args.output in (None, "-")
-            else open(  # noqa: SIM115
-                args.output, "w", encoding="utf-8"
-            )
-        )
+        if args.ids:
+            ids = [backtest_id(store, text) for text in args.ids]  # before the file is made
+        else:
+            ids = listed_ids(store, symbol=args.symbol, strategy_type=args.strategy,
+                             status=status, since=day(args.since), limit=limit)  # fmt: skip
+        portfolios = not (args.ids or filtered)  # portfolios have no symbol or strategy
         try:
-            with progress("exporting backtests") as advance:
-                pieces = (
-                    chosen_lines(store, conn, ids) if ids else export_lines(
-                        store, conn, symbol=args.symbol, strategy_type=args.strategy,
-                        status=status, since=day(args.since), limit=limit,
-                    )
-                )  # fmt: skip
-                for piece in pieces:
-                    out.write(piece)
-                    if piece.endswith("\n"):
-                        written += 1
-                        advance(1)
+            if args.output in (None, "-"):
+                written = _write(store, conn, ids, portfolios, sys.stdout)
+            else:
+                written = _write_file(store, conn, ids, portfolios, args.output)
             conn.rollback()  # read only: nothing to commit
         except psycopg.Error as exc:  # a child stream (the store's own calls translate theirs)
             raise translate(exc, "export") from exc
-        finally:
-            if out is not sys.stdout:
-                out.close()
-    if out is not sys.stdout:
+    if args.output not in (None, "-"):
         print(f"exported {written:,} line(s) to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_file(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[UUID],
+                portfolios: bool, path: str) -> int:  # fmt: skip
+    """The export written beside ``path`` under a temporary name, renamed to ``path`` only
+    once it is whole: an export that stops part-way (Ctrl-C, an error) leaves no file that
+    looks complete, and an older file at ``path`` stays as it was."""
+    target = os.path.abspath(path)
+    handle, partial = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                       suffix=".partial", dir=os.path.dirname(target))  # fmt: skip
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            written = _write(store, conn, ids, portfolios, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        os.unlink(partial)
+        raise
+    return written
+
+
+def _write(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[UUID],
+           portfolios: bool, out: IO[str]) -> int:  # fmt: skip
+    """Every backtest of ``ids`` with its children (the progress bar counts them against
+    their total), then the portfolios when ``portfolios``; the lines written."""
+    written = 0
+    with progress("exporting backtests", len(ids)) as advance:
+        for piece in chosen_lines(store, conn, ids):
+            out.write(piece)
+            if piece.endswith("\n"):
+                written += 1
+                advance(1)
+    if portfolios:
+        for line in portfolio_lines(store):
+            out.write(line)
+            written += 1
+    return written
 
 
 def chosen_lines(store: BacktestStore, conn: psycopg.Connection[Any],
                  ids: list[UUID]) -> Iterator[str]:  # fmt: skip
     """The lines of the backtests given by id, in the order given."""
     for the_id in ids:
-        result = store.get_backtest(the_id)
-        if result is not None:
+        result = store.get_backtest(the_id)  # with its series, one at a time
+        if result is not None:  # never None in the export's snapshot
             yield from backtest_line(conn, result)
 
 
@@ -219,10 +243,11 @@ def import_document(store: BacktestStore, document: dict[str, Any], where: str,
             "line", "kind", kind, "backtest or portfolio", problem=f"is unknown{where}"
         )
     result = from_json(BacktestResult, document["backtest"], where=where)
-    trades = [from_json(BacktestTrade, t, where=where) for t in document.get("trades", [])]
+    trades = [from_json(BacktestTrade, t, where=where) for t in _array(document, "trades", where)]
     optimizations = [from_json(OptimizationResult, o, where=where)
-                     for o in document.get("optimizations", [])]  # fmt: skip
-    windows = [from_json(WalkForwardTest, w, where=where) for w in document.get("walk_forward", [])]
+                     for o in _array(document, "optimizations", where)]  # fmt: skip
+    windows = [from_json(WalkForwardTest, w, where=where)
+               for w in _array(document, "walk_forward", where)]  # fmt: skip
     the_id = _key(result.backtest_id, where)
     stored = store.get_backtest(the_id)
     if stored is None:
@@ -249,6 +274,14 @@ def import_document(store: BacktestStore, document: dict[str, Any], where: str,
         outcome.differing.append(f"backtest {the_id}")
 
 
+def _array(document: dict[str, Any], name: str, where: str) -> list[Any]:
+    value = document.get(name, [])
+    if not isinstance(value, list):
+        raise ValidationError("line", name, value, "a JSON array of objects",
+                              problem=f"is not an array{where}")  # fmt: skip
+    return value
+
+
 def _key(value: UUID | None, where: str) -> UUID:
     if value is None:
         raise ValidationError("line", "id", None, "the record's id", problem=f"is missing{where}")
@@ -264,27 +297,25 @@ def import_(args: argparse.Namespace) -> int:
         source: IO[str] = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise CommandError(f"cannot read {args.file}: {exc.strerror}", BAD_INPUT) from None
-    size = os.fstat(source.fileno()).st_size if source is not sys.stdin else None
+    total = _line_count(args.file) if source is not sys.stdin else None
     outcome = Outcome()
     with (
         source,
         open_store(args.database, fill=False) as store,
-        progress("importing", size) as advance,
+        progress("importing backtests", total) as advance,
     ):
-        for number, line in _lines(source, args.file):
-            advance(len(line.encode("utf-8")))
-            if not line.strip():
-                continue
-            try:
-                document = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CommandError(f"line {number} is not JSON: {exc.msg}", BAD_INPUT) from None
-            if not isinstance(document, dict):
-                raise CommandError(f"line {number} is not a JSON object", BAD_INPUT)
-            try:
-                import_document(store, document, f" (line {number})", outcome)
-            except KeyError as exc:
-                raise CommandError(f"line {number} has no {exc.args[0]!r}", BAD_INPUT) from None
+        try:
+            for number, line in _lines(source, args.file):
+                if line.strip():
+                    document = _document(line, number)
+                    try:
+                        import_document(store, document, f" (line {number})", outcome)
+                    except KeyError as exc:
+                        raise CommandError(f"line {number} has no {exc.args[0]!r}",
+                                           BAD_INPUT) from None  # fmt: skip
+                advance(1)
+        except (BacktestStoreError, KeyboardInterrupt) as exc:
+            raise _stopped(exc, outcome) from None
     print(
         f"imported {outcome.imported:,} (with {outcome.children:,} trades, optimization results"
         f" and walk-forward windows), unchanged {outcome.unchanged:,}, "
@@ -294,6 +325,58 @@ def import_(args: argparse.Namespace) -> int:
         print(f"backtest-store import: {what} differs from the stored one; left as stored",
               file=sys.stderr)  # fmt: skip
     return 1 if outcome.differing else 0
+
+
+def _stopped(error: BaseException, outcome: Outcome) -> BacktestStoreError:
+    """The error an import stopped on, saying what the lines before it did: each line is
+    its own transaction, so they are stored, and a second run leaves them alone."""
+    code, message = 130, "interrupted"
+    if isinstance(error, BacktestStoreError):
+        code, message = exit_code(error), str(error)
+    before = outcome.imported + outcome.unchanged + len(outcome.differing)
+    if not before:
+        return CommandError(f"{message}; nothing was imported", code)
+    return CommandError(
+        f"{message}; the {before:,} line(s) before it are done ({outcome.imported:,} imported, "
+        f"{outcome.unchanged:,} unchanged, {len(outcome.differing):,} differing: one "
+        "transaction a line), and running import again resumes: it leaves what is stored as "
+        "it is", code,
+    )  # fmt: skip
+
+
+def _document(line: str, number: int) -> dict[str, Any]:
+    """One line's JSON object; anything else is bad input naming the line."""
+    try:
+        document = json.loads(line)
+    except json.JSONDecodeError as exc:
+        cut = "" if line.endswith("\n") else " (the file ends inside this line: cut short?)"
+        at = "" if exc.msg.endswith(" at") else " at"  # "Unterminated string starting at"
+        raise CommandError(f"line {number} is not JSON: {exc.msg}{at} column {exc.colno}{cut}",
+                           BAD_INPUT) from None  # fmt: skip
+    except ValueError:  # an integer past Python's limit of digits
+        raise CommandError(
+            f"line {number} holds a number of over {sys.get_int_max_str_digits():,} digits: "
+            "import reads numbers as export writes them (decimal strings)", BAD_INPUT,
+        ) from None  # fmt: skip
+    except RecursionError:
+        raise CommandError(f"line {number} nests its JSON deeper than import reads",
+                           BAD_INPUT) from None  # fmt: skip
+    if not isinstance(document, dict):
+        raise CommandError(f"line {number} is not a JSON object (export writes one a line)",
+                           BAD_INPUT)  # fmt: skip
+    return document
+
+
+def _line_count(path: str) -> int | None:
+    """The lines of a file (the progress bar's total), or None for a pipe or a device."""
+    if not os.path.isfile(path):
+        return None
+    count, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _lines(source: IO[str], name: str) -> Iterator[tuple[int, str]]:
