@@ -30,7 +30,7 @@ def progress(description: str, total: float | None = None) -> Iterator[Callable[
             BarColumn(),
             TextColumn("{task.completed:,.0f} of {task.total:,.0f}"),
             TimeElapsedColumn(),
-        ]  # fmt: skip
+        ]
         if total is not None
         else [
             SpinnerColumn(),
