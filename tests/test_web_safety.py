@@ -249,3 +249,24 @@ def test_backtest_store_serve(db_url: str, seeded: Seeded, tmp_path: Path) -> No
     finally:
         anyone.terminate()
         anyone.wait(10)
+
+
+def test_serve_on_a_busy_port_says_so_before_anything_else(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It was: the "serving at" line, then uvicorn's bind error, then exit 3 ("the
+    database cannot be reached")."""
+    import socket
+
+    from backtest_store.cli.main import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["serve", "--database", db_url, "--port", str(port)]) == 5
+    err = capsys.readouterr().err
+    assert err == (f"backtest-store serve: port {port} on 127.0.0.1 is in use (another server "
+                   "is listening there): stop it, or choose another with --port\n")  # fmt: skip
+    assert main(["serve", "--database", db_url, "--host", "192.0.2.1", "--port", "1"]) == 2
+    assert "cannot listen on 192.0.2.1:1" in capsys.readouterr().err

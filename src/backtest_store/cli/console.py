@@ -4,8 +4,8 @@ printing JSON or a table.
 Exit codes: 0 done, 1 not found (or another failure), 2 bad usage or bad input, 3 the
 database cannot be reached, the connection was lost, or it is not migrated, 4 the database
 is busy or short of resources for now (a deadlock, a serialization failure, a lock or
-statement timeout, too many connections, a full disk). Errors go to stderr as one line,
-without a traceback.
+statement timeout, too many connections, a full disk), 5 the port ``serve`` was told to
+listen on is in use. Errors go to stderr as one line, without a traceback.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.schema.files import allowed_statuses
 from backtest_store.store import BacktestStore
 
-NOT_FOUND, BAD_INPUT, UNREACHABLE, BUSY = 1, 2, 3, 4
+NOT_FOUND, BAD_INPUT, UNREACHABLE, BUSY, PORT_IN_USE = 1, 2, 3, 4, 5
 
 
 class CommandError(BacktestStoreError):

@@ -6,14 +6,16 @@ backtest."""
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from backtest_store._extras import need
-from backtest_store.cli.console import BAD_INPUT, CommandError, database_url
+from backtest_store.cli.console import BAD_INPUT, PORT_IN_USE, CommandError, database_url
 
 TOKEN_ENV = "BACKTEST_STORE_WEB_TOKEN"
 MIN_TOKEN = 16  # characters
@@ -61,12 +63,38 @@ def serve(args: argparse.Namespace) -> int:
     if root and not root.startswith("/"):
         raise CommandError(f"--root-path {args.root_path!r}: give a path such as /backtests",
                            BAD_INPUT)  # fmt: skip
+    listening = bound(host, args.port)  # before anything says "serving"
     app = create_app(url, token=secret)
     print(f"backtest-store serve: http://{host}:{args.port}{root}/ (read-only"
           f"{', token required' if secret else ''}); Ctrl-C stops", file=sys.stderr)  # fmt: skip
-    uvicorn.run(app, host=host, port=args.port, root_path=root, log_level="warning",
-                proxy_headers=True, server_header=False)  # fmt: skip
+    config = uvicorn.Config(app, host=host, port=args.port, root_path=root, log_level="warning",
+                            proxy_headers=True, server_header=False)  # fmt: skip
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
+
+
+def bound(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host``:``port``, for the server to serve on (no window
+    between a check and the bind): a port in use is exit 5, an address this machine does
+    not have exit 2."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, OverflowError) as exc:
+        raise CommandError(f"--host {host} --port {port}: {exc}", BAD_INPUT) from None
+    listening = socket.socket(family, kind, proto)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as exc:
+        listening.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CommandError(f"port {port} on {host} is in use (another server is listening "
+                               "there): stop it, or choose another with --port",
+                               PORT_IN_USE) from None  # fmt: skip
+        raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror}", BAD_INPUT) from None
+    listening.set_inheritable(True)
+    return listening
 
 
 def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
