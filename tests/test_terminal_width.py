@@ -13,13 +13,14 @@ import struct
 import subprocess
 import sys
 import termios
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from backtest_store import BacktestStore
-from tests.support.records import result, trade
+from tests.support.records import optimization, result, trade
 
 BIN = Path(sys.executable).parent
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -74,8 +75,9 @@ def test_list_fits_and_cuts_no_number(db_url: str, grid: list[str], columns: int
     assert "…" not in shown
     for figure in ("226.15 %", "-1.2345", "id", "symbol"):
         assert figure in shown, (figure, shown)
-    if columns >= 100:
-        assert "fast=10 slow=50" in shown
+    # what tells the rows apart is in every row; what they share, once in the title
+    assert "fast=10" in shown and "fast=20" in shown and "fast=30" in shown
+    assert "every row:" in shown and "slow=50" in shown and shown.count("slow=50") == 1
     short = [line.split()[1] for line in lines if line.startswith("│ ")]
     assert sorted(short) == sorted(i[:8] for i in grid)
     for prefix in short:  # every shown id resolves
@@ -83,7 +85,7 @@ def test_list_fits_and_cuts_no_number(db_url: str, grid: list[str], columns: int
                               "--database", db_url], capture_output=True)  # fmt: skip
         assert run.returncode == 0
     if columns < 160:
-        assert "left out for the width" in shown and "--wide shows all" in shown
+        assert "--wide shows all" in shown
 
 
 @pytest.mark.parametrize("columns", [80, 100, 160])
@@ -93,10 +95,16 @@ def test_trades_and_compare_fit_and_cut_no_number(
     trades = on_terminal(["trades", grid[0][:8], "--database", db_url], columns)
     assert max(len(line) for line in trades.splitlines()) <= columns, trades
     assert "…" not in trades
-    assert "12,345.12345678" in trades and "-98,765.4321" in trades
+    assert "12,345.12345678" in trades and "-98,765.43" in trades  # pnl: account currency
     compared = on_terminal(["compare", *(i[:8] for i in grid), "--database", db_url], columns)
     assert max(len(line) for line in compared.splitlines()) <= columns, compared
     assert "…" not in compared and all(i[:8] in compared for i in grid)
+    # metrics as rows, runs as columns: every metric shows at any width
+    for metric in ("total_return %", "sharpe_ratio", "max_drawdown %", "win_rate %",
+                   "profit_factor", "226.15 (1)", "-1.2345 (1)"):  # fmt: skip
+        assert metric in compared, (metric, compared)
+    words = " ".join(compared.split())  # the title wraps
+    assert "│ fast " in compared and "every run: symbol EURUSD" in words
 
 
 def test_wide_shows_every_column(db_url: str, grid: list[str]) -> None:
@@ -138,3 +146,47 @@ def test_the_readme_shows_list_as_it_prints_at_80_columns(db_url: str) -> None:
     assert [line.rstrip() for line in text.group(1).splitlines()] == [
         line.rstrip() for line in shown.strip("\n").splitlines()
     ]
+
+
+def test_at_80_columns_what_tells_rows_apart_stays(db_url: str) -> None:
+    """The first user's 80-column findings: list dropped the parameters and the strategy
+    (two runs looked identical), trades dropped the direction and exit but kept the
+    trade number, show's optimization table cut its headers and printed parameters as a
+    dict over three lines, summary cut strategy names, top ranked a run that never traded
+    first by drawdown."""
+    long_names = {"fast_moving_average_window": 10, "slow_moving_average_window": 50}
+    with BacktestStore.connect(db_url) as store:
+        runs = [store.save_backtest(
+            result(symbol="GOOG", strategy_type="mean_reversion_with_volatility_filter",
+                   parameters={**long_names, "fast_moving_average_window": fast},
+                   max_drawdown=Decimal("-0.2") if fast else Decimal(0),
+                   total_trades=4 if fast else 0),
+            [trade(i, direction="long" if i % 2 else "short", exit_date=date(2024, 3, 1 + i))
+             for i in range(4)] if fast else [],
+        ) for fast in (10, 20, 0)]  # fmt: skip
+        store.save_optimization_results(runs[0].backtest_id, [
+            optimization(i, parameters={**long_names, "fast_moving_average_window": i},
+                         objective_function="sharpe_ratio", objective_value=i)
+            for i in range(3)])  # fmt: skip
+    listed = on_terminal(["list", "--database", db_url], 80)
+    for text in ("fast_moving_average_window=10", "fast_moving_average_window=20"):
+        assert text in listed, listed
+    words = " ".join(listed.split())
+    assert "strategy_type mean_reversion_with_volatility_filter" in words
+    trades = on_terminal(["trades", str(runs[0].backtest_id)[:8], "--database", db_url], 80)
+    header = next(line for line in trades.splitlines() if "entry_date" in line)
+    for column in ("direction", "entry_date", "exit_date", "pnl"):
+        assert column in header, trades
+    shown = on_terminal(["show", str(runs[0].backtest_id)[:8], "--database", db_url], 80)
+    table = shown[shown.index("optimization:") :]
+    assert "objective_f…" not in table and "{'" not in table
+    assert "fast_moving_average_window=2" in table and "objective_value" in table
+    assert "slow_moving_average_window=50" in " ".join(table.split())  # shared, in the title
+    summary = on_terminal(["summary", "--database", db_url], 80)
+    assert "mean_reversion_with_volatility_filter" in summary and "…" not in summary
+    top = on_terminal(["top", "--metric", "max_drawdown", "--database", db_url], 80)
+    assert str(runs[2].backtest_id)[:8] not in top  # never traded: not ranked
+    assert "--min-trades 0" in " ".join(top.split())
+    every = on_terminal(["top", "--metric", "max_drawdown", "--min-trades", "0", "--database",
+                         db_url], 80)  # fmt: skip
+    assert str(runs[2].backtest_id)[:8] in every

@@ -79,3 +79,20 @@ def params_text(parameters: Any) -> str:
         return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
                         for k, v in parameters.items())  # fmt: skip
     return "" if parameters is None else json.dumps(parameters)
+
+
+def differing(parameters: list[Any]) -> tuple[list[str], str]:
+    """What tells rows apart: each row's parameters that differ between the rows, and the
+    ones every row shares (``slow=50``), both as ``params_text`` writes them. With one row,
+    or parameters that are not all objects, each row's own and nothing shared."""
+    objects = [p for p in parameters if isinstance(p, dict)]
+    if len(parameters) < 2 or len(objects) < len(parameters):
+        return [params_text(p) for p in parameters], ""
+    first = objects[0]
+    shared = {k: v for k, v in first.items() if all(k in p and _same(p[k], v) for p in objects)}
+    rows = [params_text({k: v for k, v in p.items() if k not in shared}) for p in objects]
+    return rows, params_text(shared)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b  # 1, 1.0 and true are three values in JSON

@@ -30,7 +30,7 @@ from backtest_store.cli.console import (
     short_id,
     status_filter,
 )
-from backtest_store.metrics import MEASURES, number, params_text, percent, shown, units
+from backtest_store.metrics import MEASURES, differing, number, params_text, percent, shown, units
 from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
@@ -143,29 +143,41 @@ def top(args: argparse.Namespace) -> int:
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
-        _results_table(rows, f"best by {args.metric}", first=args.metric, wide=args.wide)
+        among = ("every run, traded or not" if args.min_trades == 0 else
+                 f"runs with {args.min_trades:,}+ trades; --min-trades 0 for all")  # fmt: skip
+        _results_table(rows, f"best by {args.metric} ({among})", first=args.metric,
+                       wide=args.wide)  # fmt: skip
     return 0
 
 
 def _results_table(rows: list[BacktestResult], title: str, first: str | None = None, *,
                    wide: bool = False) -> None:  # fmt: skip
-    # least important first to go: status, the run's date, the strategy, trades, win rate
+    # least important first to go: what every row shares, status, the run's date, the
+    # strategy, trades, win rate, ...; the parameters that tell the rows apart stay longest
     columns = [Col("id"), Col("symbol"), Col("strategy_type", 3, text=True),
-               Col("parameters", 8, text=True), Col("backtest_date", 2),
+               Col("parameters", 9, text=True), Col("backtest_date", 2),
                Col("status", 1)]  # fmt: skip
     metrics = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate", "total_trades"]
-    keep = {"total_return": 0, "sharpe_ratio": 0, "max_drawdown": 7, "win_rate": 5,
+    keep = {"total_return": 8, "sharpe_ratio": 8, "max_drawdown": 7, "win_rate": 5,
             "total_trades": 4}  # fmt: skip
     if first and first not in metrics:
         metrics.insert(0, first)
     columns += [Col(m, 0 if m == first else keep.get(m, 8), right=True) for m in metrics]
     cells = []
-    for r in rows:
+    texts, shared = _parameters([r.parameters for r in rows], wide)
+    for r, params in zip(rows, texts, strict=True):
         date_text = r.backtest_date.strftime("%Y-%m-%d %H:%M") if r.backtest_date else ""
-        cells.append([short_id(r.backtest_id), r.symbol, r.strategy_type,
-                      params_text(r.parameters), date_text, r.status or "",
-                      *(shown(m, getattr(r, m)) for m in metrics)])  # fmt: skip
-    print_table(f"{len(rows)} {title}", columns, cells, wide=wide)
+        cells.append([short_id(r.backtest_id), r.symbol, r.strategy_type, params, date_text,
+                      r.status or "", *(shown(m, getattr(r, m)) for m in metrics)])  # fmt: skip
+    print_table(f"{len(rows)} {title}", columns, cells, wide=wide, shared=shared)
+
+
+def _parameters(parameters: list[Any], wide: bool) -> tuple[list[str], str]:
+    """The parameters column: on a terminal, only what differs between the rows, and what
+    they share for the title; ``--wide``: each row's whole parameters."""
+    if wide:
+        return [params_text(p) for p in parameters], ""
+    return differing(parameters)
 
 
 def show(args: argparse.Namespace) -> int:
@@ -181,12 +193,12 @@ def show(args: argparse.Namespace) -> int:
         print_json(documents.backtest(result, trades, optimizations, windows))
         return 0
     tally = documents.tally(trades)
-    _show_table(result, tally, optimizations, windows)
+    _show_table(result, tally, optimizations, windows, wide=args.wide)
     return 0
 
 
 def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: list[Any],
-                windows: list[Any]) -> None:  # fmt: skip
+                windows: list[Any], *, wide: bool) -> None:  # fmt: skip
     from rich.table import Table
 
     out = console()
@@ -220,25 +232,35 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
         f" {tally['open']:,} open)"
     )
     if optimizations:
-        table = Table(title=f"optimization: {len(optimizations)} parameter sets, best first")
-        for c in ("rank", "parameters", "objective_function", "objective_value", "sharpe_ratio",
-                  "total_return"):  # fmt: skip
-            table.add_column(c)
-        for o in optimizations[:20]:
-            table.add_row(str(o.rank), str(o.parameters), o.objective_function or "",
-                          number(o.objective_value), number(o.sharpe_ratio),
-                          percent(o.total_return))  # fmt: skip
-        out.print(table)
+        _optimization_table(optimizations[:20], len(optimizations), wide)
     if windows:
-        table = Table(title=f"walk-forward: {len(windows)} windows")
-        for c in ("test period", "optimal_parameters", "out_of_sample_return",
-                  "out_of_sample_sharpe", "is_profitable"):  # fmt: skip
-            table.add_column(c)
-        for w in windows:
-            table.add_row(f"{w.test_period_start} .. {w.test_period_end}",
-                          str(w.optimal_parameters), percent(w.out_of_sample_return),
-                          number(w.out_of_sample_sharpe), str(w.is_profitable))  # fmt: skip
+        texts, shared = differing([w.optimal_parameters for w in windows])
+        table = Table(title=f"walk-forward: {len(windows)} windows"
+                            + (f" (every window: {shared})" if shared else ""))  # fmt: skip
+        for c in ("test period", "optimal parameters", "out-of-sample return",
+                  "out-of-sample Sharpe", "profitable"):  # fmt: skip
+            table.add_column(c, justify="left" if c.endswith(("period", "parameters")) else
+                             "right")  # fmt: skip
+        for w, params in zip(windows, texts, strict=True):
+            table.add_row(f"{w.test_period_start} .. {w.test_period_end}", params,
+                          percent(w.out_of_sample_return), number(w.out_of_sample_sharpe),
+                          "" if w.is_profitable is None else "yes" if w.is_profitable
+                          else "no")  # fmt: skip
         out.print(table)
+
+
+def _optimization_table(best: list[Any], count: int, wide: bool) -> None:
+    """The best parameter sets: each a line, its parameters as ``fast=10`` (only those
+    that differ: the title says what they share), headers whole."""
+    texts, shared = _parameters([o.parameters for o in best], wide)
+    columns = [Col("rank"), Col("parameters", 9, text=True),
+               Col("objective", 2, text=True), Col("objective_value", 5, right=True),
+               Col("sharpe_ratio", 4, right=True), Col("total_return", 3, right=True)]  # fmt: skip
+    cells = [[str(o.rank), params, o.objective_function or "", number(o.objective_value),
+              number(o.sharpe_ratio), percent(o.total_return)]
+             for o, params in zip(best, texts, strict=True)]  # fmt: skip
+    print_table(f"optimization: {count} parameter sets, best {len(best)} first", columns, cells,
+                wide=wide, shared=shared)  # fmt: skip
 
 
 def trades(args: argparse.Namespace) -> int:
@@ -266,16 +288,29 @@ def _trades_csv(rows: list[BacktestTrade]) -> None:
 
 
 def _trades_table(rows: list[BacktestTrade], *, wide: bool = False) -> None:
-    columns = [Col("trade_number"), Col("direction", 3), Col("entry_date"),
-               Col("entry_price", right=True), Col("exit_date", 4),
-               Col("exit_price", 5, right=True),
-               Col("position_size", 2, right=True), Col("pnl", right=True),
-               Col("pnl_percent", 6, right=True), Col("exit_reason", 1, text=True)]  # fmt: skip
-    cells = [[str(t.trade_number), t.direction, when(t.entry_date, t.entry_time),
-              exact(t.entry_price), when(t.exit_date, t.exit_time), exact(t.exit_price),
-              exact(t.position_size), exact(t.pnl), percent(t.pnl_percent),
-              t.exit_reason or ""] for t in rows]  # fmt: skip
-    print_table(f"{len(rows)} trades", columns, cells, wide=wide)
+    # what a trade is (direction, entry, exit, pnl) stays; its number, size and reason go
+    # first (the rows are in trade order)
+    columns = [Col("trade_number", 2), Col("direction", 10), Col("entry_date"),
+               Col("entry_price", 8, right=True), Col("exit_date", 9),
+               Col("exit_price", 7, right=True), Col("position_size", 3, right=True),
+               Col("pnl", right=True), Col("pnl_percent", 6, right=True),
+               Col("exit_reason", 4, text=True)]  # fmt: skip
+    entry, exit_, size = (aligned([getattr(t, name) for t in rows])
+                          for name in ("entry_price", "exit_price", "position_size"))  # fmt: skip
+    cells = [[str(t.trade_number), t.direction, when(t.entry_date, t.entry_time), entry[n],
+              when(t.exit_date, t.exit_time), exit_[n], size[n], number(t.pnl, 2),
+              percent(t.pnl_percent), t.exit_reason or ""]
+             for n, t in enumerate(rows)]  # fmt: skip
+    print_table(f"{len(rows)} trades (pnl in the account currency)", columns, cells, wide=wide)
+
+
+def aligned(values: list[Any]) -> list[str]:
+    """A column of stored numbers with as many decimals as the most precise of them needs
+    (prices at their tick: 182.00 beside 169.02), so the column lines up and no stored
+    digit is lost; no exponent, and no zeros beyond what some value needs."""
+    texts = [exact(v) for v in values]
+    places = max((len(t) - t.index(".") - 1 for t in texts if "." in t), default=0)
+    return ["" if v is None else f"{v:,.{places}f}" for v in values]
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -295,15 +330,43 @@ def compare(args: argparse.Namespace) -> int:
         return 0
 
     chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
-    columns = [Col("id"), Col("symbol"), Col("strategy_type", len(chosen) + 1, text=True),
-               Col("parameters", len(chosen) + 2, text=True)]  # fmt: skip
-    columns += [Col(m, len(chosen) - k, right=True) for k, m in enumerate(chosen)]
-    cells = [[short_id(r.backtest_id), r.symbol, r.strategy_type,
-              params_text(parameters.get(r.backtest_id)),
-              *(f"{shown(m, r.values[m])} ({r.ranks[m] or '-'})" for m in chosen)]
-             for r in rows]  # fmt: skip
-    print_table("comparison, best first (rank in brackets)", columns, cells, wide=args.wide)
+    _comparison(rows, chosen, [parameters.get(r.backtest_id) for r in rows], wide=args.wide)
     return 0
+
+
+def _comparison(rows: list[Any], metrics: list[str], parameters: list[Any], *,
+                wide: bool) -> None:  # fmt: skip
+    """The comparison as the web view shows it: a column per backtest, a row per metric
+    (so every metric shows, however many), each value with its rank in brackets. What
+    tells the runs apart comes first: the symbol and strategy where they differ, then a
+    row per parameter that differs; what every run shares is in the title."""
+    from rich.table import Table
+
+    described = [("symbol", [r.symbol for r in rows]),
+                 ("strategy_type", [r.strategy_type for r in rows])]  # fmt: skip
+    if all(isinstance(p, dict) for p in parameters):
+        keys = dict.fromkeys(k for p in parameters for k in p)
+        described += [(k, [params_text({k: p[k]}).partition("=")[2] if k in p else ""
+                           for p in parameters]) for k in keys]  # fmt: skip
+    else:
+        described.append(("parameters", [params_text(p) for p in parameters]))
+    common = [f"{name} {values[0]}" if name in ("symbol", "strategy_type") else
+              f"{name}={values[0]}" for name, values in described
+              if len(rows) > 1 and len(set(values)) == 1]  # fmt: skip
+    title = "comparison, best first (rank in brackets)"
+    table = Table(title=title + (f" (every run: {', '.join(common)})" if common else ""))
+    names = [n for n, values in described if len(rows) == 1 or len(set(values)) > 1]
+    labels = [f"{m} %" if units().get(m) == "fraction" else m for m in metrics]
+    table.add_column("", no_wrap=True, min_width=max(map(len, [*names, *labels])))
+    for r in rows:
+        table.add_column(short_id(r.backtest_id), justify="right", overflow="fold")
+    for name, values in described:
+        if name in names:
+            table.add_row(name, *values)
+    for m, label in zip(metrics, labels, strict=True):
+        table.add_row(label, *(f"{shown(m, r.values[m]).removesuffix(' %')} "
+                               f"({r.ranks[m] or '-'})" for r in rows))  # fmt: skip
+    console(wide).print(table)
 
 
 def summary(args: argparse.Namespace) -> int:
@@ -314,19 +377,19 @@ def summary(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    from rich.table import Table
-
-    table = Table(title="performance summary (groups by count, most first; then by name)")
-    for c in ("group", "count", "mean return", "best", "worst", "mean Sharpe", "mean win rate"):
-        table.add_column(c, justify="left" if c == "group" else "right")
-    groups = [("all", result.overall)]
-    groups += [(f"strategy {k}", v) for k, v in result.by_strategy.items()]  # by count
-    groups += [(f"symbol {k}", v) for k, v in result.by_symbol.items()]
-    for name, s in groups:
-        table.add_row(name, f"{s.count:,}", percent(s.mean_return), percent(s.best_return),
-                      percent(s.worst_return), number(s.mean_sharpe),
-                      percent(s.mean_win_rate))  # fmt: skip
-    console().print(table)
+    sections = [("all backtests", {"all": result.overall}),
+                ("by strategy", result.by_strategy), ("by symbol", result.by_symbol)]  # fmt: skip
+    # a group's name is never cut; the figures go first, the worst, then the best
+    columns = [Col("group"), Col("count", right=True), Col("return", right=True),
+               Col("best", 3, right=True), Col("worst", 2, right=True),
+               Col("Sharpe", right=True), Col("win rate", 1, right=True)]  # fmt: skip
+    for title, groups in sections:
+        cells = [[name, f"{s.count:,}", percent(s.mean_return), percent(s.best_return),
+                  percent(s.worst_return), number(s.mean_sharpe), percent(s.mean_win_rate)]
+                 for name, s in groups.items()]  # fmt: skip
+        order = " (by count, most first; then by name)" if len(groups) > 1 else ""
+        print_table(f"{title}{order}: mean total return, best, worst; mean Sharpe ratio, "
+                    "win rate", columns, cells, wide=args.wide)  # fmt: skip
     return 0
 
 
@@ -369,7 +432,9 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("top", parents=[*common, filters, params], help="best backtests by a metric")
     p.add_argument("--metric", default="sharpe_ratio", metavar="M", help="default sharpe_ratio")
-    p.add_argument("--min-trades", type=int, default=0, metavar="N")
+    p.add_argument("--min-trades", type=int, default=1, metavar="N",
+                   help="rank runs with at least N trades (default 1: a run that never "
+                   "traded has no drawdown to rank; 0 ranks every run)")  # fmt: skip
     p.add_argument("--limit", type=int, default=20, metavar="N", help="default 20")
     p.set_defaults(handler=top)
 

@@ -179,14 +179,19 @@ class Col:
     text: bool = False
 
 
-def print_table(title: str, columns: list[Col], rows: list[list[str]], *, wide: bool) -> None:
+def print_table(title: str, columns: list[Col], rows: list[list[str]], *, wide: bool,
+                shared: str = "") -> None:  # fmt: skip
     """A table that fits the terminal: whole columns are left out, least important first,
-    and the title says which; a number is never cut. ``wide``: every column."""
+    and the title says which; a number is never cut. A column that holds one value in
+    every row tells no row apart: it goes first, and the title gives its value (beside
+    ``shared``, what the caller knows every row shares). ``wide``: every column."""
     from rich.table import Table
 
     out = console(wide)
     shown = list(range(len(columns)))
     natural = [max([len(c.name), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    same = {i for i, c in enumerate(columns) if c.keep > 0 and len(rows) > 1
+            and all(r[i] == rows[0][i] for r in rows)}  # fmt: skip
 
     def width(kept: list[int]) -> int:  # rich's box: a bar and a space each side of a cell
         return sum(natural[i] + 3 for i in kept) + 1
@@ -196,16 +201,22 @@ def print_table(title: str, columns: list[Col], rows: list[list[str]], *, wide: 
         droppable = [i for i in shown if columns[i].keep > 0]
         if not droppable:
             break
-        gone = min(droppable, key=lambda i: (columns[i].keep, -i))
+        gone = min(droppable, key=lambda i: (i not in same, columns[i].keep, -i))
         shown.remove(gone)
         dropped.append(gone)
     for i in reversed(dropped):  # a narrow column that fits after all comes back
         if width([*shown, i]) <= out.width:
             shown = sorted([*shown, i])
             dropped.remove(i)
-    left_out = [columns[i].name for i in dropped]
-    note = f" (left out for the width: {', '.join(left_out)}; --wide shows all)" if left_out else ""
-    table = Table(title=title + note)
+    constant = [f"{columns[i].name} {rows[0][i]}" for i in dropped if i in same and rows[0][i]]
+    constant += [shared] if shared else []
+    left_out = [columns[i].name for i in dropped if i not in same]  # empty everywhere: unsaid
+    notes = [f"every row: {', '.join(constant)}"] if constant else []
+    if left_out:
+        notes.append(f"left out for the width: {', '.join(left_out)}")
+    if dropped:
+        notes.append("--wide shows all")
+    table = Table(title=title + (f" ({'; '.join(notes)})" if notes else ""))
     for i in shown:
         c = columns[i]
         table.add_column(
