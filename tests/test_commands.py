@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from backtest_store import BacktestStore, migrations
+from backtest_store.documents import summary
 from backtest_store.metrics import MEASURES, units
 from backtest_store.serialize import from_json, plain, to_json
 from backtest_store.tables import RESULTS, TRADES
@@ -146,8 +147,8 @@ def test_compare_and_summary(filled: tuple[str, list[Any]]) -> None:
             [r.backtest_id for r in saved], metrics=["sharpe_ratio", "total_return"]
         )
         assert got == plain(want)
-        assert out_json("summary", url=url) == plain(store.performance_summary())
-        assert out_json("summary", "--symbol", "AAPL", url=url) == plain(
+        assert out_json("summary", url=url) == summary(store.performance_summary())
+        assert out_json("summary", "--symbol", "AAPL", url=url) == summary(
             store.performance_summary(symbol="AAPL")
         )
     assert got[0]["ranks"]["sharpe_ratio"] == 1 and got[0]["values"]["sharpe_ratio"] == "2.1000"

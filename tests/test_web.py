@@ -73,7 +73,7 @@ def test_the_tearsheet(client: TestClient, seeded: Seeded) -> None:
     for part in ("monthly returns %", "yearly returns %", "rolling Sharpe ratio", "in-sample"):
         assert part in page
     assert page.count('class="chart"') == 5  # equity+underwater, calendar, rolling, grid, windows
-    assert "fraction" in page and "days" in page  # each metric's unit from the COMMENTs
+    assert "<td class=\"note\">%</td>" in page and "days" in page  # each metric's unit, as shown
     assert page.count("<tr><td>", page.index("worst drawdowns"), page.index('id="trades"')) == 5
     figures = [json.loads(f.replace("&#34;", '"').replace("&amp;", "&").replace("&lt;", "<")
                .replace("&gt;", ">").replace("&#39;", "'")) for f in _figures(page)]  # fmt: skip

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
+from backtest_store.analytics import PerformanceSummary, SummaryStats
 from backtest_store.metrics import MEASURES, units
 from backtest_store.records import (
     BacktestResult,
@@ -22,6 +24,30 @@ from backtest_store.tables import RESULTS
 def dumps(document: Any) -> str:
     """A document as JSON text: what ``--json`` prints and ``/api`` answers."""
     return json.dumps(plain(document), ensure_ascii=False)
+
+
+# Each mean of the summary, and the column it averages.
+MEAN_OF = {"mean_return": "total_return", "mean_sharpe": "sharpe_ratio",
+           "mean_win_rate": "win_rate"}  # fmt: skip
+
+
+def summary(found: PerformanceSummary) -> dict[str, Any]:
+    """``summary --json`` and ``/api/summary``: each mean to the scale of the column it
+    averages (a mean of Sharpe ratios stored to 4 decimals has 4, not the 20 that
+    PostgreSQL's division gives)."""
+
+    def stats(s: SummaryStats) -> dict[str, Any]:
+        out: dict[str, Any] = plain(s)
+        for mean, column in MEAN_OF.items():
+            value = getattr(s, mean)
+            if value is not None and value.is_finite():
+                scale = RESULTS.columns[column].scale or 0
+                out[mean] = plain(value.quantize(Decimal(1).scaleb(-scale)))
+        return out
+
+    return {"overall": stats(found.overall),
+            "by_strategy": {k: stats(v) for k, v in found.by_strategy.items()},
+            "by_symbol": {k: stats(v) for k, v in found.by_symbol.items()}}  # fmt: skip
 
 
 def tally(trades: Sequence[BacktestTrade]) -> dict[str, int]:

@@ -45,6 +45,13 @@ def _unit(comment: str) -> str:
     return ""
 
 
+def label(column: str) -> str:
+    """A column's unit as a table shows its values: "%" for a fraction (shown in percent),
+    else the unit's name."""
+    unit = units().get(column, "")
+    return "%" if unit == "fraction" else unit
+
+
 def shown(column: str, value: Any) -> str:
     """A metric for the table, in its unit."""
     unit = units().get(column, "")
@@ -96,3 +103,21 @@ def differing(parameters: list[Any]) -> tuple[list[str], str]:
 
 def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b  # 1, 1.0 and true are three values in JSON
+
+
+def exact(value: Any) -> str:
+    """A stored number with every digit it keeps and no trailing zeros (1.08515500 is
+    1.085155): prices and sizes of FX and crypto lose nothing on the screen either."""
+    if value is None:
+        return ""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def aligned(values: list[Any]) -> list[str]:
+    """A column of stored numbers with as many decimals as the most precise of them needs
+    (prices at their tick: 182.00 beside 169.02), so the column lines up and no stored
+    digit is lost; no exponent, and no zeros beyond what some value needs."""
+    texts = [exact(v) for v in values]
+    places = max((len(t) - t.index(".") - 1 for t in texts if "." in t), default=0)
+    return ["" if v is None else f"{v:,.{places}f}" for v in values]

@@ -21,7 +21,7 @@ from backtest_store import charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
-from backtest_store.metrics import MEASURES, shown, units
+from backtest_store.metrics import MEASURES, label, shown
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of
 
@@ -79,7 +79,7 @@ def _page(results: list[BacktestResult], trades: dict[UUID | None, list[Backtest
         for r in results
     )
     rows = "".join(
-        f"<tr><td>{e(m)} <span class=note>{e(units().get(m, ''))}</span></td>"
+        f"<tr><td>{e(m)} <span class=note>{e(label(m))}</span></td>"
         + "".join(f"<td>{e(shown(m, getattr(r, m)))}</td>" for r in results)
         + "</tr>"
         for m in MEASURES

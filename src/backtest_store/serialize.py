@@ -24,9 +24,10 @@ R = TypeVar("R", bound=Record)
 
 
 def plain(value: Any) -> Any:
-    """One value as JSON: Decimal as a decimal string, ids and times as strings."""
+    """One value as JSON: Decimal as a plain decimal string (no exponent), ids and times as
+    strings."""
     if isinstance(value, Decimal):
-        return str(value)
+        return f"{value:f}"  # every digit, never an exponent: 0.00000000, not 0E-8
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):

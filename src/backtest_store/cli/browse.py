@@ -30,7 +30,17 @@ from backtest_store.cli.console import (
     short_id,
     status_filter,
 )
-from backtest_store.metrics import MEASURES, differing, number, params_text, percent, shown, units
+from backtest_store.metrics import (
+    MEASURES,
+    aligned,
+    differing,
+    exact,
+    label,
+    number,
+    params_text,
+    percent,
+    shown,
+)
 from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
@@ -97,15 +107,6 @@ def list_(args: argparse.Namespace) -> int:
     else:
         _results_table(rows, "backtests, newest first", wide=args.wide)
     return 0
-
-
-def exact(value: Any) -> str:
-    """A stored number with every digit it keeps and no trailing zeros (1.08515500 is
-    1.085155): prices and sizes of FX and crypto lose nothing on the screen either."""
-    if value is None:
-        return ""
-    text = f"{value:,f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def rate(value: Any) -> str:
@@ -216,10 +217,7 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
     metrics.add_column("value", justify="right")
     metrics.add_column("unit")
     for name in MEASURES:
-        unit = units().get(name, "")
-        metrics.add_row(
-            name, shown(name, getattr(result, name)), "%" if unit == "fraction" else unit
-        )
+        metrics.add_row(name, shown(name, getattr(result, name)), label(name))
     out.print(metrics)
     out.print(
         "[dim]profit_factor: gross profit / gross loss in money over the closed trades "
@@ -304,15 +302,6 @@ def _trades_table(rows: list[BacktestTrade], *, wide: bool = False) -> None:
     print_table(f"{len(rows)} trades (pnl in the account currency)", columns, cells, wide=wide)
 
 
-def aligned(values: list[Any]) -> list[str]:
-    """A column of stored numbers with as many decimals as the most precise of them needs
-    (prices at their tick: 182.00 beside 169.02), so the column lines up and no stored
-    digit is lost; no exponent, and no zeros beyond what some value needs."""
-    texts = [exact(v) for v in values]
-    places = max((len(t) - t.index(".") - 1 for t in texts if "." in t), default=0)
-    return ["" if v is None else f"{v:,.{places}f}" for v in values]
-
-
 def compare(args: argparse.Namespace) -> int:
     metrics = [m.strip() for m in args.metrics.split(",")] if args.metrics else None
     for m in metrics or ():
@@ -356,15 +345,15 @@ def _comparison(rows: list[Any], metrics: list[str], parameters: list[Any], *,
     title = "comparison, best first (rank in brackets)"
     table = Table(title=title + (f" (every run: {', '.join(common)})" if common else ""))
     names = [n for n, values in described if len(rows) == 1 or len(set(values)) > 1]
-    labels = [f"{m} %" if units().get(m) == "fraction" else m for m in metrics]
+    labels = [f"{m} %" if label(m) == "%" else m for m in metrics]
     table.add_column("", no_wrap=True, min_width=max(map(len, [*names, *labels])))
     for r in rows:
         table.add_column(short_id(r.backtest_id), justify="right", overflow="fold")
     for name, values in described:
         if name in names:
             table.add_row(name, *values)
-    for m, label in zip(metrics, labels, strict=True):
-        table.add_row(label, *(f"{shown(m, r.values[m]).removesuffix(' %')} "
+    for m, text in zip(metrics, labels, strict=True):
+        table.add_row(text, *(f"{shown(m, r.values[m]).removesuffix(' %')} "
                                f"({r.ranks[m] or '-'})" for r in rows))  # fmt: skip
     console(wide).print(table)
 
@@ -375,7 +364,7 @@ def summary(args: argparse.Namespace) -> int:
             since=day(args.since), symbol=args.symbol, strategy_type=args.strategy
         )
     if args.json:
-        print_json(result)
+        print_json(documents.summary(result))
         return 0
     sections = [("all backtests", {"all": result.overall}),
                 ("by strategy", result.by_strategy), ("by symbol", result.by_symbol)]  # fmt: skip

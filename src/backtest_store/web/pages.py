@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
-from backtest_store.metrics import number, percent, units
+from backtest_store.metrics import aligned, label, number, percent
 from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
@@ -102,12 +102,11 @@ def _columns(listing: filters.Listing) -> list[tuple[str, str, str | None, str]]
     arrow of the current sort."""
     out = []
     for name in table.COLUMNS:
-        unit = units().get(name, "")
         here = listing.sort == name
         order = "asc" if here and listing.descending else "desc"
         arrow = ("▼" if listing.descending else "▲") if here else ""
         link = listing.link(sort=name, order=order, after=None, before=None)
-        out.append((name, "%" if unit == "fraction" else unit, link if name in SORTS else None,
+        out.append((name, label(name), link if name in SORTS else None,
                     arrow))  # fmt: skip
     return out
 
@@ -139,12 +138,13 @@ async def backtest(request: Request) -> Response:
     pages = max(1, -(-len(shown) // TRADES_PAGE))
     if number > pages:
         raise BadRequest("trades_page", f"from 1 to {pages}")
+    on_page = shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE]
     curve = tearsheet.curve_of(result.equity_curve)
     equity, notes = charts.equity_figure([result], {the_id: trades}, gl=False, log=log,
                                          curves=[curve])  # fmt: skip
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
-        trades=shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE], outcome=outcome,
+        trades=on_page, prices=_aligned(on_page), outcome=outcome,
         trades_page=number, trades_pages=pages, log=log, equity=equity, notes=notes,
         calendar=charts.calendar_figure(curve), rolling=charts.rolling_figure(curve, gl=False),
         drawdowns=tearsheet.worst_drawdowns(curve, WORST), optimizations=optimizations,
@@ -154,6 +154,12 @@ async def backtest(request: Request) -> Response:
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),
     )  # fmt: skip
+
+
+def _aligned(trades: list[BacktestTrade]) -> dict[str, list[str]]:
+    """Prices and sizes, each column to the decimals its most precise value needs."""
+    return {name: aligned([getattr(t, name) for t in trades])
+            for name in ("entry_price", "exit_price", "position_size")}  # fmt: skip
 
 
 def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
@@ -223,7 +229,7 @@ async def summary(request: Request) -> Response:
     kept = await request.app.state.summaries.get((since, symbol, strategy), compute)
     age = {"age": str(int(kept.age()))}
     if wants_json(request):
-        response = document(kept.summary)
+        response = document(documents.summary(kept.summary))
         response.headers.update(age)
         return response
     s = kept.summary
