@@ -73,7 +73,8 @@ def test_the_tearsheet(client: TestClient, seeded: Seeded) -> None:
     for part in ("monthly returns %", "yearly returns %", "rolling Sharpe ratio", "in-sample"):
         assert part in page
     assert page.count('class="chart"') == 5  # equity+underwater, calendar, rolling, grid, windows
-    assert "<td class=\"note\">%</td>" in page and "days" in page  # each metric's unit, as shown
+    assert '<td class="note">%</td>' in page and "days" in page  # each metric's unit, as shown
+    assert "backtesting.py divides summed trade returns" in page  # why profit_factor differs
     assert page.count("<tr><td>", page.index("worst drawdowns"), page.index('id="trades"')) == 5
     figures = [json.loads(f.replace("&#34;", '"').replace("&amp;", "&").replace("&lt;", "<")
                .replace("&gt;", ">").replace("&#39;", "'")) for f in _figures(page)]  # fmt: skip
@@ -81,6 +82,10 @@ def test_the_tearsheet(client: TestClient, seeded: Seeded) -> None:
     assert [t["name"] for t in equity["data"]][-2:] == ["entries", "exits"]  # trades marked
     assert equity["layout"]["yaxis"]["type"] == "linear"
     assert {t["type"] for f in figures for t in f["data"]} <= {"scatter", "heatmap", "bar"}  # SVG
+    grid = next(f for f in figures if "over the grid" in str(f["layout"].get("title")))
+    # the tested values as categories: no tick between them, every cell one wide
+    assert grid["data"][0]["x"] == ["5", "10", "15", "20"]
+    assert grid["layout"]["xaxis"]["type"] == grid["layout"]["yaxis"]["type"] == "category"
     logged = client.get(f"/backtests/{seeded.rich}?log=1").text
     assert "&#34;type&#34;:&#34;log&#34;" in logged
     winning = client.get(f"/backtests/{seeded.rich}?outcome=winning").text
@@ -89,6 +94,7 @@ def test_the_tearsheet(client: TestClient, seeded: Seeded) -> None:
     assert download.status_code == 200
     assert download.headers["content-disposition"].startswith("attachment;")
     assert "Tearsheet: " in download.text
+    assert "backtesting.py divides summed trade returns" in download.text
 
 
 def _figures(page: str) -> list[str]:
@@ -129,6 +135,13 @@ def test_filters_match_the_store(
     got = listed_ids(client.get(f"/?{query}").text)
     assert got == want
     assert got != listed_ids(client.get("/").text)
+
+
+def test_the_list_never_wraps_inside_a_parameter(client: TestClient) -> None:
+    """The cell wraps between pairs: a number is never cut (fast_window=1 / 0)."""
+    page = client.get("/").text
+    assert '<td class="params"><span class="nowrap">fast=' in page
+    assert '</span> <span class="nowrap">slow=' in page
 
 
 def test_the_list_shows_each_metric_as_the_cli_does() -> None:

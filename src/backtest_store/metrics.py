@@ -45,6 +45,16 @@ def _unit(comment: str) -> str:
     return ""
 
 
+# Why two stored figures differ from the libraries' printed ones: said wherever the
+# metrics are shown (show, the tearsheet page, the report).
+FOOTNOTE = (
+    "profit_factor: gross profit / gross loss in money over the closed trades "
+    "(backtesting.py divides summed trade returns); max_drawdown_duration: calendar days "
+    "from peak to recovery (vectorbt counts bars): both differ from the libraries' printed "
+    "figures on purpose."
+)
+
+
 def label(column: str) -> str:
     """A column's unit as a table shows its values: "%" for a fraction (shown in percent),
     else the unit's name."""
@@ -82,10 +92,15 @@ def number(value: Any, places: int = 4) -> str:
 
 def params_text(parameters: Any) -> str:
     """Parameters compactly, as a grid differs by them: ``fast=10 slow=50``."""
+    return " ".join(params_pairs(parameters))
+
+
+def params_pairs(parameters: Any) -> list[str]:
+    """Each parameter as ``key=value`` (a page keeps each pair on one line)."""
     if isinstance(parameters, dict):
-        return " ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
-                        for k, v in parameters.items())  # fmt: skip
-    return "" if parameters is None else json.dumps(parameters)
+        return [f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}"
+                for k, v in parameters.items()]  # fmt: skip
+    return [] if parameters is None else [json.dumps(parameters)]
 
 
 def differing(parameters: list[Any]) -> tuple[list[str], str]:

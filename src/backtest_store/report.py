@@ -21,7 +21,7 @@ from backtest_store import charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
-from backtest_store.metrics import MEASURES, label, shown
+from backtest_store.metrics import FOOTNOTE, MEASURES, label, shown
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of
 
@@ -89,6 +89,7 @@ def _page(results: list[BacktestResult], trades: dict[UUID | None, list[Backtest
     metrics = (
         f"<table><thead><tr><th>metric</th>{head}</tr></thead><tbody><tr><td>period</td>"
         f"{period}</tr><tr><td>parameters</td>{params}</tr>{rows}</tbody></table>"
+        f"<p class=note>{e(FOOTNOTE)}</p>"
     )
     tables = "".join(_trades_table(r, trades[r.backtest_id]) for r in results)
     note = "".join(f"<p class=note>{e(n)}</p>" for n in notes)

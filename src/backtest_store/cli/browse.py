@@ -31,6 +31,7 @@ from backtest_store.cli.console import (
     status_filter,
 )
 from backtest_store.metrics import (
+    FOOTNOTE,
     MEASURES,
     aligned,
     differing,
@@ -219,12 +220,7 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
     for name in MEASURES:
         metrics.add_row(name, shown(name, getattr(result, name)), label(name))
     out.print(metrics)
-    out.print(
-        "[dim]profit_factor: gross profit / gross loss in money over the closed trades "
-        "(backtesting.py divides summed trade returns); max_drawdown_duration: calendar days "
-        "from peak to recovery (vectorbt counts bars): both differ from the libraries' "
-        "printed figures on purpose.[/dim]"
-    )
+    out.print(f"[dim]{FOOTNOTE}[/dim]")
     out.print(
         f"trades: {tally['count']:,} ({tally['winning']:,} winning, {tally['losing']:,} losing,"
         f" {tally['open']:,} open)"

@@ -14,7 +14,16 @@ from starlette.responses import HTMLResponse, Response
 
 from backtest_store import documents
 from backtest_store.json_policy import dump_gaps
-from backtest_store.metrics import MEASURES, label, number, params_text, percent, shown, units
+from backtest_store.metrics import (
+    FOOTNOTE,
+    MEASURES,
+    label,
+    number,
+    params_text,
+    percent,
+    shown,
+    units,
+)
 from backtest_store.web.guard import JSON
 
 
@@ -27,7 +36,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # the templates are the package's: no stat() of each per page
     )
-    env.globals.update(MEASURES=MEASURES, units=units, label=label, shown=shown,
+    env.globals.update(FOOTNOTE=FOOTNOTE, MEASURES=MEASURES, units=units, label=label, shown=shown,
                        params_text=params_text,
                        percent=percent, number=number, figure=figure, day=day)  # fmt: skip
     return env

@@ -11,7 +11,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from backtest_store.metrics import number, params_text, percent, shown, units
+from backtest_store.metrics import number, params_pairs, percent, shown, units
 from backtest_store.records import BacktestResult
 
 SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
@@ -40,7 +40,13 @@ def row(r: BacktestResult, root: str) -> Markup:
         f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
         f'{the_id}"></td><td><a class="id" href="{escape(root)}/backtests/{the_id}">'
         f"{the_id[:8]}</a></td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
-        f'<td class="params">{escape(params_text(r.parameters))}</td><td class="nowrap">'
+        f'<td class="params">{_pairs(r.parameters)}</td><td class="nowrap">'
         f'{r.start_date} .. {r.end_date}</td><td class="num nowrap">{run}</td>{metrics}'
         f'<td class="num">{trades}</td></tr>'
     )
+
+
+def _pairs(parameters: object) -> str:
+    """Each key=value kept whole on one line (the cell wraps between pairs, never inside
+    a number: ``fast_window=1 / 0``)."""
+    return " ".join(f'<span class="nowrap">{escape(p)}</span>' for p in params_pairs(parameters))
