@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backtest_store import BacktestStore, tearsheet
+from backtest_store import BacktestStore, charts, tearsheet
 from backtest_store.tearsheet import Curve, curve_of
+from tests.support.records import result
 
 
 def daily(values: list[float], start: datetime = datetime(2024, 1, 1, tzinfo=UTC)) -> Curve:
@@ -103,6 +104,22 @@ def test_curves_are_rebased_to_one_at_the_latest_common_start() -> None:
     assert b.values == pytest.approx([1.0, 1.1, 0.88])
     x, y = tearsheet.rebased([Curve(None, [2, 4]), Curve(None, [10, 5])])
     assert (x.values, y.values) == ([1.0, 2.0], [1.0, 0.5])
+
+
+def test_curves_that_share_no_span_are_each_rebased_at_their_own_start() -> None:
+    """GOOG 2004-13 beside EURUSD 2017-18: a common start left both empty ("no equity
+    curve stored" for curves that exist)."""
+    goog = daily([100, 150, 120])
+    eurusd = daily([10_000, 9_000, 9_900], start=datetime(2024, 6, 1, tzinfo=UTC))
+    assert not tearsheet.shared_span([goog, eurusd])
+    a, b = tearsheet.rebased([goog, eurusd])
+    assert a.times == goog.times and b.times == eurusd.times
+    assert a.values == pytest.approx([1.0, 1.5, 1.2])
+    assert b.values == pytest.approx([1.0, 0.9, 0.99])
+    assert tearsheet.shared_span([goog, daily([1, 2], start=goog.times[-1])])  # type: ignore[index]
+    figure, notes = charts.equity_figure([result(), result()], {}, gl=False, curves=[goog, eurusd])
+    assert notes == ["the curves share no span of time: each rebased to 1.0 at its own start"]
+    assert [len(t["y"]) for t in figure["data"] if t.get("yaxis") != "y2"] == [3, 3]
 
 
 def test_a_backtesting_run_gives_the_library_s_own_figures(db_url: str) -> None:

@@ -120,8 +120,10 @@ def equity_figure(
     overlaid = len(results) > 1
     curves = list(curves) if curves is not None else [curve_of(r.equity_curve) for r in results]
     if overlaid:  # absolute money on one axis compares nothing: each starts at 1.0
+        notes.append("equity rebased to 1.0 at the common start" if tearsheet.shared_span(curves)
+                     else "the curves share no span of time: each rebased to 1.0 at its own "
+                     "start")  # fmt: skip
         curves = tearsheet.rebased(curves)
-        notes.append("equity rebased to 1.0 at the common start")
     for n, result in enumerate(results):
         color = PALETTE[n % len(PALETTE)]
         name = label(result)

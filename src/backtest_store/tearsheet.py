@@ -208,13 +208,25 @@ def underwater(values: Sequence[float]) -> list[float]:
     return out
 
 
+def shared_span(curves: Sequence[Curve]) -> bool:
+    """Whether timed curves overlap in time: each reaches the latest first timestamp.
+    Curves without timestamps are taken to start together."""
+    timed = [c.times for c in curves if c.times]
+    if len(timed) < len(curves) or not timed:
+        return True
+    start = max(t[0] for t in timed)
+    return all(t[-1] >= start for t in timed)
+
+
 def rebased(curves: Sequence[Curve]) -> list[Curve]:
     """The curves from a common start, each divided by its value there (1.0 at the start):
     comparable whatever each started with. With timestamps the common start is the latest
-    first timestamp; without, the first bar. A curve with nothing from there on, or zero
-    there, is empty."""
+    first timestamp; without, the first bar. Curves that share no span of time (GOOG in
+    2004-13 beside EURUSD in 2017-18) are each rebased at their own start instead
+    (``shared_span``). A curve with nothing from there on, or zero there, is empty."""
     timed = all(c.times is not None and c.values for c in curves)
-    start = max(c.times[0] for c in curves if c.times) if timed else None
+    common = timed and shared_span(curves)
+    start = max(c.times[0] for c in curves if c.times) if common else None
     out = []
     for c in curves:
         first = 0
