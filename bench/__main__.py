@@ -1,6 +1,6 @@
 """make bench: the DAO beside its baselines, every figure measured in this run on this server.
 
-    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|citus]
+    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|stall|citus]
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
@@ -33,7 +33,7 @@ from bench.saves import (
     report_saves,
     report_small_save,
 )
-from bench.web import bench_web, report_web
+from bench.web import bench_stall, bench_web, report_stall, report_web
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["adopt", "small-save", "frame", "reads", "web", "citus"],
+        choices=["adopt", "small-save", "frame", "reads", "web", "stall", "citus"],
         help="run one section alone",
     )
     args = parser.parse_args()
@@ -67,6 +67,9 @@ def main() -> None:
     if args.only == "web":
         print(report_web(bench_web(20 if args.quick else 100, rounds=2 if args.quick else 5,
                                    grow_to_2m=not args.quick)))  # fmt: skip
+        return
+    if args.only == "stall":
+        print(report_stall(bench_stall(3 if args.quick else 10)))
         return
     if args.only == "reads":
         print(report_reads(bench_reads(20 if args.quick else 200, rounds=2 if args.quick else 5)))
@@ -105,6 +108,7 @@ def main() -> None:
     figures["adopt"] = bench_adopt(20_000 if args.quick else 200_000, 1 if args.quick else 2)
     figures["web"] = bench_web(20 if args.quick else 100, 2 if args.quick else 5,
                                grow_to_2m=not args.quick)  # fmt: skip
+    figures["stall"] = bench_stall(3 if args.quick else 10)
     text = (
         report_ingest(figures["ingest"])
         + "\n"
@@ -119,6 +123,8 @@ def main() -> None:
         + report_adopt(figures["adopt"])
         + "\n"
         + report_web(figures["web"])
+        + "\n"
+        + report_stall(figures["stall"])
     )
     print(text)
     out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"

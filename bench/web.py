@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from tests.support.minutes import YEAR_OF_MINUTES
 
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.operations.browse import cursor_of
@@ -218,3 +219,94 @@ def report_web(figures: dict[str, Any]) -> str:
                 f"{f['page_p50_ms'] / base:4.2f}x of itself at 200k"
             )
     return "\n".join(lines)
+
+
+def bench_stall(runs: int = 10, clients: int = 5) -> dict[str, Any]:
+    """A year of minutes (525,600 points) on the tearsheet page: the page alone beside its
+    reads, then a light page (/healthz, and the portfolio list) asked again and again
+    while ``clients`` clients load that tearsheet at once, all in one event loop with the
+    app, as uvicorn serves it. Also the longest the event loop went without running a
+    ticker task (the loop's longest hold)."""
+    url = fresh_database("bt_bench_stall")
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(YEAR_OF_MINUTES).fetchone()
+        assert row is not None
+    return asyncio.run(_stall(url, row[0], runs, clients))
+
+
+async def _stall(url: str, the_id: Any, runs: int, clients: int) -> dict[str, Any]:
+    import httpx2
+
+    from backtest_store.web.app import create_app
+
+    app = create_app(url, max_connections=clients + 2)
+    timed = Timed(app)
+    path = f"/backtests/{the_id}"
+    out: dict[str, Any] = {"points": 525_600, "runs": runs, "clients": clients}
+    async with app.router.lifespan_context(app):
+        store: AsyncBacktestStore = app.state.store
+
+        async def reads(s: AsyncBacktestStore) -> Any:
+            return (await s.get_backtest(the_id), await s.get_trades(the_id),
+                    await s.optimization_results(the_id), await s.walk_forward_tests(the_id))  # fmt: skip
+
+        transport = httpx2.ASGITransport(app=timed)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://bench",
+                                      timeout=120) as client:  # fmt: skip
+            out["alone"] = await measure(client, timed, store, path, reads, runs, 2)
+            holds: list[float] = []
+            stop = asyncio.Event()
+
+            async def ticker() -> None:  # the loop's holds: how late a 1 ms sleep wakes
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    await asyncio.sleep(0.001)
+                    holds.append(time.perf_counter() - started - 0.001)
+
+            async def light(page: str) -> list[float]:
+                samples = []
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    response = await client.get(page)
+                    assert response.status_code == 200, response.text[:200]
+                    samples.append(time.perf_counter() - started)
+                    await asyncio.sleep(0.01)
+                return samples
+
+            async def heavy() -> None:
+                for _ in range(2):
+                    response = await client.get(path)
+                    assert response.status_code == 200
+
+            watch = asyncio.create_task(ticker())
+            health, listing = asyncio.create_task(light("/healthz")), asyncio.create_task(
+                light("/api/portfolios"))  # fmt: skip
+            started = time.perf_counter()
+            await asyncio.gather(*(heavy() for _ in range(clients)))
+            out["under_load_s"] = time.perf_counter() - started
+            stop.set()
+            await watch
+            for name, task in (("healthz", health), ("portfolios", listing)):
+                samples = await task
+                out[name] = {"n": len(samples), "p50_ms": 1000 * statistics.median(samples),
+                             "p99_ms": 1000 * percentile(samples, 99),
+                             "max_ms": 1000 * max(samples)}  # fmt: skip
+            out["loop_hold_p99_ms"] = 1000 * percentile(holds, 99)
+            out["loop_hold_max_ms"] = 1000 * max(holds)
+    return out
+
+
+def report_stall(f: dict[str, Any]) -> str:
+    alone = f["alone"]
+    return "\n".join([
+        f"9. A year of minutes ({f['points']:,} points) on the tearsheet page, best of 2 "
+        f"alternating rounds of {f['runs']}",
+        f"   the page alone: p50 {alone['page_p50_ms']:.0f} ms, p95 {alone['page_p95_ms']:.0f} ms;"
+        f" its reads p50 {alone['reads_p50_ms']:.0f} ms ({alone['vs_reads']:.2f}x)",
+        f"   while {f['clients']} clients load it twice each ({f['under_load_s']:.1f} s):",
+        *(f"   {name:12s} p50 {f[name]['p50_ms']:7.1f} ms  p99 {f[name]['p99_ms']:7.1f} ms  "
+          f"max {f[name]['max_ms']:7.1f} ms  ({f[name]['n']} requests)"
+          for name in ("healthz", "portfolios")),
+        f"   the event loop's longest holds: p99 {f['loop_hold_p99_ms']:.1f} ms, "
+        f"max {f['loop_hold_max_ms']:.1f} ms",
+    ])  # fmt: skip

@@ -21,23 +21,12 @@ from backtest_store.charts import MAX_POINTS, decimate
 from backtest_store.report import write_html
 from backtest_store.tearsheet import curve_of
 from tests.support.browser import render
+from tests.support.minutes import YEAR_OF_MINUTES
 from tests.support.records import result, trade
 
 pytestmark = pytest.mark.slow
 
 TIMES: dict[str, float] = {}
-
-YEAR_OF_MINUTES = """
-INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date, data_points,
-                                  total_return, sharpe_ratio, equity_curve)
-SELECT 'BTC', 'minute_scalper', '2023-01-01', '2023-12-31', 525600, 0.12, 1.3,
-       jsonb_agg(jsonb_build_array(
-           to_char(timestamptz '2023-01-01 00:00+00' + i * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-           round((10000 + 800 * sin(i / 9000.0) + 150 * sin(i / 37.0) + i / 200.0)::numeric, 2))
-           ORDER BY i)
-FROM generate_series(0, 525599) AS i
-RETURNING backtest_id
-"""
 
 
 def check(rendered: Any, traces: int) -> None:

@@ -75,21 +75,31 @@ def decimate(
 ) -> tuple[list[Any], list[float]]:
     """At most ``limit`` points: the lowest and highest of each of ``limit // 2`` buckets,
     in their order, so every peak and trough stays visible."""
+    kept = kept_points(ys, limit)
+    return [xs[i] for i in kept], [ys[i] for i in kept]
+
+
+def kept_points(ys: Sequence[float], limit: int = MAX_POINTS) -> list[int]:
+    """The positions ``decimate`` keeps: a screen shows a few thousand points of a year of
+    minutes, so only those are formatted and sent (min and max by C-speed list calls)."""
     n = len(ys)
     if n <= limit:
-        return list(xs), list(ys)
+        return list(range(n))
+    values = list(ys)
     buckets = limit // 2
-    out_x: list[Any] = []
-    out_y: list[float] = []
+    out: list[int] = []
     for b in range(buckets):
         lo, hi = b * n // buckets, (b + 1) * n // buckets
-        chunk = ys[lo:hi]
-        i_min = lo + min(range(len(chunk)), key=chunk.__getitem__)
-        i_max = lo + max(range(len(chunk)), key=chunk.__getitem__)
-        for i in sorted({i_min, i_max}):
-            out_x.append(xs[i])
-            out_y.append(ys[i])
-    return out_x, out_y
+        chunk = values[lo:hi]
+        i_min, i_max = lo + chunk.index(min(chunk)), lo + chunk.index(max(chunk))
+        out += [i_min] if i_min == i_max else sorted((i_min, i_max))
+    return out
+
+
+def _shown(xs: Sequence[Any], ys: Sequence[float]) -> tuple[list[Any], list[float]]:
+    """The points a chart draws of a series, decimated, their x as the chart reads them."""
+    kept = kept_points(ys)
+    return [iso(xs[i]) for i in kept], [ys[i] for i in kept]
 
 
 def title(result: BacktestResult) -> str:
@@ -128,11 +138,11 @@ def equity_figure(
         color = PALETTE[n % len(PALETTE)]
         name = label(result)
         curve = curves[n]
-        xs, ys = [iso(x) for x in curve.x()], curve.values
+        xs, ys = curve.x(), curve.values
         if not ys:
             notes.append(f"{title(result)}: no equity curve stored")
             continue
-        dx, dy = decimate(xs, ys)
+        dx, dy = _shown(xs, ys)
         if len(dy) < len(ys):
             shown = f"{len(ys):,} points shown as {len(dy):,} (min/max per bucket)"
             notes.append(f"{title(result)}: {shown}")
@@ -141,16 +151,17 @@ def equity_figure(
         data.append({"type": kind, "x": dx, "y": dy, "mode": "lines", "name": name,
                      "legendgroup": group, "line": line})  # fmt: skip
         stored = curve_of(result.drawdown_series)
-        dd_x, dd_y = [iso(x) for x in stored.x()], stored.values
+        dd_x, dd_y = stored.x(), stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
             dd_x, dd_y = xs, tearsheet.underwater(ys)
-        ddx, ddy = decimate(dd_x, dd_y)
+        ddx, ddy = _shown(dd_x, dd_y)
         data.append({"type": kind, "x": ddx, "y": [v * 100 for v in ddy], "mode": "lines",
                      "fill": None if overlaid else "tozeroy", "name": f"{name} drawdown %",
                      "legendgroup": group, "line": line, "showlegend": False,
                      "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
         if curve.times is not None:
-            data += _trade_markers(trades.get(result.backtest_id, []), xs, ys, group, color)
+            data += _trade_markers(trades.get(result.backtest_id, []), curve.times, ys, group,
+                                   color)  # fmt: skip
     layout = _axes(2, ("equity", "drawdown"), (0.66, 0.27))
     layout["yaxis"].update(title={"text": "equity, rebased" if overlaid else "equity"},
                            type="log" if log else "linear")  # fmt: skip
@@ -181,11 +192,9 @@ def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
 
 
 def _trade_markers(
-    rows: list[BacktestTrade], xs: list[str], ys: list[float], group: str, color: str
+    rows: list[BacktestTrade], times: list[datetime], ys: list[float], group: str, color: str
 ) -> list[dict[str, Any]]:
     """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
-    # the curve's x are already naive UTC ISO text, as _instant makes keys
-    keys = xs if all(isinstance(x, str) for x in xs) else [_instant(x) for x in xs]
     shown_rows = rows[:MAX_MARKERS]
     out = []
     for side, name in (("entry", "entries"), ("exit", "exits")):
@@ -196,8 +205,8 @@ def _trade_markers(
             )
             if when is None:
                 continue
-            i = max(0, bisect.bisect_right(keys, _instant(when)) - 1)
-            mx.append(xs[i])
+            i = max(0, bisect.bisect_right(times, _aware(when)) - 1)
+            mx.append(iso(times[i]))
             my.append(ys[i])
             pnl = "" if t.pnl is None else f" pnl {float(t.pnl):,.2f}"
             price = t.entry_price if side == "entry" else t.exit_price
@@ -215,6 +224,15 @@ def _trade_markers(
                         "marker": marker, "legendgroup": group, "hovertext": text,
                         "hoverinfo": "text"})  # fmt: skip
     return out
+
+
+def _aware(value: Any) -> datetime:
+    """A trade's date or time as an aware datetime, comparable with a curve's times (a
+    date is its midnight in UTC; a time without a zone is taken as UTC)."""
+    moment: datetime = (
+        value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def calendar_figure(curve: Curve) -> Figure | None:
@@ -254,9 +272,8 @@ def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     if not roll.x:
         return None
     kind = "scattergl" if gl else "scatter"
-    when = [iso(x) for x in roll.x]
-    sx, sy = decimate(when, [float("nan") if s is None else s for s in roll.sharpe])
-    vx, vy = decimate(when, [v * 100 for v in roll.volatility])
+    sx, sy = _shown(roll.x, [float("nan") if s is None else s for s in roll.sharpe])
+    vx, vy = _shown(roll.x, [v * 100 for v in roll.volatility])
     data = [
         {"type": kind, "x": sx, "y": [None if v != v else v for v in sy], "mode": "lines",
          "name": "Sharpe"},
@@ -346,18 +363,6 @@ def _numeric(value: Any) -> bool:
 
 def _float(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
-
-
-def _instant(value: Any) -> str:
-    """A comparable key for a time: naive ISO text 'YYYY-MM-DDTHH:MM:SS', in UTC when the
-    value has an offset (as the stored pairs' "...Z" timestamps are)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return str(value.isoformat())
-    return f"{value}T00:00:00"  # a date
 
 
 def iso(x: Any) -> Any:

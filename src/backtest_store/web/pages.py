@@ -139,21 +139,31 @@ async def backtest(request: Request) -> Response:
     if number > pages:
         raise BadRequest("trades_page", f"from 1 to {pages}")
     on_page = shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE]
-    curve = tearsheet.curve_of(result.equity_curve)
-    equity, notes = charts.equity_figure([result], {the_id: trades}, gl=False, log=log,
-                                         curves=[curve])  # fmt: skip
+    # the work over every bar runs in a worker thread: a year of minutes never holds the
+    # event loop, and the other pages are answered meanwhile
+    figures = await asyncio.to_thread(_tearsheet, result, trades, optimizations, windows, log)
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
-        trades_page=number, trades_pages=pages, log=log, equity=equity, notes=notes,
-        calendar=charts.calendar_figure(curve), rolling=charts.rolling_figure(curve, gl=False),
-        drawdowns=tearsheet.worst_drawdowns(curve, WORST), optimizations=optimizations,
-        grid=charts.optimization_figure(optimizations), windows=windows,
-        walk_forward=charts.walk_forward_figure(windows), iso=charts.iso,
+        trades_page=number, trades_pages=pages, log=log, **figures,
+        optimizations=optimizations, windows=windows, iso=charts.iso,
         query=lambda **q: "?" + urlencode({k: v for k, v in {"log": "1" if log else None,
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),
     )  # fmt: skip
+
+
+def _tearsheet(result: BacktestResult, trades: list[BacktestTrade], optimizations: list[Any],
+               windows: list[Any], log: bool) -> dict[str, Any]:  # fmt: skip
+    """The tearsheet's figures and worst drawdowns, computed over the whole curve."""
+    curve = tearsheet.curve_of(result.equity_curve)
+    equity, notes = charts.equity_figure([result], {result.backtest_id: trades}, gl=False,
+                                         log=log, curves=[curve])  # fmt: skip
+    return {"equity": equity, "notes": notes, "calendar": charts.calendar_figure(curve),
+            "rolling": charts.rolling_figure(curve, gl=False),
+            "drawdowns": tearsheet.worst_drawdowns(curve, WORST),
+            "grid": charts.optimization_figure(optimizations),
+            "walk_forward": charts.walk_forward_figure(windows)}  # fmt: skip
 
 
 def _aligned(trades: list[BacktestTrade]) -> dict[str, list[str]]:
@@ -210,7 +220,7 @@ async def compare(request: Request) -> Response:
     if wants_json(request):
         return document(rows)
     results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
-    equity, notes = charts.equity_figure(results, {}, gl=False)
+    equity, notes = await asyncio.to_thread(charts.equity_figure, results, {}, gl=False)
     return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
                 equity=equity, notes=notes, metrics=list(rows[0].values))  # fmt: skip
 
@@ -298,8 +308,9 @@ async def portfolio(request: Request) -> Response:
         return document(to_json(found))
     components = found.component_backtest_ids if isinstance(found.component_backtest_ids,
                                                             list) else []  # fmt: skip
+    equity = await asyncio.to_thread(charts.portfolio_figure, found)
     return page(request, "portfolio.html", portfolio=found, components=components,
-                equity=charts.portfolio_figure(found))  # fmt: skip
+                equity=equity)  # fmt: skip
 
 
 async def healthz(request: Request) -> Response:
