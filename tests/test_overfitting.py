@@ -12,13 +12,17 @@ import pytest
 
 from backtest_store.overfitting import (
     Moments,
+    annualized,
     cscv,
     deflate,
     expected_max_sharpe,
+    judge_window,
     moments,
     psr,
     returns,
     sample_variance,
+    student_t_cdf,
+    walk_forward,
 )
 
 np = pytest.importorskip("numpy")
@@ -159,3 +163,41 @@ def test_a_real_edge_is_found() -> None:
         assert found.combinations == 12_870
         assert found.pbo is not None and found.pbo < 0.05, found.pbo
         assert found.selected.count(0) > 0.95 * found.combinations  # selected nearly always
+
+
+def test_student_t_by_its_closed_forms() -> None:
+    for t in (-3.0, -0.5, 0.0, 0.7, 3.4641016151377544, 12.0):
+        assert student_t_cdf(t, 1) == pytest.approx(0.5 + math.atan(t) / math.pi, abs=1e-12)
+        assert student_t_cdf(t, 2) == pytest.approx(0.5 + t / (2 * math.sqrt(2 + t * t)), abs=1e-12)
+    assert student_t_cdf(-2.0, 10) == pytest.approx(0.036694, abs=1e-6)  # a table's value
+    assert student_t_cdf(1.959964, 10**6) == pytest.approx(0.975, abs=1e-6)  # the normal's
+
+
+def test_walk_forward_by_hand() -> None:
+    # three windows of 1 %, 2 %, 3 %: mean 2 %, sd 1 %, t = 0.02 / (0.01 / √3) = √12, df 2:
+    # P(T > √12) = 1/2 - √12 / (2 √14)
+    found = walk_forward([0.01, 0.02, 0.03, None])
+    assert (found.windows, found.profitable_share) == (3, 1.0)
+    assert found.mean_return == pytest.approx(0.02)
+    assert found.t_statistic == pytest.approx(math.sqrt(12))
+    assert found.p_value == pytest.approx(0.5 - math.sqrt(12) / (2 * math.sqrt(14)))
+    assert walk_forward([0.01, -0.01, 0.0, 0.02]).profitable_share == 0.5
+    assert walk_forward([0.05]).reason == "1 window: a t-test needs at least 2"
+    assert walk_forward([0.01, 0.01]).reason == "the windows' returns do not vary"
+    assert walk_forward([None]).reason == "no window has an out-of-sample return"
+
+
+def test_a_window_s_efficiency_compares_annualized_returns() -> None:
+    # 20 % over two years in sample (9.54 % a year), 10 % over one year out of sample
+    window = judge_window(0.2, 730.5, 0.1, 365.25)
+    assert window.performance_ratio == pytest.approx(0.1 / (1.2**0.5 - 1))
+    assert window.degradation_factor == pytest.approx(1 - 0.1 / (1.2**0.5 - 1))
+    assert window.is_profitable is True
+    # a quarter's 2 % against a year's 8 %: (1.02⁴ - 1) / 0.08
+    quarter = judge_window(0.08, 365.25, 0.02, 365.25 / 4)
+    assert quarter.performance_ratio == pytest.approx((1.02**4 - 1) / 0.08)
+    assert annualized(-1.0, 30) is None and annualized(0.1, 0) is None
+    lost = judge_window(-0.05, 365.25, 0.01, 90)
+    assert lost.performance_ratio is None and lost.is_profitable is True
+    assert lost.reason == "the in-sample return is not a gain: no efficiency to measure"
+    assert judge_window(0.1, 365.25, None, 90).reason == "no out-of-sample return"

@@ -241,3 +241,123 @@ def _sharpe(np: Any, sums: Any, squares: Any, n: int) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(sd > 0, mean / np.where(sd > 0, sd, 1.0), np.sign(mean) * np.inf)
     return ratio
+
+
+# -- walk-forward: out of sample against in sample ---------------------------------------
+
+
+def annualized(total_return: float, days: float) -> float | None:
+    """A return over ``days`` calendar days as a yearly rate, compounded:
+    ``(1 + R) ** (365.25 / days) - 1``; None for no days or a loss of everything."""
+    if days <= 0 or total_return <= -1:
+        return None
+    return float((1 + total_return) ** (365.25 / days) - 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One walk-forward window judged: ``performance_ratio`` is its walk-forward
+    efficiency, the out-of-sample return over the in-sample one, both annualized alike
+    (so a 3-month test against a 12-month training compares like with like);
+    ``degradation_factor`` = 1 − performance_ratio, the share of the in-sample
+    performance lost out of sample (0 kept it all, 1 lost it all, above 1 lost money);
+    ``is_profitable``: the out-of-sample return is above 0. None, with ``reason``, where
+    undefined (no in-sample gain to compare with, or a missing figure)."""
+
+    performance_ratio: float | None
+    degradation_factor: float | None
+    is_profitable: bool | None
+    reason: str | None = None
+
+
+def judge_window(in_sample: float | None, in_days: float, out_of_sample: float | None,
+                 out_days: float) -> Window:  # fmt: skip
+    """A window's figures from its in-sample (training) and out-of-sample returns, as
+    fractions over their periods' calendar days."""
+    if out_of_sample is None or not math.isfinite(out_of_sample):
+        return Window(None, None, None, "no out-of-sample return")
+    profitable = out_of_sample > 0
+    if in_sample is None or not math.isfinite(in_sample):
+        return Window(None, None, profitable, "no in-sample return to compare with")
+    trained, tested = annualized(in_sample, in_days), annualized(out_of_sample, out_days)
+    if trained is None or tested is None:
+        return Window(None, None, profitable, "a period without days, or a return of -100 %")
+    if trained <= 0:
+        return Window(None, None, profitable,
+                      "the in-sample return is not a gain: no efficiency to measure")  # fmt: skip
+    ratio = tested / trained
+    return Window(ratio, 1 - ratio, profitable)
+
+
+@dataclass(frozen=True, slots=True)
+class WalkForward:
+    """The out-of-sample windows together: how many have a return, the share that
+    made money, their mean return (a fraction), and the one-sided t-test that that
+    mean is above 0 (``t_statistic`` over n - 1 degrees of freedom, ``p_value``). None,
+    with ``reason``, where there are too few windows or they do not vary."""
+
+    windows: int
+    profitable_share: float | None
+    mean_return: float | None
+    t_statistic: float | None
+    p_value: float | None
+    reason: str | None = None
+
+
+def walk_forward(out_of_sample: Sequence[float | None]) -> WalkForward:
+    """The windows' out-of-sample returns judged together (None ones left out)."""
+    values = [r for r in out_of_sample if r is not None and math.isfinite(r)]
+    n = len(values)
+    if n == 0:
+        return WalkForward(0, None, None, None, None, "no window has an out-of-sample return")
+    share = sum(r > 0 for r in values) / n
+    mean = math.fsum(values) / n
+    if n < 2:
+        return WalkForward(n, share, mean, None, None, "1 window: a t-test needs at least 2")
+    sd = math.sqrt(sample_variance(values))
+    if sd == 0:
+        return WalkForward(n, share, mean, None, None, "the windows' returns do not vary")
+    t = mean / (sd / math.sqrt(n))
+    return WalkForward(n, share, mean, t, 1 - student_t_cdf(t, n - 1))
+
+
+def student_t_cdf(t: float, df: int) -> float:
+    """Student's t distribution function with ``df`` degrees of freedom, from the
+    regularized incomplete beta function: P(T ≤ t) = 1 − I_x(df/2, 1/2) / 2 for t ≥ 0,
+    x = df / (df + t²) (no SciPy: the core takes no dependency for it)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be at least 1, not {df}")
+    tail = _incomplete_beta(df / 2, 0.5, df / (df + t * t)) / 2
+    return 1 - tail if t >= 0 else tail
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), by its continued fraction
+    (modified Lentz), on the side where it converges fast."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    front = math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                     + a * math.log(x) + b * math.log1p(-x))  # fmt: skip
+    if x > (a + 1) / (a + b + 2):
+        return 1 - front * _beta_fraction(b, a, 1 - x) / b
+    return front * _beta_fraction(a, b, x) / a
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    tiny, c, d = 1e-300, 1.0, 1 - (a + b) * x / (a + 1)
+    d = 1 / (d if abs(d) > tiny else tiny)
+    out = d
+    for m in range(1, 300):
+        even = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        odd = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        for numerator in (even, odd):
+            d = 1 + numerator * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            out *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return out
