@@ -201,3 +201,17 @@ def test_a_window_s_efficiency_compares_annualized_returns() -> None:
     assert lost.performance_ratio is None and lost.is_profitable is True
     assert lost.reason == "the in-sample return is not a gain: no efficiency to measure"
     assert judge_window(0.1, 365.25, None, 90).reason == "no out-of-sample return"
+
+
+def test_the_docs_example_runs_and_prints_the_paper_s_figures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "skill-or-selection.md"
+    (code,) = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
+    exec(compile(code, "docs/skill-or-selection.md", "exec"), {})
+    out = capsys.readouterr().out
+    assert "SR0 0.1132 per bar, 1.79 a year" in out and "DSR 0.9004" in out
+    assert "significant False" in out and "over 12,870 splits" in out
