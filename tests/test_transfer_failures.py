@@ -122,6 +122,7 @@ def test_a_stopped_export_leaves_no_file_that_looks_whole(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     url, path = exported
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # a file as open() makes one
     before = path.read_bytes()
     lines = transfer.chosen_lines
 
@@ -156,3 +157,11 @@ def _counts(text: str) -> list[str]:
     import re
 
     return re.findall(r"\d+ of \d+", text)
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

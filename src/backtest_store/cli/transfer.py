@@ -175,7 +175,10 @@ def _write_file(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[U
     target = os.path.abspath(path)
     handle, partial = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
                                        suffix=".partial", dir=os.path.dirname(target))  # fmt: skip
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(partial, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             written = _write(store, conn, ids, portfolios, out)
             out.flush()
