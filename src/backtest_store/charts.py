@@ -96,10 +96,26 @@ def kept_points(ys: Sequence[float], limit: int = MAX_POINTS) -> list[int]:
     return out
 
 
-def _shown(xs: Sequence[Any], ys: Sequence[float]) -> tuple[list[Any], list[float]]:
+class Labels:
+    """A series' x as the chart reads them (``iso``), each made once, when first asked
+    for: a curve's equity and drawdown traces, or its rolling Sharpe ratio and volatility,
+    share them, and the points a decimated chart leaves out are never formatted."""
+
+    def __init__(self, xs: Sequence[Any]) -> None:
+        self.xs = xs
+        self.made: dict[int, Any] = {}
+
+    def __getitem__(self, i: int) -> Any:
+        label = self.made.get(i)
+        if label is None:
+            label = self.made[i] = iso(self.xs[i])
+        return label
+
+
+def _shown(xs: Labels, ys: Sequence[float]) -> tuple[list[Any], list[float]]:
     """The points a chart draws of a series, decimated, their x as the chart reads them."""
     kept = kept_points(ys)
-    return [iso(xs[i]) for i in kept], [ys[i] for i in kept]
+    return [xs[i] for i in kept], [ys[i] for i in kept]
 
 
 def title(result: BacktestResult) -> str:
@@ -138,7 +154,7 @@ def equity_figure(
         color = PALETTE[n % len(PALETTE)]
         name = label(result)
         curve = curves[n]
-        xs, ys = curve.x(), curve.values
+        xs, ys = Labels(curve.x()), curve.values
         if not ys:
             notes.append(f"{title(result)}: no equity curve stored")
             continue
@@ -151,7 +167,7 @@ def equity_figure(
         data.append({"type": kind, "x": dx, "y": dy, "mode": "lines", "name": name,
                      "legendgroup": group, "line": line})  # fmt: skip
         stored = curve_of(result.drawdown_series)
-        dd_x, dd_y = stored.x(), stored.values
+        dd_x, dd_y = Labels(stored.x()), stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
             dd_x, dd_y = xs, tearsheet.underwater(ys)
         ddx, ddy = _shown(dd_x, dd_y)
@@ -272,8 +288,9 @@ def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     if not roll.x:
         return None
     kind = "scattergl" if gl else "scatter"
-    sx, sy = _shown(roll.x, [float("nan") if s is None else s for s in roll.sharpe])
-    vx, vy = _shown(roll.x, [v * 100 for v in roll.volatility])
+    when = Labels(roll.x)
+    sx, sy = _shown(when, [float("nan") if s is None else s for s in roll.sharpe])
+    vx, vy = _shown(when, [v * 100 for v in roll.volatility])
     data = [
         {"type": kind, "x": sx, "y": [None if v != v else v for v in sy], "mode": "lines",
          "name": "Sharpe"},
