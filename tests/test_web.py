@@ -144,16 +144,34 @@ def test_the_list_never_wraps_inside_a_parameter(client: TestClient) -> None:
     assert '</span> <span class="nowrap">slow=' in page
 
 
-def test_the_list_shows_each_metric_as_the_cli_does() -> None:
-    """table.py's formatters, chosen once per column, are metrics.shown's answers."""
+@pytest.mark.parametrize(
+    ("metric", "value", "text"),
+    [
+        ("total_return", "3.37340000", "337.34 %"),
+        ("max_drawdown", "-0.34540000", "-34.54 %"),
+        ("sharpe_ratio", "0.5305", "0.5305"),
+        ("profit_factor", "1570.2", "1,570.2000"),
+        ("average_win", "1234.5678", "1,234.57"),
+        ("max_drawdown_duration", 12, "12 days"),
+        ("execution_time_seconds", "1.5", "1.500 s"),
+        ("total_trades", 1200, "1,200"),
+        ("sharpe_ratio", None, ""),
+        ("max_drawdown_duration", None, ""),
+    ],
+)  # fmt: skip
+def test_each_metric_is_shown_in_its_unit(metric: str, value: Any, text: str) -> None:
+    """One formatter per unit (metrics.formatter), read from the column COMMENTs: the
+    list page, the CLI and the report show a metric alike."""
     from decimal import Decimal
 
     from backtest_store.metrics import shown
-    from backtest_store.web.table import SHOWN, formatter
+    from backtest_store.web.table import row
+    from tests.support.records import result
 
-    for metric in SHOWN:
-        for value in (None, Decimal("-0.12345678"), Decimal("1.5"), 0, 2.25):
-            assert formatter(metric)(value) == shown(metric, value), (metric, value)
+    number = Decimal(value) if isinstance(value, str) else value
+    assert shown(metric, number) == text
+    if metric in ("total_return", "sharpe_ratio", "max_drawdown"):
+        assert f'<td class="num">{text}</td>' in row(result(**{metric: number}), "")
 
 
 def test_every_sort_link_sorts(client: TestClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from backtest_store.schema import files
@@ -64,20 +65,25 @@ def label(column: str) -> str:
 
 def shown(column: str, value: Any) -> str:
     """A metric for the table, in its unit."""
+    return formatter(column)(value)
+
+
+@functools.cache
+def formatter(column: str) -> Callable[[Any], str]:
+    """How a column's values are shown, chosen once from its unit (the list page formats
+    fifty rows of metrics with it, without looking the unit up per cell)."""
     unit = units().get(column, "")
-    if value is None:
-        return ""
     if unit == "fraction":
-        return percent(value)
+        return percent
     if unit == "currency":
-        return number(value, 2)
+        return lambda value: number(value, 2)
     if unit == "days":
-        return f"{value} days"
+        return lambda value: "" if value is None else f"{value} days"
     if unit == "seconds":
-        return f"{number(value, 3)} s"
+        return lambda value: "" if value is None else f"{number(value, 3)} s"
     if unit == "count":
-        return f"{value:,}"
-    return number(value)
+        return lambda value: "" if value is None else f"{value:,}"
+    return number
 
 
 def percent(value: Any) -> str:

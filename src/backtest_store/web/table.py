@@ -5,30 +5,14 @@ costs more than the page's read; this costs a tenth of it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cache
-from typing import Any
-
 from markupsafe import Markup, escape
 
-from backtest_store.metrics import number, params_pairs, percent, shown, units
+from backtest_store.metrics import formatter, params_pairs
 from backtest_store.records import BacktestResult
 
 SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
          "profit_factor")  # fmt: skip
 COLUMNS = ("backtest_date", *SHOWN, "total_trades")  # the sortable headers
-
-
-@cache
-def formatter(column: str) -> Callable[[Any], str]:
-    """``metrics.shown`` for one column, its unit looked up once: the formatter itself
-    for the units the list shows (a fraction as percent, a ratio as a number)."""
-    unit = units().get(column, "")
-    if unit == "fraction":
-        return percent
-    if unit == "ratio":
-        return number
-    return lambda value: shown(column, value)
 
 
 def row(r: BacktestResult, root: str) -> Markup:
