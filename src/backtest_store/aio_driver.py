@@ -15,7 +15,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from backtest_store.copy_writer import BoundedQueuedWriter
-from backtest_store.json_policy import fast_json
+from backtest_store.json_policy import deferred, deferring, fast_json, resolve
 from backtest_store.operations.steps import CopyIn, Fetch, Operation, Step
 
 T = TypeVar("T")
@@ -50,9 +50,17 @@ async def execute(conn: Connection, step: Step) -> Any:
                 count += 1
         return count
     async with conn.cursor(row_factory=step.row or tuple_row) as cur:
-        fast_json(cur)
-        await cur.execute(step.statement, step.params, prepare=step.prepare)
-        return await _result(cur, step)
+        if True:  # ASYNC
+            # a large series (a year of minutes) is parsed in a worker thread, in pieces:
+            # the event loop answers other requests meanwhile
+            deferring(cur)
+            await cur.execute(step.statement, step.params, prepare=step.prepare)
+            result = await _result(cur, step)
+            return await asyncio.to_thread(resolve, result) if deferred(result) else result
+        else:
+            fast_json(cur)
+            cur.execute(step.statement, step.params, prepare=step.prepare)
+            return _result(cur, step)
 
 
 async def _result(cur: Any, step: Fetch) -> Any:

@@ -3,8 +3,10 @@ orjson when installed (the ``fast`` extra) and the standard library as the refer
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import threading
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +73,97 @@ def fast_json(cursor: Any) -> None:
     """Read json/jsonb with orjson on this cursor, when orjson is installed."""
     if orjson is not None:
         set_json_loads(load_json, cursor)
+
+
+# jsonb text from this size on is not parsed where it is read by the async store: the
+# event loop would wait for it (a year of minute bars is 19 MB, 0.3 s of parsing, and no
+# thread can hide one parser call: it holds the GIL). It is kept as text (``Deferred``)
+# and parsed in a worker thread in pieces (``resolve``), between which the loop runs.
+DEFER_AT = 256 * 1024  # bytes: about 4 ms of parsing
+PIECE = 64 * 1024  # bytes of text parsed at a time: about 1 ms
+
+
+class Deferred:
+    """jsonb text left unparsed by ``deferring``, until ``resolve`` parses it."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+def deferring(cursor: Any) -> None:
+    """``fast_json`` for the async store: a value of ``DEFER_AT`` bytes or more is left as
+    text, a ``Deferred``, for ``resolve`` to parse off the event loop."""
+
+    def loads(data: bytes | bytearray | memoryview | str) -> Any:
+        if len(data) >= DEFER_AT:
+            return Deferred(data.encode() if isinstance(data, str) else bytes(data))
+        return load_json(data)
+
+    set_json_loads(loads, cursor)
+
+
+def deferred(result: Any) -> bool:
+    """Whether a fetch's result (a record, a row, a list of them, a value) holds a
+    ``Deferred``."""
+    if isinstance(result, Deferred):
+        return True
+    if isinstance(result, list):
+        return any(deferred(r) for r in result)
+    if isinstance(result, tuple):
+        return any(isinstance(v, Deferred) for v in result)
+    if dataclasses.is_dataclass(result):
+        return any(
+            isinstance(getattr(result, f.name), Deferred) for f in dataclasses.fields(result)
+        )
+    return False
+
+
+# One large series parsed at a time: each parsing thread competes with the event loop for
+# the GIL, and the loop waits longer the more of them there are.
+_PARSING = threading.BoundedSemaphore(1)
+
+
+def resolve(result: Any) -> Any:
+    """``result`` with each ``Deferred`` parsed (``load_in_pieces``), one result at a time
+    in the process: run it in a worker thread."""
+    with _PARSING:
+        return _resolved(result)
+
+
+def _resolved(result: Any) -> Any:
+    if isinstance(result, Deferred):
+        return load_in_pieces(result.data)
+    if isinstance(result, list):
+        return [_resolved(r) for r in result]
+    if isinstance(result, tuple):
+        return tuple(load_in_pieces(v.data) if isinstance(v, Deferred) else v for v in result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        changes = {f.name: load_in_pieces(v.data) for f in dataclasses.fields(result)
+                   if isinstance(v := getattr(result, f.name), Deferred)}  # fmt: skip
+        return dataclasses.replace(result, **changes) if changes else result
+    return result
+
+
+def load_in_pieces(data: bytes, piece: int = PIECE) -> Any:
+    """jsonb text parsed as ``load_json`` parses it, an array of arrays (a curve of
+    ``[time, value]`` pairs) ``piece`` bytes at a time: the thread that parses lets others
+    run between pieces. The pieces are cut where PostgreSQL's text separates two elements
+    (``], [``); a cut inside a string leaves a piece that is not JSON, and the text is
+    then parsed whole, so the answer is always ``load_json``'s."""
+    if not data.startswith(b"[[") or len(data) <= piece:
+        return load_json(data)
+    out: list[Any] = []
+    start = 1  # after the outer "["
+    try:
+        while (cut := data.find(b"], [", start + piece)) != -1:
+            out += load_json(b"[" + data[start : cut + 1] + b"]")
+            start = cut + 3  # the next element's "["
+        out += load_json(b"[" + data[start:])  # the last piece, with the outer "]"
+    except ValueError:  # a cut inside a string (orjson's and json's errors are ValueErrors)
+        return load_json(data)
+    return out
 
 
 def load_json(data: bytes | bytearray | memoryview | str) -> Any:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -31,6 +33,7 @@ from backtest_store.web.filters import PAGE, BadRequest, cursor_text
 from backtest_store.web.guard import COOKIE, JSON, route_path, same
 from backtest_store.web.render import document, page, wants_json
 
+T = TypeVar("T")
 TRADES_PAGE = 100
 MAX_COMPARED = 10
 WORST = 5
@@ -141,7 +144,7 @@ async def backtest(request: Request) -> Response:
     on_page = shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE]
     # the work over every bar runs in a worker thread: a year of minutes never holds the
     # event loop, and the other pages are answered meanwhile
-    figures = await asyncio.to_thread(_tearsheet, result, trades, optimizations, windows, log)
+    figures = await computed(_tearsheet, result, trades, optimizations, windows, log)
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
@@ -151,6 +154,21 @@ async def backtest(request: Request) -> Response:
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),
     )  # fmt: skip
+
+
+# The work over a whole curve runs in worker threads, one at a time: each such thread
+# competes with the event loop for the GIL, and light pages wait longer the more there are.
+_COMPUTING = threading.BoundedSemaphore(1)
+
+
+async def computed(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``work(*args, **kwargs)`` in a worker thread, one such work at a time."""
+
+    def one_at_a_time() -> T:
+        with _COMPUTING:
+            return work(*args, **kwargs)
+
+    return await asyncio.to_thread(one_at_a_time)
 
 
 def _tearsheet(result: BacktestResult, trades: list[BacktestTrade], optimizations: list[Any],
@@ -193,7 +211,7 @@ async def report(request: Request) -> Response:
     store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     # plotly writes the file in a worker thread: the other pages go on meanwhile
-    body = await asyncio.to_thread(render, [result], {the_id: trades})
+    body = await computed(render, [result], {the_id: trades})
     name = f"backtest-{str(the_id)[:8]}.html"
     return Response(body, media_type="text/html", headers={
         "content-disposition": f'attachment; filename="{name}"',
@@ -220,7 +238,7 @@ async def compare(request: Request) -> Response:
     if wants_json(request):
         return document(rows)
     results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
-    equity, notes = await asyncio.to_thread(charts.equity_figure, results, {}, gl=False)
+    equity, notes = await computed(charts.equity_figure, results, {}, gl=False)
     return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
                 equity=equity, notes=notes, metrics=list(rows[0].values))  # fmt: skip
 
@@ -308,7 +326,7 @@ async def portfolio(request: Request) -> Response:
         return document(to_json(found))
     components = found.component_backtest_ids if isinstance(found.component_backtest_ids,
                                                             list) else []  # fmt: skip
-    equity = await asyncio.to_thread(charts.portfolio_figure, found)
+    equity = await computed(charts.portfolio_figure, found)
     return page(request, "portfolio.html", portfolio=found, components=components,
                 equity=equity)  # fmt: skip
 
