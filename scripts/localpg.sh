@@ -147,6 +147,7 @@ CONF
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             die "port $port is in use by another server; set LOCAL_PG_PORT to a free port (or DATABASE_URL to that server)"
         fi
+        reserve_port
         as_owner "$bindir/pg_ctl" -D "$datadir" -l "$datadir/server.log" -o "-p $port" -w -t 60 start >/dev/null \
             || { tail -n 20 "$datadir/server.log" >&2; die "the server did not start; see $pgdir/server.log"; }
         say "started in $pgdir on port $port"
@@ -157,6 +158,21 @@ CONF
         say "created database $dbname"
     fi
     echo "$url"
+}
+
+# The port is in the range the kernel picks clients' own ports from (32768-60999): a
+# connection to another server may hold it for a moment, and the start fails with
+# "Address already in use" (seen when the Citus workers started beside a busy suite). As
+# root, keep the kernel from handing it out; elsewhere, nothing changes.
+reserve_port() {
+    local reserved=/proc/sys/net/ipv4/ip_local_reserved_ports
+    [ -w "$reserved" ] || return 0
+    local current
+    current=$(cat "$reserved" 2>/dev/null) || return 0
+    case ",$current," in
+        *",$port,"*) ;;
+        *) echo "${current:+$current,}$port" >"$reserved" 2>/dev/null || true ;;
+    esac
 }
 
 cmd_stop() {
