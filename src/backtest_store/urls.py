@@ -68,3 +68,14 @@ def resolve_url(url: str | None) -> str:
     if not url:
         raise MigrationError("no database given: pass --database URL or set DATABASE_URL")
     return url
+
+
+READ_ONLY = "-c default_transaction_read_only=on"
+
+
+def read_only(url: str) -> str:
+    """The URL's connection string with read-only sessions (the web view's and the MCP
+    server's), beside any options of its own (a search_path, say: kept, not replaced)."""
+    info = conninfo(url)
+    own = conninfo_to_dict(info).get("options")
+    return make_conninfo(info, options=f"{own} {READ_ONLY}" if own else READ_ONLY)

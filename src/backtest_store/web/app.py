@@ -16,7 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -35,7 +34,8 @@ from backtest_store.errors import (
     SchemaVersionError,
     ValidationError,
 )
-from backtest_store.urls import conninfo
+from backtest_store.lookup import NotFound
+from backtest_store.urls import READ_ONLY, read_only
 from backtest_store.web import pages
 from backtest_store.web.filters import BadRequest
 from backtest_store.web.guard import Guard
@@ -43,16 +43,7 @@ from backtest_store.web.render import document, page, wants_json
 from backtest_store.web.summary import SummaryCache
 
 log = logging.getLogger("backtest_store.web")
-READ_ONLY = "-c default_transaction_read_only=on"
 UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
-
-
-def read_only(url: str) -> str:
-    """The URL's connection string with read-only sessions, beside any options of its own
-    (a search_path, say: kept, not replaced)."""
-    info = conninfo(url)
-    own = conninfo_to_dict(info).get("options")
-    return make_conninfo(info, options=f"{own} {READ_ONLY}" if own else READ_ONLY)
 
 
 def create_app(
@@ -106,7 +97,7 @@ def create_app(
         ],
         exception_handlers={
             BadRequest: _bad_request, ValidationError: _bad_request, NotFoundError: _not_found,
-            pages.NotFound: _not_found, HTTPException: _http_error,
+            NotFound: _not_found, HTTPException: _http_error,
             **dict.fromkeys(UNAVAILABLE, _unavailable),
         },
         middleware=[Middleware(Guard, token=token)],

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from backtest_store.lookup import BadArgument
 from backtest_store.metrics import units
 from backtest_store.operations.browse import RANGED, Cursor
 from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
@@ -40,12 +41,8 @@ NAMES = ("symbol", "strategy", "since", "until", "min_trades", "params", "where"
          "order", "after", "before")  # fmt: skip
 
 
-class BadRequest(ValueError):
-    """A URL's value that cannot be read: ``field`` names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+# A URL's value that cannot be read: ``field`` names it (a 400).
+BadRequest = BadArgument
 
 
 @dataclass(frozen=True)
@@ -194,7 +191,7 @@ def _alternatives(text: str) -> tuple[dict[str, Any], ...]:
             key, sep, value = word.partition("=")
             if not sep or not key:
                 raise BadRequest("params", f"{word[:40]!r}: give key=value (fast=10)")
-            wanted[key] = _value(key, value)
+            wanted[key] = parameter_value(key, value)
         out.append(wanted)
     if len(out) > MAX_ALTERNATIVES:
         raise BadRequest("params", f"at most {MAX_ALTERNATIVES} alternatives")
@@ -204,7 +201,7 @@ def _alternatives(text: str) -> tuple[dict[str, Any], ...]:
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 
 
-def _value(key: str, text: str) -> Any:
+def parameter_value(key: str, text: str) -> Any:
     """A parameter's value: JSON when it reads as JSON (10 is a number), else the text;
     its size, nesting and digits capped, so that no value can exhaust the parser."""
     if len(text) > MAX_VALUE:

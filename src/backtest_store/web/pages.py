@@ -21,8 +21,8 @@ from starlette.responses import RedirectResponse, Response
 
 from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
+from backtest_store.lookup import NotFound, backtest_id
 from backtest_store.metrics import aligned, label, number, percent
-from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
@@ -39,31 +39,9 @@ MAX_COMPARED = 10
 WORST = 5
 
 
-class NotFound(LookupError):
-    pass
-
-
 def store_of(request: Request) -> AsyncBacktestStore:
     store: AsyncBacktestStore = request.app.state.store
     return store
-
-
-async def backtest_id(store: AsyncBacktestStore, text: str, field: str = "id") -> UUID:
-    """A whole id, or a unique prefix of at least MIN_ID_PREFIX hex digits of one (the
-    CLI's rule, ``id_or_prefix``)."""
-    digits = id_or_prefix(text)
-    if isinstance(digits, UUID):
-        return digits
-    if digits is None:
-        raise BadRequest(field, f"{text!r} is not a backtest id: give the id, or at least "
-                                f"{MIN_ID_PREFIX} of its first hex digits")  # fmt: skip
-    found = await store.backtest_ids(digits, limit=11)
-    if not found:
-        raise NotFound(f"no backtest id starts with {text}")
-    if len(found) > 1:
-        count = len(found) if len(found) < 11 else "over 10"
-        raise BadRequest(field, f"{text} is ambiguous: {count} backtests start with it")
-    return found[0]
 
 
 def _links(request: Request, **links: str | None) -> dict[str, str]:
