@@ -5,6 +5,7 @@ else as ``serialize.plain`` makes it."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,7 @@ from backtest_store.records import (
 )
 from backtest_store.serialize import plain, to_json
 from backtest_store.tables import RESULTS
+from backtest_store.tearsheet import curve_of, monthly_returns, worst_drawdowns, yearly_returns
 
 
 def dumps(document: Any) -> str:
@@ -80,3 +82,44 @@ def backtest(
         "optimizations": [to_json(o) for o in best_first(optimizations)],
         "walk_forward": [to_json(w) for w in windows],
     }
+
+
+def series_summary(stored: Any) -> dict[str, Any]:
+    """A stored series in a few figures: how many points it has, and its first, last,
+    lowest and highest point (``at`` a timestamp, or the bar's number in a series
+    without timestamps); points that are not finite numbers are left out of the figures."""
+    curve = curve_of(stored)
+    points = len(stored) if isinstance(stored, list | dict) else 0
+    if not curve.values:
+        return {"points": points, "first": None, "last": None, "min": None, "max": None}
+    xs: Sequence[Any] = (
+        curve.times
+        if curve.times is not None
+        else [
+            i
+            for i, v in enumerate(stored)
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        ]
+    )  # the bars' own numbers, kept where a point is left out
+
+    def point(i: int) -> dict[str, Any]:
+        return {"at": plain(xs[i]), "value": curve.values[i]}
+
+    values = curve.values
+    return {"points": points, "first": point(0), "last": point(len(values) - 1),
+            "min": point(values.index(min(values))),
+            "max": point(values.index(max(values)))}  # fmt: skip
+
+
+def tearsheet(stored: Any, worst: int = 5) -> dict[str, Any]:
+    """A curve's tearsheet figures: each month's and year's return (a fraction, keyed
+    ``2024-01`` and ``2024``), and its ``worst`` deepest drawdowns, deepest first."""
+    curve = curve_of(stored)
+    return {
+        "monthly_returns": {f"{y}-{m:02d}": r for (y, m), r in monthly_returns(curve).items()},
+        "yearly_returns": {str(y): r for y, r in yearly_returns(curve).items()},
+        "worst_drawdowns": [{"start": plain(d.start), "valley": plain(d.valley),
+                             "recovery": plain(d.recovery), "depth": d.depth,
+                             "length": d.length}
+                            for d in worst_drawdowns(curve, worst)],
+    }  # fmt: skip
