@@ -40,3 +40,24 @@ def test_the_read_only_role_reads_and_is_refused_writes(logins: dict[str, str]) 
         assert caught.value.sqlstate == "42501" and "permission denied" in str(caught.value)
         with pytest.raises(PermissionDeniedError):
             store.delete_backtest(saved.backtest_id)
+
+
+async def test_the_mcp_server_serves_under_the_read_only_role(logins: dict[str, str]) -> None:
+    """The MCP server needs no more than the read-only role: each tool answers under it."""
+    pytest.importorskip("mcp", reason="the MCP server's extra: pip install 'backtest-store[mcp]'")
+    from mcp import Client
+
+    from backtest_store.mcp_server import create_server, read_only_store
+
+    with BacktestStore.connect(logins["app"]) as app:
+        saved = app.save_backtest(result(), [trade(0), trade(1)])
+    the_id = str(saved.backtest_id)
+    calls = {"list_backtests": {}, "get_backtest": {"id": the_id[:8], "series": "summary"},
+             "get_trades": {"id": the_id}, "top_backtests": {"min_trades": 0},
+             "compare_backtests": {"ids": [the_id]}, "summary": {},
+             "best_parameters": {"id": the_id}, "tearsheet": {"id": the_id}}  # fmt: skip
+    async with read_only_store(logins["readonly"]) as store, Client(create_server(store)) as c:
+        assert {t.name for t in (await c.list_tools()).tools} == set(calls)
+        for name, arguments in calls.items():
+            answer = await c.call_tool(name, arguments)
+            assert not answer.is_error, (name, answer.content)

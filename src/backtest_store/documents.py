@@ -4,11 +4,14 @@ else as ``serialize.plain`` makes it."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from backtest_store.analytics import PerformanceSummary, SummaryStats
 from backtest_store.metrics import MEASURES, units
@@ -24,8 +27,21 @@ from backtest_store.tearsheet import curve_of, monthly_returns, worst_drawdowns,
 
 
 def dumps(document: Any) -> str:
-    """A document as JSON text: what ``--json`` prints and ``/api`` answers."""
-    return json.dumps(plain(document), ensure_ascii=False)
+    """A document as JSON text: what ``--json`` prints and ``/api`` answers. The encoder
+    asks ``_plain`` only for the values JSON has no form for (a document of records is
+    mostly plain already); a key that is not text takes the long way, ``plain``."""
+    try:
+        return json.dumps(document, ensure_ascii=False, default=_plain)
+    except TypeError:
+        return json.dumps(plain(document), ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal | UUID | datetime | date):
+        return plain(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 # Each mean of the summary, and the column it averages.
