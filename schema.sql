@@ -3,6 +3,29 @@
 --
 
 --
+-- Name: mcp_set_saved_by(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.mcp_set_saved_by() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.saved_by := session_user;
+    ELSE
+        NEW.saved_by := OLD.saved_by;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+--
+-- Name: FUNCTION mcp_set_saved_by(); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION public.mcp_set_saved_by() IS 'BEFORE INSERT OR UPDATE trigger of mcp_backtest_results: saved_by is the inserting session''s role (session_user), whatever the client sends, and never changes afterwards.';
+
+--
 -- Name: mcp_set_updated_at(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -280,7 +303,7 @@ COMMENT ON COLUMN public.mcp_backtest_portfolios.updated_at IS 'When the row was
 
 CREATE TABLE public.mcp_backtest_results (
     backtest_id uuid DEFAULT gen_random_uuid() NOT NULL,
-    symbol character varying(10) NOT NULL,
+    symbol character varying(32) NOT NULL,
     strategy_type character varying(50) NOT NULL,
     backtest_date timestamp with time zone DEFAULT now() NOT NULL,
     start_date date NOT NULL,
@@ -320,16 +343,32 @@ CREATE TABLE public.mcp_backtest_results (
     notes text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    experiment character varying(200),
+    run_by character varying(200),
+    saved_by character varying(63),
+    code_version character varying(80),
+    engine character varying(100),
+    data_fingerprint character varying(100),
+    bars_per_year numeric(12,4),
+    benchmark_symbol character varying(32),
+    benchmark_return numeric(14,8),
+    benchmark_curve jsonb,
+    tags jsonb,
+    extra_metrics jsonb,
     CONSTRAINT ck_mcp_backtest_results_alpha_not_nan CHECK ((alpha <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_annualized_return_not_nan CHECK ((annualized_return <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_average_loss_not_nan CHECK ((average_loss <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_average_win_not_nan CHECK ((average_win <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_bars_per_year CHECK ((bars_per_year > (0)::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_bars_per_year_not_nan CHECK ((bars_per_year <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_benchmark_return_not_nan CHECK ((benchmark_return <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_beta_not_nan CHECK ((beta <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_calmar_ratio_not_nan CHECK ((calmar_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_date_range CHECK ((end_date >= start_date)),
     CONSTRAINT ck_mcp_backtest_results_downside_volatility_not_nan CHECK ((downside_volatility <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_durations CHECK (((max_drawdown_duration >= 0) AND (execution_time_seconds >= (0)::numeric) AND (data_points >= 0))),
     CONSTRAINT ck_mcp_backtest_results_execution_time_seconds_not_nan CHECK ((execution_time_seconds <> 'NaN'::numeric)),
+    CONSTRAINT ck_mcp_backtest_results_extra_metrics CHECK (((jsonb_typeof(extra_metrics) = 'object'::text) AND (NOT jsonb_path_exists(extra_metrics, '$.*?(@.type() != "number")'::jsonpath)))),
     CONSTRAINT ck_mcp_backtest_results_fees_not_nan CHECK ((fees <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_final_portfolio_value_not_nan CHECK ((final_portfolio_value <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_initial_capital_not_nan CHECK ((initial_capital <> 'NaN'::numeric)),
@@ -343,6 +382,7 @@ CREATE TABLE public.mcp_backtest_results (
     CONSTRAINT ck_mcp_backtest_results_slippage_not_nan CHECK ((slippage <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_sortino_ratio_not_nan CHECK ((sortino_ratio <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_status CHECK (((status)::text = ANY ((ARRAY['completed'::character varying, 'failed'::character varying, 'in_progress'::character varying])::text[]))),
+    CONSTRAINT ck_mcp_backtest_results_tags CHECK (((jsonb_typeof(tags) = 'object'::text) AND (NOT jsonb_path_exists(tags, '$.*?(@.type() != "string")'::jsonpath)))),
     CONSTRAINT ck_mcp_backtest_results_total_return_not_nan CHECK ((total_return <> 'NaN'::numeric)),
     CONSTRAINT ck_mcp_backtest_results_trade_counts CHECK (((total_trades >= 0) AND (winning_trades >= 0) AND (losing_trades >= 0))),
     CONSTRAINT ck_mcp_backtest_results_trades_add_up CHECK ((((winning_trades)::bigint + losing_trades) <= total_trades)),
@@ -368,7 +408,7 @@ COMMENT ON COLUMN public.mcp_backtest_results.backtest_id IS 'Primary key; gen_r
 -- Name: COLUMN mcp_backtest_results.symbol; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.mcp_backtest_results.symbol IS 'Ticker symbol tested, e.g. AAPL (at most 10 characters).';
+COMMENT ON COLUMN public.mcp_backtest_results.symbol IS 'Ticker symbol tested, e.g. AAPL, BTC-USD-PERP (at most 32 characters).';
 
 --
 -- Name: COLUMN mcp_backtest_results.strategy_type; Type: COMMENT; Schema: public; Owner: -
@@ -603,6 +643,108 @@ COMMENT ON COLUMN public.mcp_backtest_results.created_at IS 'When the row was in
 --
 
 COMMENT ON COLUMN public.mcp_backtest_results.updated_at IS 'When the row was last changed; set by trigger mcp_backtest_results_set_updated_at.';
+
+--
+-- Name: COLUMN mcp_backtest_results.experiment; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.experiment IS 'The research the run belongs to (an MLflow experiment, an Optuna study): one name groups a sweep, a grid and its walk-forward runs; at most 200 characters; NULL when not given.';
+
+--
+-- Name: COLUMN mcp_backtest_results.run_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.run_by IS 'The person or service that ran the backtest, as the client says (the saving process''s login name unless given); at most 200 characters.';
+
+--
+-- Name: COLUMN mcp_backtest_results.saved_by; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.saved_by IS 'The database role that wrote the row (session_user), set by trigger mcp_backtest_results_set_saved_by whatever the client sends; NULL for rows written before migration 0011.';
+
+--
+-- Name: COLUMN mcp_backtest_results.code_version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.code_version IS 'The caller''s code: the git commit of the working tree that ran the backtest, with a +dirty mark when it had uncommitted changes; NULL outside a git repository.';
+
+--
+-- Name: COLUMN mcp_backtest_results.engine; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.engine IS 'The backtest library and its version, e.g. backtesting.py 0.6.5 or vectorbt 1.2.0.';
+
+--
+-- Name: COLUMN mcp_backtest_results.data_fingerprint; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.data_fingerprint IS 'A digest of the price data the run used (sha256 of its bars, as sha256:<hex>): the same bars give the same fingerprint, any changed bar a different one.';
+
+--
+-- Name: COLUMN mcp_backtest_results.bars_per_year; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.bars_per_year IS 'The annualization basis of the run''s annualized figures, in bars per year (252 for daily bars on trading days, 365 for daily crypto, the engine''s own setting); > 0.';
+
+--
+-- Name: COLUMN mcp_backtest_results.benchmark_symbol; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.benchmark_symbol IS 'What the run is measured against (by default the traded instrument, bought and held); at most 32 characters.';
+
+--
+-- Name: COLUMN mcp_backtest_results.benchmark_return; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.benchmark_return IS 'Total return of the benchmark over the period as a fraction (0.15 = 15 %).';
+
+--
+-- Name: COLUMN mcp_backtest_results.benchmark_curve; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.benchmark_curve IS 'The benchmark''s value over time, in the same shape and timestamps as equity_curve.';
+
+--
+-- Name: COLUMN mcp_backtest_results.tags; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.tags IS 'Free labels: a JSON object of string keys to string values, e.g. {"universe": "sp500"}; searched by jsonb containment.';
+
+--
+-- Name: COLUMN mcp_backtest_results.extra_metrics; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.mcp_backtest_results.extra_metrics IS 'The engine''s figures that no column holds (SQN, exposure, expectancy, Kelly criterion): a JSON object of name to number, each in the engine''s own unit.';
+
+--
+-- Name: CONSTRAINT ck_mcp_backtest_results_bars_per_year ON mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT ck_mcp_backtest_results_bars_per_year ON public.mcp_backtest_results IS 'bars_per_year is positive.';
+
+--
+-- Name: CONSTRAINT ck_mcp_backtest_results_bars_per_year_not_nan ON mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT ck_mcp_backtest_results_bars_per_year_not_nan ON public.mcp_backtest_results IS 'bars_per_year is a number, not NaN.';
+
+--
+-- Name: CONSTRAINT ck_mcp_backtest_results_benchmark_return_not_nan ON mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT ck_mcp_backtest_results_benchmark_return_not_nan ON public.mcp_backtest_results IS 'benchmark_return is a number, not NaN.';
+
+--
+-- Name: CONSTRAINT ck_mcp_backtest_results_extra_metrics ON mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT ck_mcp_backtest_results_extra_metrics ON public.mcp_backtest_results IS 'extra_metrics is a JSON object of numbers.';
+
+--
+-- Name: CONSTRAINT ck_mcp_backtest_results_tags ON mcp_backtest_results; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON CONSTRAINT ck_mcp_backtest_results_tags ON public.mcp_backtest_results IS 'tags is a JSON object of string values.';
 
 --
 -- Name: mcp_backtest_trades; Type: TABLE; Schema: public; Owner: -
@@ -1186,6 +1328,18 @@ CREATE INDEX mcp_backtest_results_annualized_return_idx ON public.mcp_backtest_r
 CREATE INDEX mcp_backtest_results_calmar_idx ON public.mcp_backtest_results USING btree (calmar_ratio);
 
 --
+-- Name: mcp_backtest_results_code_version_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_code_version_date_idx ON public.mcp_backtest_results USING btree (code_version, backtest_date, backtest_id);
+
+--
+-- Name: mcp_backtest_results_data_fingerprint_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_data_fingerprint_idx ON public.mcp_backtest_results USING btree (data_fingerprint);
+
+--
 -- Name: mcp_backtest_results_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1196,6 +1350,12 @@ CREATE INDEX mcp_backtest_results_date_idx ON public.mcp_backtest_results USING 
 --
 
 CREATE INDEX mcp_backtest_results_downside_volatility_idx ON public.mcp_backtest_results USING btree (downside_volatility);
+
+--
+-- Name: mcp_backtest_results_experiment_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_experiment_date_idx ON public.mcp_backtest_results USING btree (experiment, backtest_date, backtest_id);
 
 --
 -- Name: mcp_backtest_results_max_drawdown_idx; Type: INDEX; Schema: public; Owner: -
@@ -1214,6 +1374,12 @@ CREATE INDEX mcp_backtest_results_parameters_idx ON public.mcp_backtest_results 
 --
 
 CREATE INDEX mcp_backtest_results_profit_factor_idx ON public.mcp_backtest_results USING btree (profit_factor);
+
+--
+-- Name: mcp_backtest_results_run_by_date_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_run_by_date_idx ON public.mcp_backtest_results USING btree (run_by, backtest_date, backtest_id);
 
 --
 -- Name: mcp_backtest_results_sharpe_idx; Type: INDEX; Schema: public; Owner: -
@@ -1256,6 +1422,12 @@ CREATE INDEX mcp_backtest_results_symbol_idx ON public.mcp_backtest_results USIN
 --
 
 CREATE INDEX mcp_backtest_results_symbol_strategy_idx ON public.mcp_backtest_results USING btree (symbol, strategy_type);
+
+--
+-- Name: mcp_backtest_results_tags_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_tags_idx ON public.mcp_backtest_results USING gin (tags jsonb_path_ops) WITH (fastupdate=off);
 
 --
 -- Name: mcp_backtest_results_total_return_idx; Type: INDEX; Schema: public; Owner: -
@@ -1346,6 +1518,12 @@ CREATE INDEX mcp_walk_forward_tests_period_idx ON public.mcp_walk_forward_tests 
 --
 
 CREATE TRIGGER mcp_backtest_portfolios_set_updated_at BEFORE UPDATE ON public.mcp_backtest_portfolios FOR EACH ROW EXECUTE FUNCTION public.mcp_set_updated_at();
+
+--
+-- Name: mcp_backtest_results mcp_backtest_results_set_saved_by; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER mcp_backtest_results_set_saved_by BEFORE INSERT OR UPDATE ON public.mcp_backtest_results FOR EACH ROW EXECUTE FUNCTION public.mcp_set_saved_by();
 
 --
 -- Name: mcp_backtest_results mcp_backtest_results_set_updated_at; Type: TRIGGER; Schema: public; Owner: -

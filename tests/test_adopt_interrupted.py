@@ -24,6 +24,7 @@ from tests.support.adopting import (
     BIN,
     OTHER,
     cli,
+    kept,
     snapshot,
     whole_state,
 )
@@ -68,7 +69,7 @@ def test_a_killed_adopt_leaves_the_database_as_it_was_and_a_rerun_finishes(
 
         migrations.adopt(url)
         assert dump(url, exclude=OTHER) == migrated_dump
-        assert snapshot(url) == before
+        kept(before, snapshot(url))
 
 
 def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishes(
@@ -88,7 +89,7 @@ def test_an_adopt_killed_in_the_later_migrations_has_adopted_and_a_rerun_finishe
         assert cli("break-lock", "--database", url).returncode == 0
         migrations.adopt(url)
         assert dump(url, exclude=OTHER) == migrated_dump
-        assert snapshot(url) == before
+        kept(before, snapshot(url))
 
 
 def _kill_adopt_during(url: str, statement: str) -> None:

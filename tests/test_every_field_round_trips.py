@@ -58,6 +58,7 @@ def expected(spec: TableSpec[Any], given_record: Any, stored: Any) -> None:
                 "trade_number",
                 "parameter_set",
                 "data_points",
+                "saved_by",
             ):
                 continue  # filled by the database or the store; checked in test_store
             else:

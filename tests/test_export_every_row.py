@@ -4,6 +4,7 @@ are equal, and exporting the copy writes the identical file."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,15 @@ SELECT '00000000-0000-0000-0000-000000000002', 'BTC', 'minutes', '2024-01-01', '
        jsonb_agg((-(i % 100) / 1000.0)::float8 ORDER BY i),
        '{"fast": 10, "slow": 50}', 1.25
 FROM generate_series(1, 525600) AS i;
+-- a backtest that says where it came from (0011): every provenance column set
+INSERT INTO mcp_backtest_results (backtest_id, symbol, strategy_type, start_date, end_date,
+    experiment, run_by, code_version, engine, data_fingerprint, bars_per_year,
+    benchmark_symbol, benchmark_return, benchmark_curve, tags, extra_metrics)
+VALUES ('00000000-0000-0000-0000-000000000003', 'BTC-USD-PERP-2026-12-25-C-100000', 'origin',
+    '2024-01-01', '2024-06-30', 'momentum-2024', 'alice', 'abc123+dirty', 'vectorbt 1.2.0',
+    'sha256:5e1f', 365, 'BTC-USD-PERP', 0.1234, '[["2024-01-01T00:00:00Z", 100.0],
+    ["2024-06-30T00:00:00Z", 112.34]]', '{"universe": "crypto", "desk": "ü"}',
+    '{"SQN": 1.9, "Exposure Time [%]": 94.5, "Kelly Criterion": -0.25}');
 -- trades: open ones, NULL fees and slippage (their defaults are 0), FX and crypto digits
 INSERT INTO mcp_backtest_trades (backtest_id, trade_number, entry_date, entry_price,
     direction, exit_date, exit_price, position_size, pnl, fees_paid, slippage_cost)
@@ -105,7 +115,7 @@ def test_export_then_import_copies_every_row_of_every_table(db_url: str, tmp_pat
         run("export", "--database", copy, "-o", str(second))
         assert first.read_bytes() == second.read_bytes()
         again = run("import", str(first), "--database", copy)  # twice changes nothing
-        assert "imported 0" in again.stdout and "unchanged 4" in again.stdout
+        assert "imported 0" in again.stdout and "unchanged 5" in again.stdout
         assert digests(copy) == source
 
 
@@ -136,3 +146,28 @@ def test_prune_says_when_a_backtest_it_counted_was_held_by_another_session(db_ur
     assert done.returncode == 4, done.stderr
     assert "deleted 1 backtest(s)" in done.stdout
     assert "1 of the 2 backtest(s) counted were not deleted" in done.stderr
+
+
+def test_import_records_the_importing_role_and_keeps_the_file_s(
+    db_url: str, logins: dict[str, str], tmp_path: Path
+) -> None:
+    """saved_by is the database's: the file keeps the role that saved the row first, the
+    copy the role that imported it; a second import finds the row unchanged all the same."""
+    from backtest_store import BacktestStore
+    from tests.support.records import result
+
+    with BacktestStore.connect(logins["app"]) as store:
+        saved = store.save_backtest(result(experiment="e1", tags={"k": "v"}))
+    exported = tmp_path / "out.jsonl"
+    run("export", "--database", db_url, "-o", str(exported))
+    line = exported.read_text().splitlines()[0]
+    assert json.loads(line)["backtest"]["saved_by"] == saved.saved_by != "postgres"
+    with scratch_database("bt_import_role") as copy:
+        migrations.apply(copy)
+        run("import", str(exported), "--database", copy)
+        with BacktestStore.connect(copy) as store:
+            copied = store.get_backtest(saved.backtest_id)
+        assert copied is not None and copied.saved_by == "postgres"
+        assert (copied.experiment, copied.tags, copied.run_by) == ("e1", {"k": "v"}, saved.run_by)
+        again = run("import", str(exported), "--database", copy)
+        assert "unchanged 1" in again.stdout

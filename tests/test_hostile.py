@@ -48,7 +48,8 @@ ONE_MB = "x" * 1_000_000
 
 
 def string_fields(spec: Any) -> list[str]:
-    return [n for n, c in spec.columns.items() if c.kind in ("varchar", "text")]
+    """The string columns a client writes (saved_by is the database's: 0011's trigger)."""
+    return [n for n, c in spec.columns.items() if c.kind in ("varchar", "text") and n != "saved_by"]
 
 
 # mcp_walk_forward_tests has no string column (its jsonb is covered by find_backtests below).

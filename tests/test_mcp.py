@@ -27,6 +27,7 @@ from backtest_store.cli.main import main as cli
 from backtest_store.mcp_server import create_server, read_only_store
 from backtest_store.mcp_server.tools import MAX_SERIES, TRADES_PAGE
 from backtest_store.serialize import to_json
+from backtest_store.tables import RESULTS
 from backtest_store.web.filters import PAGE
 from tests.support.assistants import COUNT, connected, document, error, seeded_database
 from tests.support.dbs import maintenance, scratch_database, url_for
@@ -164,6 +165,9 @@ async def test_series_left_out_summarized_or_whole(
     ("compare_backtests", {"ids": ["ab12cd"], "metrics": ["pnl"]}, ["metrics"]),
     ("summary", {"since": "2024-02-30"}, ["since", "is not a date"]),
     ("tearsheet", {}, ["id", "required"]),
+    ("assess", {"id": "ab12cd", "alpha": 1.5}, ["alpha", "less than 1"]),
+    ("assess_experiment", {"experiment": "x", "blocks": 7}, ["blocks", "multiple of 2"]),
+    ("assess_experiment", {"experiment": "nope"}, ["no run of experiment 'nope'"]),
 ])  # fmt: skip
 async def test_a_bad_argument_is_a_tool_error_naming_it(
     db_url: str, tool: str, arguments: dict[str, Any], names: list[str]
@@ -243,7 +247,7 @@ async def test_hostile_text_comes_back_as_data() -> None:
                 assert record is not None
                 shown = document(await c.call_tool("get_backtest", {"id": str(the_id)}))
                 expected = {k: v for k, v in to_json(record).items()
-                            if k not in ("equity_curve", "drawdown_series")}  # fmt: skip
+                            if k not in RESULTS.series}  # fmt: skip
                 assert shown["backtest"] == json.loads(documents.dumps(expected))
                 assert shown["backtest"]["strategy_type"] in PAYLOADS
                 assert shown["backtest"]["parameters"] == {PAYLOADS[0]: PAYLOADS[1],

@@ -105,6 +105,14 @@ async def test_over_stdio_every_tool_answers_the_cli_document(
                                metrics=["win_rate", "sharpe_ratio"]),
                 ("summary", "--symbol", "MSFT"): await call("summary", symbol="MSFT"),
                 ("summary", "--since", "2022-01-04"): await call("summary", since="2022-01-04"),
+                ("experiments",): await call("list_experiments"),
+                ("assess", rich): await call("assess", id=rich[:8]),
+                ("assess", "--experiment", "long-curves"):
+                    await call("assess_experiment", experiment="long-curves"),
+                ("experiments", "long-curves"): await call("list_experiments",
+                                                           experiment="long-curves"),
+                ("list", "--experiment", "long-curves", "--tag", "bars=hourly"):
+                    await call("list_backtests", experiment="long-curves", tag=["bars=hourly"]),
             }  # fmt: skip
             best = await call("best_parameters", id=rich, limit=12)
             figures = await call("tearsheet", id=rich)

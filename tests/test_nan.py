@@ -95,12 +95,25 @@ def _fill_every_table(conn: psycopg.Connection[Any], backtest_id: Any) -> None:
 
 @pytest.fixture
 def without_checks(db_url: str) -> str:
-    """A database rolled back to 0008: numeric columns take NaN again."""
-    assert migrations.migration_ids()[-1] == NAN_MIGRATION or NAN_MIGRATION in (
-        migrations.migration_ids()
-    )
-    steps = len(migrations.migration_ids()) - migrations.migration_ids().index(NAN_MIGRATION)
-    migrations.rollback(db_url, steps=steps)
+    """A database whose numeric columns take NaN again, as one 0009 has not reached: its
+    not-NaN checks dropped (the schema is otherwise this package's, for the store)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        checks = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+            " WHERE conname LIKE 'ck\\_%\\_not\\_nan'"
+        ).fetchall()
+        assert checks
+        for table, name in checks:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.Identifier(table), sql.Identifier(name)))  # fmt: skip
+    return db_url
+
+
+@pytest.fixture
+def at_0008(db_url: str) -> str:
+    """A database rolled back to before 0009: numeric columns take NaN again."""
+    ids = migrations.migration_ids()
+    migrations.rollback(db_url, steps=len(ids) - ids.index(NAN_MIGRATION))
     return db_url
 
 
@@ -162,15 +175,17 @@ def test_a_nan_pnl_is_neither_a_winning_nor_a_losing_trade(without_checks: str) 
         ]
 
 
-def test_0009_refuses_to_finish_over_nan_and_leaves_no_check_half_added(
-    without_checks: str,
-) -> None:
+def test_0009_refuses_to_finish_over_nan_and_leaves_no_check_half_added(at_0008: str) -> None:
     """Validation of the NOT VALID checks finds the NaN rows: the migration fails, and
     applying it again after a fix (NULL) completes."""
-    with BacktestStore.connect(without_checks, check_schema=False) as store:
-        saved = store.save_backtest(result(sharpe_ratio=1))
+    without_checks = at_0008
     with psycopg.connect(without_checks, autocommit=True) as conn:
-        conn.execute("UPDATE mcp_backtest_results SET sharpe_ratio = 'NaN'")
+        row = conn.execute(
+            "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
+            " sharpe_ratio) VALUES ('AAPL', 'sma', '2024-01-01', '2024-02-01', 'NaN')"
+            " RETURNING backtest_id"
+        ).fetchone()
+        assert row is not None
     with pytest.raises(Exception, match="ck_mcp_backtest_results_sharpe_ratio_not_nan"):
         migrations.apply(without_checks)
     with psycopg.connect(without_checks, autocommit=True) as conn:
@@ -179,5 +194,5 @@ def test_0009_refuses_to_finish_over_nan_and_leaves_no_check_half_added(
     ids = migrations.migration_ids()
     assert migrations.apply(without_checks) == ids[ids.index(NAN_MIGRATION) :]  # 0009 on
     with BacktestStore.connect(without_checks, check_schema=False) as store:
-        got = store.get_backtest(saved.backtest_id)
+        got = store.get_backtest(row[0])
         assert got is not None and got.sharpe_ratio is None

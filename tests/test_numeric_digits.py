@@ -127,6 +127,12 @@ PREVIOUS = "0009.refuse-numeric-nan"
 WIDEN = "0010.widen-numeric-scales"
 
 
+def _after_widen() -> int:
+    """How many migrations came after 0010 (rolled back first, to reach it)."""
+    ids = migrations.migration_ids()
+    return len(ids) - ids.index(WIDEN) - 1
+
+
 def test_rollback_refuses_naming_the_rows_that_would_lose_digits(
     db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
@@ -137,6 +143,8 @@ def test_rollback_refuses_naming_the_rows_that_would_lose_digits(
     fx_trade = conn.execute(
         "SELECT trade_id FROM mcp_backtest_trades WHERE backtest_id = %s", (fx.backtest_id,)
     ).fetchone()[0]  # type: ignore[index]
+    if _after_widen():
+        migrations.rollback(db_url, steps=_after_widen())
     before = row_counts(conn), _numbers(conn)
 
     with pytest.raises(MigrationError) as refused:
@@ -160,31 +168,46 @@ def test_rollback_refuses_naming_the_rows_that_would_lose_digits(
         " USING (backtest_id) WHERE backtest_id = %s", (fine.backtest_id,),
     ).fetchone()  # fmt: skip
     assert kept == (Decimal("0.0015"), Decimal("1.2345"))
-    assert migrations.apply(db_url) == [WIDEN]
+    ids = migrations.migration_ids()
+    assert migrations.apply(db_url) == ids[ids.index(WIDEN) :]
     assert _type(conn, "mcp_backtest_trades", "entry_price") == "numeric(18,8)"
 
 
 def test_migrating_a_database_with_data_keeps_every_value(
     db_url: str, conn: psycopg.Connection[Any]
 ) -> None:
-    migrations.rollback(db_url)
+    migrations.rollback(db_url, steps=_after_widen() + 1)
     assert migrations.status(db_url).applied[-1] == PREVIOUS
-    at_0009 = BacktestStore(conn, check_schema=False)  # the seed's scales
-    saved = at_0009.save_backtest(
-        result(total_return=0.1235, fees=0.0005, initial_capital=12345.67),
-        [trade(0, entry_price=123.4567, position_size=10.25)],
-    )
+    # the seed's scales, written as a writer of that schema wrote them
+    the_id = conn.execute(
+        "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
+        " total_return, fees, initial_capital) VALUES ('AAPL', 'sma', '2024-01-01',"
+        " '2024-02-01', 0.1235, 0.0005, 12345.67) RETURNING backtest_id"
+    ).fetchone()[0]  # type: ignore[index]
+    conn.execute("INSERT INTO mcp_backtest_trades (backtest_id, trade_number, entry_date,"
+                 " entry_price, direction, position_size) VALUES (%s, 1, '2024-01-02',"
+                 " 123.4567, 'long', 10.25)", (the_id,))  # fmt: skip
     before = _numbers(conn)
-    assert migrations.apply(db_url) == [WIDEN]
+    ids = migrations.migration_ids()
+    assert migrations.apply(db_url) == ids[ids.index(WIDEN) :]
     assert _numbers(conn) == before
     with BacktestStore.connect(db_url) as store:
-        assert store.get_backtest(saved.backtest_id) == saved
+        saved = store.get_backtest(the_id)
+        (stored_trade,) = store.get_trades(the_id)
+    assert saved is not None
+    assert (saved.total_return, saved.fees, saved.initial_capital) == (
+        Decimal("0.1235"), Decimal("0.0005"), Decimal("12345.67"))  # fmt: skip
+    assert (stored_trade.entry_price, stored_trade.position_size) == (
+        Decimal("123.4567"), Decimal("10.25"))  # fmt: skip
 
 
 def _numbers(conn: psycopg.Connection[Any]) -> dict[str, list[Any]]:
+    """Every numeric value 0010 widened, by table (the columns 0011 added are left out: the
+    tests roll back past them)."""
     out = {}
     for spec in ALL:
-        names = [n for n, c in spec.columns.items() if c.kind == "numeric"]
+        names = [n for n, c in spec.columns.items()
+                 if c.kind == "numeric" and n not in ("bars_per_year", "benchmark_return")]  # fmt: skip
         query = f"SELECT {', '.join(names)} FROM {spec.name} ORDER BY {spec.key}"  # noqa: S608
         out[spec.name] = conn.execute(query).fetchall()
     return out

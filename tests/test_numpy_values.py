@@ -29,6 +29,9 @@ NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def numbers(column: str) -> list[tuple[Any, Any]]:
+    if column == "bars_per_year":  # ck_mcp_backtest_results_bars_per_year: positive
+        return [(np.float64(252), 252), (np.float32(365.25), 365.25), (np.int64(8760), 8760),
+                (np.uint16(52), 52)]  # fmt: skip
     x = -0.25 if "drawdown" in column and "duration" not in column else 0.25
     return [
         (np.float64(x), x),
@@ -57,7 +60,11 @@ MATRIX: dict[str, Any] = {
     ],
     "date": lambda _: [],  # dates refuse datetimes (pandas Timestamps too): tested below
     "jsonb": lambda column: (
-        [
+        [({"universe": np.str_("sp500")}, {"universe": "sp500"})]  # an object of strings
+        if column == "tags"
+        else [({"sqn": np.float64(1.5), "n": np.int64(3)}, {"sqn": 1.5, "n": 3})]
+        if column == "extra_metrics"  # an object of numbers
+        else [
             (np.array(["AAPL", "MSFT"]), ["AAPL", "MSFT"]),
             (("AAPL", "MSFT"), ["AAPL", "MSFT"]),
             (pd.Series(["AAPL", "MSFT"]), ["AAPL", "MSFT"]),

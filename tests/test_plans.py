@@ -8,6 +8,7 @@ Asserted for each: no mcp_ table is read by a sequential scan, and a LIMIT query
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from hashlib import md5
 from typing import Any
 
 import psycopg
@@ -115,6 +116,18 @@ def test_list_backtests_page_1000_reads_as_little_as_page_1(
             },
             None,
         ),
+        # where the runs came from (0011), each read through its own index (0012)
+        ({"origin": {"experiment": "experiment_7"}}, "mcp_backtest_results_experiment_date_idx"),
+        ({"origin": {"run_by": "user_3"}}, "mcp_backtest_results_run_by_date_idx"),
+        (
+            {"origin": {"code_version": md5(b"commit 7").hexdigest()}},
+            "mcp_backtest_results_code_version_date_idx",
+        ),
+        (
+            {"origin": {"data_fingerprint": "sha256:" + md5(b"bars 7 7").hexdigest()}},
+            "mcp_backtest_results_data_fingerprint_idx",
+        ),
+        ({"origin": {"tags": {"batch": "b17"}}}, "mcp_backtest_results_tags_idx"),
     ],
 )
 def test_list_backtests_with_filters(
@@ -143,6 +156,28 @@ def test_top_backtests_orders_by_an_index_on_every_metric(
         n["Node Type"] == "Sort" and n.get("Sort Method", "").startswith("external")
         for n in nodes(plan)
     )
+
+
+def test_top_backtests_and_the_browsing_list_by_where_runs_came_from(
+    volume: psycopg.Connection[Any],
+) -> None:
+    from backtest_store.operations import browse
+
+    top = reads.top_backtests(
+        CODEC, metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
+        status="completed", limit=20, with_series=False, origin={"experiment": "experiment_9"},
+    )  # fmt: skip
+    plan = explain(volume, top)
+    assert_index_friendly(plan, limit=20)
+    listed = browse.browse_backtests(
+        CODEC, symbols=None, strategy_type=None, status=None, since=None, until=None,
+        min_trades=0, parameters_any=None, ranges=None, sort="backtest_date", descending=True,
+        after=None, before=None, limit=51, with_series=False,
+        origin={"run_by": "user_4", "tags": {"universe": "u4"}},
+    )  # fmt: skip
+    plan = explain(volume, listed)
+    assert_index_friendly(plan, limit=51)
+    assert plan["Actual Rows"] == 51
 
 
 def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> None:

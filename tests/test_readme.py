@@ -33,7 +33,7 @@ def test_readme_examples_run(
     for number, code in enumerate(examples(), start=1):
         exec(compile(code, f"README.md example {number}", "exec"), namespace)
     out = capsys.readouterr().out
-    assert "BacktestResult.symbol = 'TOO-LONG-SYMBOL' has 15 characters" in out
+    assert "BacktestResult.symbol = 'NOT-A-SYMBOL-BUT-A-LONG-SENTENCE!' has 33 characters" in out
 
 
 def test_the_performance_table_is_the_last_bench_runs() -> None:

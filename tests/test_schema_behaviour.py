@@ -151,6 +151,14 @@ VIOLATIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("ck_mcp_backtest_results_max_drawdown", "mcp_backtest_results", {"max_drawdown": 0.2}),
     ("ck_mcp_backtest_results_volatility", "mcp_backtest_results", {"downside_volatility": -0.1}),
     ("ck_mcp_backtest_results_durations", "mcp_backtest_results", {"data_points": -5}),
+    ("ck_mcp_backtest_results_tags", "mcp_backtest_results", {"tags": Jsonb({"k": 1})}),
+    ("ck_mcp_backtest_results_tags", "mcp_backtest_results", {"tags": Jsonb(["a"])}),
+    (
+        "ck_mcp_backtest_results_extra_metrics",
+        "mcp_backtest_results",
+        {"extra_metrics": Jsonb({"sqn": "high"})},
+    ),
+    ("ck_mcp_backtest_results_bars_per_year", "mcp_backtest_results", {"bars_per_year": 0}),
     ("ck_mcp_backtest_trades_direction", "mcp_backtest_trades", {"direction": "buy"}),
     (
         "ck_mcp_backtest_trades_exit_after_entry",

@@ -25,10 +25,10 @@ def nothing_written(conn: psycopg.Connection[Any]) -> bool:
 CASES: list[tuple[str, Any, str, str, str]] = [
     (
         "result",
-        {"symbol": "ABCDEFGHIJK"},
+        {"symbol": "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"},
         "symbol",
-        "has 11 characters",
-        "varchar(10): at most 10 characters",
+        "has 33 characters",
+        "varchar(32): at most 32 characters",
     ),
     ("result", {"strategy_type": "x" * 51}, "strategy_type", "has 51 characters", "varchar(50)"),
     (

@@ -1,5 +1,5 @@
-"""Generate the sync store from the async one: store.py from aio.py, driver.py from
-aio_driver.py (in src/backtest_store).
+"""Generate the sync store from the async one: store.py from aio.py, store_base.py from
+aio_base.py, driver.py from aio_driver.py (in src/backtest_store).
 
     python tools/async_to_sync.py           write the sync modules
     python tools/async_to_sync.py --check   exit 1 if one is not what its source makes
@@ -43,6 +43,12 @@ methods, the same transactions, the same errors. Run ``python tools/async_to_syn
 after changing aio.py; CI runs it with ``--check``.
 """''',
     ),
+    "aio_base.py": (
+        "store_base.py",
+        '''"""The sync store's base: how a call gets its connection and its transaction, and runs
+an operation's steps on it. Generated from aio_base.py; the methods are in store.py.
+"""''',
+    ),
     "aio_driver.py": (
         "driver.py",
         '''"""The sync driver: run an operation's steps on a psycopg Connection, in the transaction
@@ -51,10 +57,12 @@ from a writer thread while the next chunk is encoded (copy_writer.py).
 """''',
     ),
 }
-MODULES = {"backtest_store.aio_driver": "backtest_store.driver"}
+MODULES = {"backtest_store.aio_driver": "backtest_store.driver",
+           "backtest_store.aio_base": "backtest_store.store_base"}  # fmt: skip
 
 NAMES = {
     "AsyncBacktestStore": "BacktestStore",
+    "AsyncStoreBase": "StoreBase",
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncConnection": "Connection",
     "AsyncIterator": "Iterator",

@@ -1,7 +1,12 @@
 """backtest-store: PostgreSQL schema, migrations and a typed DAO for backtest results."""
 
 from backtest_store.aio import AsyncBacktestStore
-from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
+from backtest_store.analytics import (
+    BacktestComparison,
+    ExperimentSummary,
+    PerformanceSummary,
+    SummaryStats,
+)
 from backtest_store.errors import (
     BacktestStoreError,
     CannotConnectError,
@@ -25,6 +30,7 @@ from backtest_store.errors import (
 )
 from backtest_store.operations.browse import cursor_of
 from backtest_store.records import (
+    AUTO,
     NOT_LOADED,
     BacktestPortfolio,
     BacktestResult,
@@ -38,6 +44,7 @@ from backtest_store.records import (
 from backtest_store.store import BacktestStore
 
 __all__ = [
+    "AUTO",
     "NOT_LOADED",
     "AsyncBacktestStore",
     "BacktestComparison",
@@ -51,6 +58,7 @@ __all__ = [
     "ConnectionLostError",
     "ConstraintViolation",
     "DatabaseError",
+    "ExperimentSummary",
     "IntegrityError",
     "InvalidValue",
     "Json",

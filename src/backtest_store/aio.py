@@ -3,35 +3,32 @@
 This is the store written by hand. ``store.py`` (BacktestStore) is generated from it, and
 ``driver.py`` from ``aio_driver.py``, by ``tools/async_to_sync.py``: async and await go,
 the names are mapped, and a branch marked ``# ASYNC`` keeps its ``else`` in the sync
-code. What the store does is in the sans-I/O operations (``operations/``); this file
-picks the connection and the transaction, and the driver runs the steps.
+code. What the store does is in the sans-I/O operations (``operations/``); its base
+(``aio_base.py``) picks the connection and the transaction, and the driver runs the steps.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Unpack
 from uuid import UUID
 
-import psycopg
-
-from backtest_store.aio_driver import Connection, commits, drive, idle, scope
-from backtest_store.analytics import BacktestComparison, PerformanceSummary
-from backtest_store.convert import NonFinite
-from backtest_store.errors import connect_error, translate
-from backtest_store.json_policy import fast_json
-from backtest_store.operations import browse, reads, retention, writes
-from backtest_store.operations.arguments import Codec
-from backtest_store.operations.browse import Cursor
-from backtest_store.operations.steps import (
-    Done,
-    Operation,
-    Stream,
-    first_step,
-    one_statement,
+from backtest_store.aio_base import AsyncStoreBase
+from backtest_store.analytics import BacktestComparison, ExperimentSummary, PerformanceSummary
+from backtest_store.assessment import Assessment, ExperimentAssessment
+from backtest_store.operations import (
+    assessment,
+    browse,
+    duplicates,
+    experiments,
+    reads,
+    retention,
+    writes,
 )
+from backtest_store.operations.browse import Cursor
+from backtest_store.operations.duplicates import DuplicateGroup
+from backtest_store.provenance import Origin
 from backtest_store.queries.common import Outcome
 from backtest_store.records import (
     BacktestPortfolio,
@@ -41,15 +38,9 @@ from backtest_store.records import (
     WalkForwardTest,
 )
 from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, WALK_FORWARD
-from backtest_store.urls import conninfo, redact
-
-if TYPE_CHECKING:
-    from psycopg_pool import AsyncConnectionPool
-
-T = TypeVar("T")
 
 
-class AsyncBacktestStore:
+class AsyncBacktestStore(AsyncStoreBase):
     """Save and query backtest results. Every method is one transaction.
 
     ``source`` is a psycopg ``AsyncConnection`` (autocommit or not) or a
@@ -61,152 +52,13 @@ class AsyncBacktestStore:
     NaN/Infinity metrics as NULL instead of refusing them. ``fill=False`` stores records
     exactly as given: a None is NULL even where the column has a default, and no rank or
     ``data_points`` is computed (``import`` copies rows this way).
+    ``defaults``: where every save of the session came from (``{"experiment": "momentum",
+    "tags": {"universe": "sp500"}}``), for the fields a record leaves ``AUTO``; who ran it
+    and the git commit are detected once (provenance.py). An explicit value wins.
 
     Id arguments are typed ``UUID | None`` so that ``saved.backtest_id`` of a
     returned record can be passed as it is; None is refused (ValidationError).
     """
-
-    def __init__(
-        self,
-        source: Connection | AsyncConnectionPool[Any],
-        *,
-        check_schema: bool = True,
-        nonfinite: NonFinite = "refuse",
-        fill: bool = True,
-    ) -> None:
-        self._source = source
-        self._codec = Codec(nonfinite, fill)
-        self._schema_checked = not check_schema
-        if True:  # ASYNC
-            pass  # a constructor cannot await: checked before the first call
-        else:
-            if check_schema:
-                self.check_schema()
-
-    @classmethod
-    @asynccontextmanager
-    async def connect(
-        cls,
-        url: str,
-        *,
-        check_schema: bool = True,
-        nonfinite: NonFinite = "refuse",
-        fill: bool = True,
-    ) -> AsyncIterator[AsyncBacktestStore]:
-        """Open an autocommit connection to ``url`` (postgresql:// or postgres://) for the block."""
-        try:
-            conn = await psycopg.AsyncConnection.connect(conninfo(url), autocommit=True)
-        except psycopg.Error as exc:
-            raise connect_error(exc, redact(url)) from exc
-        async with conn:
-            store = cls(conn, check_schema=False, nonfinite=nonfinite, fill=fill)
-            if check_schema:
-                await store.check_schema()
-            yield store
-
-    # -- plumbing ----------------------------------------------------------
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        """The caller's connection, or one of the pool's for the call (its transaction is
-        the call's own: ``scope`` commits it)."""
-        if isinstance(self._source, psycopg.AsyncConnection):
-            yield self._source
-            return
-        try:
-            conn = await self._source.getconn()
-        except psycopg.Error as exc:  # PoolTimeout: no connection could be had in time
-            raise connect_error(exc, "the pool's database") from exc
-        try:
-            yield conn
-        finally:
-            await self._source.putconn(conn)
-
-    async def _ready(self) -> None:
-        if not self._schema_checked:
-            await self.check_schema()
-
-    async def _run(
-        self, op: Operation[T], doing: str, *, read: bool = False, checked: bool = False
-    ) -> T:
-        if not checked:  # the schema check itself runs before the flag is set
-            await self._ready()
-        async with self._connection() as conn:
-            committing = False  # True once a COMMIT may be in flight: the outcome is unknown
-            try:
-                first = first_step(op)
-                if isinstance(first, Done):
-                    return first.value  # type: ignore[no-any-return]
-                alone = conn.autocommit and idle(conn)
-                if one_statement(first, read=read, autocommit_idle=alone):
-                    committing = not read  # one statement: its own transaction
-                    return await drive(conn, op, first)
-                owned = conn is not self._source
-                will_commit = not read and commits(conn, owned)
-                async with scope(conn, owned):
-                    value = await drive(conn, op, first)
-                    committing = will_commit  # COMMIT goes out as the block ends
-                return value
-            except psycopg.Error as exc:
-                raise translate(exc, doing, committing=committing) from exc
-
-    async def _run_each(self, batches: Generator[Operation[Any], Any, T], doing: str) -> T:
-        """Run the operations ``batches`` yields one after another, each its own
-        transaction, sending each one's value back, until it returns."""
-        try:
-            op = next(batches)
-            while True:
-                op = batches.send(await self._run(op, doing))
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-
-    async def _stream(self, stream: Stream, doing: str) -> AsyncIterator[Any]:
-        await self._ready()
-        async with self._connection() as conn:
-            try:
-                async with (
-                    scope(conn, conn is not self._source),
-                    conn.cursor(name=stream.name, row_factory=stream.row) as cur,
-                ):
-                    fast_json(cur)
-                    cur.itersize = stream.batch_size
-                    await cur.execute(stream.statement, stream.params)
-                    async for row in cur:
-                        yield row
-            except psycopg.Error as exc:
-                raise translate(exc, doing) from exc
-
-    def _bound(self, conn: Connection) -> AsyncBacktestStore:
-        store = object.__new__(type(self))
-        store._source = conn
-        store._codec = self._codec
-        store._schema_checked = True
-        return store
-
-    async def check_schema(self) -> None:
-        """Raise SchemaVersionError unless the database is at this package's migration."""
-        await self._run(reads.check_schema(), "check_schema", read=True, checked=True)
-        self._schema_checked = True
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncBacktestStore]:
-        """Group calls into one atomic unit: ``with store.transaction() as tx: tx.save_...``.
-
-        The store yielded works on one connection inside one transaction
-        (a savepoint if the caller's connection is already in one); it
-        commits when the block ends and rolls back if it raises.
-        """
-        await self._ready()
-        async with self._connection() as conn:
-            owned = conn is not self._source
-            will_commit = commits(conn, owned)
-            committing = False
-            try:
-                async with scope(conn, owned):
-                    yield self._bound(conn)
-                    committing = will_commit  # COMMIT goes out as the block ends
-            except psycopg.Error as exc:
-                raise translate(exc, "transaction", committing=committing) from exc
 
     # -- backtests ---------------------------------------------------------------
 
@@ -245,15 +97,17 @@ class AsyncBacktestStore:
         limit: int = 50,
         after: BacktestResult | None = None,
         with_series: bool = False,
+        **origin: Unpack[Origin],
     ) -> list[BacktestResult]:
         """Newest backtest_date first; pass the last record as ``after`` for the next page.
 
         ``since`` is inclusive, ``until`` exclusive. Series are NOT_LOADED unless
-        ``with_series=True``.
+        ``with_series=True``. ``origin``: where the runs came from (provenance.Origin).
         """
         op = reads.list_backtests(
             self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
+            origin=origin,
         )  # fmt: skip
         return await self._run(op, "list_backtests", read=True)
 
@@ -268,13 +122,15 @@ class AsyncBacktestStore:
         limit: int = 20,
         with_series: bool = False,
         parameters: dict[str, Any] | None = None,
+        **origin: Unpack[Origin],
     ) -> list[BacktestResult]:
         """Best first by a whitelisted metric (queries.common.METRICS); rows without it are
-        left out. ``parameters``: only backtests whose parameters contain these (jsonb @>)."""
+        left out. ``parameters``: parameters containing these (jsonb @>); ``origin``: too."""
         op = reads.top_backtests(
             self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
             parameters=parameters,
+            origin=origin,
         )  # fmt: skip
         return await self._run(op, "top_backtests", read=True)
 
@@ -311,19 +167,52 @@ class AsyncBacktestStore:
         before: Cursor | None = None,
         limit: int = 50,
         with_series: bool = False,
+        **origin: Unpack[Origin],
     ) -> list[BacktestResult]:
         """A page of backtests, for browsing: any of ``symbols``, parameters containing
         any one of ``parameters_any`` (jsonb @>), ``ranges`` such as
         ``("sharpe_ratio", ">=", 1)``; sorted by ``backtest_date`` or a rankable metric
         (rows without it last), keyset pages: ``after=cursor_of(last row, sort)`` for the
-        next page, ``before=cursor_of(first row, sort)`` for the previous one."""
+        next page, ``before=cursor_of(first row, sort)`` for the previous; ``origin`` too."""
         op = browse.browse_backtests(
             self._codec, symbols=symbols, strategy_type=strategy_type, status=status,
             since=since, until=until, min_trades=min_trades, parameters_any=parameters_any,
             ranges=ranges, sort=sort, descending=descending, after=after, before=before,
             limit=limit, with_series=with_series,
+            origin=origin,
         )  # fmt: skip
         return await self._run(op, "browse_backtests", read=True)
+
+    async def list_experiments(
+        self, *, experiment: str | None = None, limit: int = 50
+    ) -> list[ExperimentSummary]:
+        """The experiments, the newest run's first: each one's runs, first and last run, and
+        its runs by who ran them and by code version; ``experiment``: that one alone."""
+        op = experiments.list_experiments(self._codec, experiment=experiment, limit=limit)
+        return await self._run(op, "list_experiments", read=True)
+
+    async def duplicate_counts(self, results: Iterable[BacktestResult]) -> dict[UUID, int]:
+        """How many other runs are the same run as each of these (operations/duplicates.py)."""
+        op = duplicates.duplicate_counts(results)
+        return await self._run(op, "duplicate_counts", read=True)
+
+    async def list_duplicates(self, *, limit: int = 50) -> list[DuplicateGroup]:
+        """The runs repeated: each group of the same run, the newest group first."""
+        return await self._run(duplicates.list_duplicates(limit), "list_duplicates", read=True)
+
+    async def assess(self, backtest_id: UUID | None, *, alpha: float = 0.05) -> Assessment:
+        """Skill or selection: the run's Sharpe ratio deflated by its grid's trials
+        (PSR, SR0, DSR and its p-value, significant at ``alpha``), and its walk-forward
+        windows judged (assessment.py says how trials are counted)."""
+        return await self._run(assessment.assess(backtest_id, alpha), "assess", read=True)
+
+    async def assess_experiment(
+        self, name: str, *, blocks: int = 16, alpha: float = 0.05
+    ) -> ExperimentAssessment:
+        """An experiment's runs judged together: the best run's DSR over every trial, and
+        the probability of backtest overfitting by CSCV in ``blocks`` blocks."""
+        op = assessment.assess_experiment(self._codec, name, blocks=blocks, alpha=alpha)
+        return await self._run(op, "assess_experiment", read=True)
 
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git

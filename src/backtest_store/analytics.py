@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -38,3 +39,16 @@ class BacktestComparison:
     strategy_type: str
     values: dict[str, Decimal | None]
     ranks: dict[str, int | None]  # None where the value is None
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentSummary:
+    """One experiment in list_experiments(): how many runs, when, who ran them and from
+    which code versions (each with its count of runs; "" for runs that did not say)."""
+
+    experiment: str
+    runs: int
+    first_run: datetime
+    last_run: datetime
+    run_by: dict[str, int]
+    code_versions: dict[str, int]

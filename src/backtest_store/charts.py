@@ -23,6 +23,7 @@ from uuid import UUID
 
 from backtest_store import tearsheet
 from backtest_store.records import (
+    NOT_LOADED,
     BacktestPortfolio,
     BacktestResult,
     BacktestTrade,
@@ -166,6 +167,8 @@ def equity_figure(
         line = {"color": color, "width": 1.5}
         data.append({"type": kind, "x": dx, "y": dy, "mode": "lines", "name": name,
                      "legendgroup": group, "line": line})  # fmt: skip
+        if not overlaid:
+            data += _benchmark_line(result, kind)
         stored = curve_of(result.drawdown_series)
         dd_x, dd_y = Labels(stored.x()), stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
@@ -185,6 +188,20 @@ def equity_figure(
     layout["xaxis"]["showticklabels"] = False
     layout.update(hovermode="x unified", height=640)
     return _figure(data, layout), notes
+
+
+def _benchmark_line(result: BacktestResult, kind: str) -> list[dict[str, Any]]:
+    """The run's benchmark curve (buy & hold by default), beside its equity, grey, dashed."""
+    stored = result.benchmark_curve
+    if stored is NOT_LOADED or not stored:
+        return []
+    curve = curve_of(stored)
+    if not curve.values:
+        return []
+    bx, by = _shown(Labels(curve.x()), curve.values)
+    name = f"benchmark: {result.benchmark_symbol}" if result.benchmark_symbol else "benchmark"
+    return [{"type": kind, "x": bx, "y": by, "mode": "lines", "name": name,
+             "line": {"color": "#7f7f7f", "width": 1.2, "dash": "dash"}}]  # fmt: skip
 
 
 def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:

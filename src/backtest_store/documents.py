@@ -13,8 +13,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from backtest_store.analytics import PerformanceSummary, SummaryStats
+from backtest_store.analytics import ExperimentSummary, PerformanceSummary, SummaryStats
+from backtest_store.assessment import Assessment, ExperimentAssessment
 from backtest_store.metrics import MEASURES, units
+from backtest_store.operations.duplicates import DuplicateGroup
 from backtest_store.records import (
     BacktestResult,
     BacktestTrade,
@@ -139,3 +141,30 @@ def tearsheet(stored: Any, worst: int = 5) -> dict[str, Any]:
                              "length": d.length}
                             for d in worst_drawdowns(curve, worst)],
     }  # fmt: skip
+
+
+def experiments(found: Sequence[ExperimentSummary]) -> list[dict[str, Any]]:
+    """``experiments --json`` and ``/api/experiments``: each experiment's runs, first and
+    last run, and its runs counted by who ran them and by code version."""
+    return [plain(e) for e in found]
+
+
+def experiment(found: ExperimentSummary, best: BacktestResult | None) -> dict[str, Any]:
+    """``/api/experiments/{name}``: the experiment, and its best run by Sharpe ratio."""
+    return {"experiment": plain(found), "best": None if best is None else {
+        k: v for k, v in to_json(best).items() if k not in RESULTS.series}}  # fmt: skip
+
+
+def duplicates(groups: Sequence[DuplicateGroup]) -> list[dict[str, Any]]:
+    """``list --duplicates --json`` and ``/api/duplicates``: each group of the same run."""
+    return [plain(g) for g in groups]
+
+
+def assessment(found: Assessment | ExperimentAssessment) -> dict[str, Any]:
+    """``assess --json`` and ``/api/.../assess``: the record's fields (figures per bar;
+    None where a figure cannot be computed, with ``reason``), ids as text."""
+    out: dict[str, Any] = plain(found)
+    out.pop("selected", None)  # the splits' Sharpe ratios: the experiment page draws them
+    if isinstance(found, Assessment):
+        out["trial_p_values"] = {str(k): v for k, v in found.trial_p_values.items()}
+    return out

@@ -15,8 +15,46 @@ from backtest_store.tables import RESULTS
 MEASURES = tuple(
     name
     for name, column in RESULTS.columns.items()
-    if column.kind in ("numeric", "integer") and name not in ("initial_capital", "fees", "slippage")
+    if column.kind in ("numeric", "integer")
+    and name not in ("initial_capital", "fees", "slippage", "bars_per_year")
 )
+SHORT_COMMIT = 12  # hex digits of a code version shown (as a short id), +dirty kept
+
+
+def origin(result: Any) -> list[tuple[str, str]]:
+    """Where a run came from, as (label, text) pairs for the CLI's ``show``, the web
+    view's tearsheet and the report: the experiment, who ran and who saved it, the code,
+    the engine, the data, the annualization and the tags; what was not recorded is left
+    out."""
+    code = result.code_version
+    if isinstance(code, str):
+        head, plus, mark = code.partition("+")
+        code = head[:SHORT_COMMIT] + plus + mark
+    saved = f" (saved as {result.saved_by})" if result.saved_by else ""
+    tags = result.tags if isinstance(result.tags, dict) else {}
+    pairs = [
+        ("experiment", result.experiment),
+        ("run by", f"{result.run_by}{saved}" if result.run_by else saved.strip(" ()")),
+        ("code", code),
+        ("engine", result.engine),
+        ("data", result.data_fingerprint),
+        ("bars a year", None if result.bars_per_year is None else exact(result.bars_per_year)),
+        ("tags", " ".join(f"{k}={v}" for k, v in tags.items()) or None),
+    ]
+    return [(name, str(text)) for name, text in pairs if isinstance(text, str) and text]
+
+
+def benchmark(result: Any) -> str | None:
+    """The benchmark and the excess return over it: ``GOOG buy & hold 607.37 % (the run:
+    -270.03 % beside it)``; None without a benchmark return."""
+    if result.benchmark_return is None:
+        return None
+    name = result.benchmark_symbol or "benchmark"
+    text = f"{name} {percent(result.benchmark_return)}"
+    if result.total_return is not None:
+        excess = result.total_return - result.benchmark_return
+        text += f"; excess return {percent(excess)}"
+    return text
 
 
 @functools.cache
@@ -142,3 +180,28 @@ def aligned(values: list[Any]) -> list[str]:
     texts = [exact(v) for v in values]
     places = max((len(t) - t.index(".") - 1 for t in texts if "." in t), default=0)
     return ["" if v is None else f"{v:,.{places}f}" for v in values]
+
+
+# The figures annualized on a run's clock (bars_per_year): runs on different clocks
+# cannot be ranked by them.
+ANNUALIZED = ("annualized_return", "sharpe_ratio", "sortino_ratio", "calmar_ratio",
+              "volatility", "downside_volatility", "alpha")  # fmt: skip
+
+
+def incomparable(results: list[Any]) -> tuple[list[str], set[str]]:
+    """What makes compared runs' figures incomparable: notes in words, and the metrics
+    they concern. Runs annualized on different clocks (``bars_per_year``) differ in every
+    annualized figure; runs of different engines in how each figure is defined."""
+    notes: list[str] = []
+    affected: set[str] = set()
+    clocks = {exact(r.bars_per_year) for r in results if r.bars_per_year is not None}
+    if len(clocks) > 1:
+        notes.append(f"annualized on different clocks ({', '.join(sorted(clocks))} bars a "
+                     f"year): {', '.join(ANNUALIZED)} are not comparable")  # fmt: skip
+        affected.update(ANNUALIZED)
+    engines = {r.engine for r in results if isinstance(r.engine, str)}
+    if len(engines) > 1:
+        notes.append(f"computed by different engines ({', '.join(sorted(engines))}): each "
+                     "defines its figures its own way")  # fmt: skip
+        affected.update(MEASURES)
+    return notes, affected

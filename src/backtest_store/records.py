@@ -60,12 +60,28 @@ Series: TypeAlias = list[Any] | NotLoaded | None
 """A time-series jsonb field: a list, None (no series), or NOT_LOADED."""
 
 
+class Auto(enum.Enum):
+    """Marks a provenance field the caller left to the store (``provenance.py``)."""
+
+    AUTO = "AUTO"
+
+    def __repr__(self) -> str:
+        return "AUTO"
+
+    __str__ = __repr__
+
+
+AUTO = Auto.AUTO
+"""The default of ``experiment``, ``run_by``, ``code_version`` and ``tags``: a save fills
+the field from the store's defaults or what it detects; None stores NULL."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BacktestResult:
     """A row of ``mcp_backtest_results``: one backtest run."""
 
     backtest_id: Annotated[UUID | None, col.uuid(key=True)] = None
-    symbol: Annotated[str, col.varchar(10, not_null=True)]
+    symbol: Annotated[str, col.varchar(32, not_null=True)]
     strategy_type: Annotated[str, col.varchar(50, not_null=True)]
     backtest_date: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
     start_date: Annotated[date, col.date(not_null=True)]
@@ -105,6 +121,19 @@ class BacktestResult:
     notes: Annotated[str | None, col.text()] = None
     created_at: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
     updated_at: Annotated[datetime | None, col.timestamptz(not_null=True, now=True)] = None
+    # where the result came from (migration 0011): after the seed's columns, nullable
+    experiment: Annotated[str | Auto | None, col.varchar(200)] = AUTO
+    run_by: Annotated[str | Auto | None, col.varchar(200)] = AUTO
+    saved_by: Annotated[str | None, col.varchar(63)] = None  # the database sets it
+    code_version: Annotated[str | Auto | None, col.varchar(80)] = AUTO
+    engine: Annotated[str | None, col.varchar(100)] = None
+    data_fingerprint: Annotated[str | None, col.varchar(100)] = None
+    bars_per_year: Annotated[Number | None, col.numeric(12, 4)] = None
+    benchmark_symbol: Annotated[str | None, col.varchar(32)] = None
+    benchmark_return: Annotated[Number | None, col.numeric(14, 8)] = None
+    benchmark_curve: Annotated[Series, col.jsonb()] = None
+    tags: Annotated[dict[str, str] | Auto | None, col.jsonb()] = AUTO
+    extra_metrics: Annotated[dict[str, Any] | None, col.jsonb()] = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -21,7 +21,7 @@ from backtest_store import charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
-from backtest_store.metrics import FOOTNOTE, MEASURES, label, shown
+from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, shown
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of
 
@@ -139,9 +139,14 @@ def tearsheet_html(result: BacktestResult) -> str:
     ratio and volatility, and the worst drawdowns, from its stored equity curve."""
     curve = curve_of(result.equity_curve)
     title = html.escape(charts.title(result))
+    came = " · ".join(f"{html.escape(name)} <code>{html.escape(text)}</code>"
+                      for name, text in origin(result))  # fmt: skip
+    against = benchmark(result)
+    head = f"<h2>Tearsheet: {title}</h2>" + (f"<p class=note>from {came}</p>" if came else "")
+    head += f"<p>benchmark {html.escape(against)}</p>" if against else ""
     if len(curve) < 3:
-        return f"<h2>Tearsheet: {title}</h2><p class=note>no equity curve to read it from</p>"
-    parts = [f"<h2>Tearsheet: {title}</h2>"]
+        return f"{head}<p class=note>no equity curve to read it from</p>"
+    parts = [head]
     calendar = charts.calendar_figure(curve)
     if calendar is not None:
         parts.append(_html(calendar))

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from backtest_store.errors import ValidationError
-from backtest_store.records import NOT_LOADED, Record
+from backtest_store.records import AUTO, NOT_LOADED, Record
 from backtest_store.tables import spec_for
 
 R = TypeVar("R", bound=Record)
@@ -49,12 +49,16 @@ def to_json(record: Record) -> dict[str, Any]:
         value = getattr(record, name)
         if value is NOT_LOADED:
             continue
+        if value is AUTO:  # left to the store, and not saved yet: nothing is recorded
+            value = None
         out[name] = value if column.kind == "jsonb" else plain(value)
     return out
 
 
 def from_json(record_type: type[R], data: dict[str, Any], *, where: str = "") -> R:
-    """The record ``to_json`` made; a ValidationError names the field it cannot read."""
+    """The record ``to_json`` made; a ValidationError names the field it cannot read. A
+    provenance field the object leaves out (a file written before 0011) is None: what the
+    file says, never what the reading process would detect."""
     spec = spec_for(record_type)
     if not isinstance(data, dict):
         raise ValidationError(record_type.__name__, "(record)", data, "a JSON object",
@@ -65,7 +69,9 @@ def from_json(record_type: type[R], data: dict[str, Any], *, where: str = "") ->
             record_type.__name__, sorted(unknown)[0], data[sorted(unknown)[0]],
             f"one of the {spec.name} columns", problem=f"is not a field{where}",
         )  # fmt: skip
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        f.name: None for f in dataclasses.fields(record_type) if f.default is AUTO
+    }
     for name, value in data.items():
         kind = spec.columns[name].kind
         try:

@@ -70,7 +70,7 @@ RESULTS = _spec(
     "mcp_backtest_results",
     BacktestResult,
     "backtest_id",
-    series=("equity_curve", "drawdown_series"),
+    series=("equity_curve", "drawdown_series", "benchmark_curve"),
 )
 TRADES = _spec("mcp_backtest_trades", BacktestTrade, "trade_id", "backtest_id")
 OPTIMIZATIONS = _spec(

@@ -44,6 +44,17 @@ def snapshot(url: str, *, as_jsonb: bool = True) -> dict[str, Any]:
     return out
 
 
+def kept(before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Every row of ``before`` is in ``after`` with every value as it was; a column that
+    a migration added since (0011's provenance) is NULL in each of them."""
+    assert after.keys() == before.keys()
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows), table
+        for old, new in zip(rows, after[table], strict=True):
+            assert {k: new[k] for k in old} == old, table
+            assert all(new[k] is None for k in new.keys() - old.keys()), (table, new)
+
+
 def migrations_table_exists(url: str, table: str) -> bool:
     with psycopg.connect(url) as conn:
         return runner.table_exists(conn, table)

@@ -35,6 +35,7 @@ def seeded_database(prefix: str) -> Iterator[tuple[str, Seeded, UUID]]:
             start = datetime(2020, 1, 1, tzinfo=UTC)
             long = store.save_backtest(result(
                 symbol="LONG", backtest_date=datetime(2019, 1, 1, tzinfo=UTC),
+                experiment="long-curves", tags={"bars": "hourly"},
                 equity_curve=[[(start + timedelta(hours=h)).isoformat(), 100 + h % 50]
                               for h in range(MAX_SERIES + 1)]))  # fmt: skip
         assert long.backtest_id is not None

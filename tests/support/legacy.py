@@ -215,9 +215,10 @@ def fill_volume(url: str, *, results: int) -> None:
         conn.execute(LEGACY_VOLUME_SQL.read_text().encode())
 
 
-def table_rows(url: str, table: str, key: str, *, as_jsonb: bool = True) -> list[tuple[Any, ...]]:
-    """Every row of a table in key order, json and jsonb values as jsonb (compared as such),
-    or json as its text (``as_jsonb=False``: for values jsonb refuses)."""
+def table_rows(url: str, table: str, key: str, *, as_jsonb: bool = True) -> list[dict[str, Any]]:
+    """Every row of a table in key order, by column name; json and jsonb values as jsonb
+    (compared as such), or json as its text (``as_jsonb=False``: for values jsonb
+    refuses)."""
     with psycopg.connect(url) as conn:
         types = conn.execute(
             """SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
@@ -235,7 +236,8 @@ def table_rows(url: str, table: str, key: str, *, as_jsonb: bool = True) -> list
         )
         rows = conn.execute(f'SELECT {columns} FROM "{table}" ORDER BY "{key}"').fetchall()  # noqa: S608
     # NaN is not equal to itself: it is compared as the word.
-    return [tuple(NAN if _is_nan(v) else v for v in row) for row in rows]
+    names = [name for name, _ in types]
+    return [{n: NAN if _is_nan(v) else v for n, v in zip(names, row, strict=True)} for row in rows]
 
 
 NAN = "NaN (numeric)"

@@ -103,6 +103,13 @@ def _constrained(spec: TableSpec[Any], name: str, column: Column) -> st.SearchSt
             return st.integers(0, 2**31 - 1)
     if name == "symbols":
         return st.lists(texts(10), max_size=8)
+    if name == "bars_per_year":
+        return decimals(column, lo=Decimal(1))
+    if name == "tags":  # an object of strings (ck_mcp_backtest_results_tags)
+        return st.dictionaries(texts(20), texts(40), max_size=4)
+    if name == "extra_metrics":  # an object of numbers (ck_mcp_backtest_results_extra_metrics)
+        finite = st.floats(-1e9, 1e9, width=32) | st.integers(-999, 999)  # as jsonb gives back
+        return st.dictionaries(texts(20), finite, max_size=4)
     return None
 
 
@@ -122,8 +129,8 @@ def records(draw: st.DrawFn, spec: TableSpec[Any]) -> Any:
         strategy = _constrained(spec, name, column)
         if strategy is None:
             strategy = base(column)
-        if name == spec.parent_key:
-            values[name] = None  # the store fills it from the parent
+        if name == spec.parent_key or name == "saved_by":
+            values[name] = None  # the store fills it from the parent; the database saved_by
             continue
         nullable = not column.not_null or column.db_fills
         values[name] = draw(st.none() | strategy) if nullable else draw(strategy)

@@ -9,7 +9,8 @@ INSERT INTO mcp_backtest_results (
     backtest_id, symbol, strategy_type, backtest_date, start_date, end_date, parameters,
     total_return, annualized_return, sharpe_ratio, sortino_ratio, calmar_ratio, max_drawdown,
     max_drawdown_duration, volatility, downside_volatility, total_trades, winning_trades,
-    losing_trades, win_rate, profit_factor, alpha, beta, status, data_points)
+    losing_trades, win_rate, profit_factor, alpha, beta, status, data_points, experiment,
+    run_by, code_version, data_fingerprint, tags)
 SELECT
     gen_random_uuid(),
     'S' || (i % 500),
@@ -36,7 +37,12 @@ SELECT
            'completed', 'completed', 'completed', 'completed', 'completed', 'completed',
            'completed', 'completed', 'completed', 'completed', 'completed', 'completed',
            'failed', 'in_progress'])[1 + i % 20],
-    252
+    252,
+    'experiment_' || (i % 400),
+    'user_' || (i % 25),
+    md5('commit ' || (i % 300)),
+    'sha256:' || md5('bars ' || (i % 500) || ' ' || (i % 1000)),
+    jsonb_build_object('universe', 'u' || (i % 10), 'batch', 'b' || (i % 1000))
 FROM generate_series(1, 200000) AS i;
 
 INSERT INTO mcp_backtest_trades (

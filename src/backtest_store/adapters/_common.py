@@ -115,3 +115,30 @@ def aware_index(series: Any, tz: str) -> Any:
     if getattr(index, "tz", "none") is None:
         return series.tz_localize(tz)
     return series
+
+
+def engine(distribution: str, name: str) -> str:
+    """The library and its installed version, as ``backtesting.py 0.6.5``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{name} {version(distribution)}"
+    except PackageNotFoundError:
+        return name
+
+
+def extra_metrics(figures: Any, held: Sequence[str]) -> dict[str, float]:
+    """The engine's numeric figures that no column holds (``held``), by the engine's own
+    names and in its own units; figures it could not define (NaN, inf) are left out."""
+    out: dict[str, float] = {}
+    for name, value in figures.items():
+        if name in held or str(name).startswith("_") or type(value).__name__ in ("bool", "bool_"):
+            continue
+        if isinstance(value, int | float) or type(value).__module__ == "numpy":
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(number):
+                out[str(name)] = number
+    return out

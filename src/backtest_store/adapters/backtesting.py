@@ -23,8 +23,14 @@ get each column's own unit (see the ``COMMENT``s in ``sql/``):
   period, not the annualized alpha the column holds; ``downside_volatility`` stays NULL
   (no figure);
 - ``fees`` is the relative commission the backtest was given, or, for a fixed or a
-  callable commission, what the trades paid as a fraction of what they traded;
-  ``slippage`` is the spread;
+  callable commission, what the trades paid as a fraction of what they traded (0 without
+  a trade); ``slippage`` is the spread (0 when none: never the column's default);
+- where it came from: ``engine`` (``backtesting.py`` and its version),
+  ``data_fingerprint`` (of the OHLCV frame the run used), ``bars_per_year`` (by
+  backtesting.py's own rule: 252, or 365 when weekends hold bars, 52 weekly, 12 monthly),
+  the benchmark (buy & hold of the traded symbol: "Buy & Hold Return [%]" as a fraction,
+  and its curve from the first bar the strategy could trade), and ``extra_metrics``:
+  every other number backtesting.py reports, by its own name and in its own unit;
 - a trade's ``exit_reason`` is ``stop_loss`` or ``take_profit`` when its exit price
   reached its SL or TP, else ``signal``; ``fees_paid`` is its commission (entry plus
   exit), ``slippage_cost`` what the spread cost it.
@@ -40,11 +46,14 @@ from typing import Any
 from backtest_store.adapters._common import (
     aware,
     aware_index,
+    engine,
+    extra_metrics,
     pandas,
     ranks,
     trade_statistics,
     undefined_as_null,
 )
+from backtest_store.provenance import fingerprint
 from backtest_store.records import BacktestResult, BacktestTrade, OptimizationResult
 
 __all__ = ["from_heatmap", "from_stats"]
@@ -97,6 +106,8 @@ def from_stats(
     }
     library_win_rate = figures.pop("win_rate")
     duration = stats.get("Max. Drawdown Duration")  # NaT or NaN: the curve never fell
+    data = getattr(getattr(strategy, "_data", None), "df", None)
+    buy_and_hold = _figure(stats, "Buy & Hold Return [%]", 0.01)
     result = BacktestResult(
         symbol=symbol,
         strategy_type=strategy_type or type(strategy).__name__,
@@ -114,8 +125,53 @@ def from_stats(
         data_points=len(equity),
         **figures,
         **trade_statistics(closed["PnL"].tolist(), library_win_rate),
+        engine=engine("backtesting", "backtesting.py"),
+        data_fingerprint=None if data is None else fingerprint(data),
+        bars_per_year=_bars_per_year(equity_frame.index),
+        benchmark_symbol=symbol if buy_and_hold is not None else None,
+        benchmark_return=buy_and_hold,
+        benchmark_curve=None if data is None else _buy_and_hold(data, strategy, equity),
+        extra_metrics=extra_metrics(stats, (*STATISTICS, *_HELD)) or None,
     )
     return undefined_as_null(result), [undefined_as_null(t) for t in trades]
+
+
+# statistics a column holds in another form (profit factor and the win rate are recomputed
+# from the trades' money; the trade count is total_trades)
+_HELD = ("Profit Factor", "# Trades", "Buy & Hold Return [%]")
+
+
+def _bars_per_year(index: Any) -> float | None:
+    """The annualization of backtesting.py's figures, by its own rule (``compute_stats``):
+    52 for weekly bars, 12 monthly, 1 yearly, else 365 when weekends hold bars, 252 when
+    they do not (intraday figures are annualized from daily returns). None without a
+    datetime index: backtesting.py annualizes nothing then."""
+    pd = pandas("backtesting")
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    try:
+        from backtesting._stats import _data_period
+    except ImportError:  # a version that has moved it: not guessed
+        return None
+    days = _data_period(index).days
+    weekends = index.dayofweek.to_series().between(5, 6).mean() > 2 / 7 * 0.6
+    return float({7: 52, 31: 12, 365: 1}.get(days, 365 if weekends else 252))
+
+
+def _buy_and_hold(data: Any, strategy: Any, equity: Any) -> Any:
+    """Buying the initial capital's worth at the close of the first bar the strategy could
+    trade (after its indicators' warm-up, as backtesting.py's "Buy & Hold Return"), and
+    holding: a curve on the equity curve's timestamps, flat before that bar."""
+    try:
+        from backtesting._stats import _indicator_warmup_nbars
+
+        first = int(_indicator_warmup_nbars(strategy))
+    except (ImportError, TypeError, AttributeError):
+        first = 0
+    close = data["Close"].to_numpy(dtype=float)
+    start = float(equity.iloc[0])
+    values = [start if i < first else start * close[i] / close[first] for i in range(len(close))]
+    return equity.__class__(values, index=equity.index)
 
 
 def from_heatmap(heatmap: Any, *, objective_function: str) -> list[OptimizationResult]:
@@ -191,7 +247,7 @@ def _fees(broker: Any, closed: Any) -> float | None:
     traded = (closed["Size"].abs() * (closed["EntryPrice"] + closed["ExitPrice"])).sum()
     if "Commission" in closed and traded:
         return float(closed["Commission"].sum() / traded)
-    return None  # no trade to measure a fixed or callable commission by
+    return 0.0  # no trade paid a fixed or callable commission: never the column's default
 
 
 def _exit_reason(long: bool, exit_price: float, sl: float, tp: float) -> str:

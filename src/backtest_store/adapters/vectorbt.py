@@ -16,8 +16,16 @@ unit (see the ``COMMENT``s in ``sql/``):
   one) and the win rate, profit factor (gross profit / gross loss in money, NULL when
   there is no losing trade), averages and extremes are over the same closed trades;
 - ``fees`` is what the orders paid as a fraction of what they traded (vectorbt keeps no
-  record of the ``fees`` argument); ``slippage`` is not recorded by vectorbt at all:
-  pass ``slippage=`` to store it, else the column gets the schema's default;
+  record of the ``fees`` argument; 0 without an order); ``slippage`` is read from the
+  orders the same way, as how far each order's price is from the close of its bar (0
+  when every order filled at the close; None, not guessed, when they differ by different
+  amounts: the run was given prices of its own). ``slippage=`` overrides it;
+- where it came from: ``engine`` (``vectorbt`` and its version), ``data_fingerprint``
+  (of the close prices the Portfolio holds), ``bars_per_year`` (vectorbt's own
+  annualization factor, ``year_freq`` over ``freq``: 365 for daily bars by default), the
+  benchmark (vectorbt's: holding the symbol from the first bar, its total return and
+  value curve), and ``extra_metrics``: the other numbers of ``Portfolio.stats()``, by
+  vectorbt's names and in its units;
 - trades: direction from vectorbt's, ``fees_paid`` is entry plus exit fees, open trades
   have no exit and no realized pnl, ``exit_reason`` stays NULL (vectorbt does not
   record why a trade closed).
@@ -32,12 +40,15 @@ from typing import Any
 from backtest_store.adapters._common import (
     aware,
     aware_index,
+    engine,
+    extra_metrics,
     longest_drawdown_days,
     pandas,
     ranks,
     trade_statistics,
     undefined_as_null,
 )
+from backtest_store.provenance import fingerprint
 from backtest_store.records import BacktestResult, BacktestTrade, OptimizationResult
 
 __all__ = ["from_portfolio", "optimization_results"]
@@ -89,7 +100,7 @@ def from_portfolio(
         end_date=aware(index[-1], tz).date(),
         initial_capital=float(pf.init_cash),
         fees=_fee_rate(pf.orders.records),
-        slippage=slippage,
+        slippage=slippage if slippage is not None else _slippage(pf),
         parameters=parameters,
         max_drawdown_duration=longest_drawdown_days(equity),
         peak_portfolio_value=float(equity.max()),
@@ -98,6 +109,13 @@ def from_portfolio(
         data_points=len(index),
         **figures,
         **trade_statistics(closed_pnl),
+        engine=engine("vectorbt", "vectorbt"),
+        data_fingerprint=fingerprint(_frame(pf.close)),
+        bars_per_year=float(pf.returns_acc.ann_factor),
+        benchmark_symbol=symbol,
+        benchmark_return=float(pf.total_benchmark_return()),
+        benchmark_curve=aware_index(pf.benchmark_value(), tz),
+        extra_metrics=extra_metrics(pf.stats(), _HELD) or None,
     )
     rows = records.to_dict("records")
     trades = [_trade(i, row, index, tz) for i, row in enumerate(rows)]
@@ -174,9 +192,36 @@ def _per_column(values: Any, columns: Any) -> list[float]:
     return [float(values)] * len(columns)
 
 
-def _fee_rate(orders: Any) -> float | None:
+# stats() figures a column holds (in another unit, or recomputed from the closed trades)
+_HELD = ("Start Value", "End Value", "Total Return [%]", "Benchmark Return [%]",
+         "Max Drawdown [%]", "Total Trades", "Total Closed Trades", "Win Rate [%]",
+         "Profit Factor", "Sharpe Ratio", "Calmar Ratio", "Sortino Ratio")  # fmt: skip
+
+
+def _fee_rate(orders: Any) -> float:
     traded = (orders["size"].abs() * orders["price"]).sum()
-    return float(orders["fees"].sum() / traded) if traded else None
+    return float(orders["fees"].sum() / traded) if traded else 0.0
+
+
+def _slippage(pf: Any) -> float | None:
+    """How far the orders' prices are from the close of their bars, as a fraction: the
+    one slippage every order had, 0 when they filled at the close or there was none."""
+    orders = pf.orders.records
+    if not len(orders):
+        return 0.0
+    close = pf.close.to_numpy().reshape(len(pf.wrapper.index), -1)
+    at = close[orders["idx"].to_numpy(), orders["col"].to_numpy()]
+    gaps = abs(orders["price"].to_numpy() / at - 1)
+    if gaps.max() - gaps.min() > 1e-9:
+        return None  # prices of the caller's own (opens, limits): not a slippage
+    return round(float(gaps.mean()), 10)
+
+
+def _frame(close: Any) -> Any:
+    """The close prices as a one-column frame named Close, whatever the Portfolio's column
+    is called (a grid's parameters): the same bars, the same fingerprint."""
+    values = close if close.ndim == 1 else close.iloc[:, 0]
+    return values.rename("Close").to_frame()
 
 
 def _trade(i: int, row: dict[str, Any], index: Any, tz: str) -> BacktestTrade:

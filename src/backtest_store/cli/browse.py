@@ -30,14 +30,18 @@ from backtest_store.cli.console import (
     short_id,
     status_filter,
 )
+from backtest_store.cli.experiments import duplicates
 from backtest_store.metrics import (
     FOOTNOTE,
     MEASURES,
     aligned,
+    benchmark,
     differing,
     exact,
+    incomparable,
     label,
     number,
+    origin,
     params_text,
     percent,
     shown,
@@ -86,27 +90,55 @@ def param_filters(pairs: list[str] | None) -> dict[str, Any] | None:
     return out
 
 
+def tag_filters(pairs: list[str] | None) -> dict[str, str] | None:
+    """--tag key=value ...: runs whose tags hold every pair (values are text)."""
+    if not pairs:
+        return None
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--tag {pair!r}: give key=value (universe=sp500)", BAD_INPUT)
+        out[key] = text
+    return out
+
+
+def origin_filters(args: argparse.Namespace) -> dict[str, Any]:
+    """--experiment, --run-by, --code-version, --tag: where the runs came from."""
+    return {"experiment": args.experiment, "run_by": args.run_by,
+            "code_version": args.code_version, "tags": tag_filters(args.tag)}  # fmt: skip
+
+
 def list_(args: argparse.Namespace) -> int:
+    if args.duplicates:
+        return duplicates(args)
     status = status_filter(args.status)
     limit = positive("--limit", args.limit, MAX_LIMIT)
     parameters = param_filters(args.param)
+    origin = origin_filters(args)
     if parameters is not None and (status or args.since):
         raise CommandError("--param does not combine with --status or --since", BAD_INPUT)
     with open_store(args.database) as store:
-        if parameters is not None:
+        if parameters is not None and not any(origin.values()):
             rows = store.find_backtests(parameters=parameters, symbol=args.symbol,
                                         strategy_type=args.strategy, limit=limit)  # fmt: skip
+        elif parameters is not None:  # with where the runs came from: the browsing read
+            rows = store.browse_backtests(
+                parameters_any=[parameters], symbols=[args.symbol] if args.symbol else None,
+                strategy_type=args.strategy, limit=limit, **origin,
+            )  # fmt: skip
         else:
             rows = store.list_backtests(
                 symbol=args.symbol, strategy_type=args.strategy, status=status,
-                since=day(args.since), limit=limit,
+                since=day(args.since), limit=limit, **origin,
             )  # fmt: skip
         if not rows:
             _suggest_symbol(store, args.symbol)
+        repeats = {} if args.json else store.duplicate_counts(rows)
     if args.json:
         print_json([to_json(r) for r in rows])
     else:
-        _results_table(rows, "backtests, newest first", wide=args.wide)
+        _results_table(rows, "backtests, newest first", wide=args.wide, repeats=repeats)
     return 0
 
 
@@ -139,6 +171,7 @@ def top(args: argparse.Namespace) -> int:
         rows = store.top_backtests(
             metric=args.metric, symbol=args.symbol, strategy_type=args.strategy,
             min_trades=args.min_trades, limit=limit, parameters=param_filters(args.param),
+            **origin_filters(args),
         )  # fmt: skip
         if not rows:
             _suggest_symbol(store, args.symbol)
@@ -153,7 +186,7 @@ def top(args: argparse.Namespace) -> int:
 
 
 def _results_table(rows: list[BacktestResult], title: str, first: str | None = None, *,
-                   wide: bool = False) -> None:  # fmt: skip
+                   wide: bool = False, repeats: dict[Any, int] | None = None) -> None:  # fmt: skip
     # least important first to go: what every row shares, status, the run's date, the
     # strategy, trades, win rate, ...; the parameters that tell the rows apart stay longest
     columns = [Col("id"), Col("symbol"), Col("strategy_type", 3, text=True),
@@ -169,8 +202,13 @@ def _results_table(rows: list[BacktestResult], title: str, first: str | None = N
     texts, shared = _parameters([r.parameters for r in rows], wide)
     for r, params in zip(rows, texts, strict=True):
         date_text = r.backtest_date.strftime("%Y-%m-%d %H:%M") if r.backtest_date else ""
-        cells.append([short_id(r.backtest_id), r.symbol, r.strategy_type, params, date_text,
+        the_id = short_id(r.backtest_id)
+        if repeats and repeats.get(r.backtest_id):
+            the_id += f" x{repeats[r.backtest_id]}"  # that many other runs are the same run
+        cells.append([the_id, r.symbol, r.strategy_type, params, date_text,
                       r.status or "", *(shown(m, getattr(r, m)) for m in metrics)])  # fmt: skip
+    if repeats:
+        title += " (xN: N other runs of the same strategy, parameters, period, data and code)"
     print_table(f"{len(rows)} {title}", columns, cells, wide=wide, shared=shared)
 
 
@@ -201,6 +239,7 @@ def show(args: argparse.Namespace) -> int:
 
 def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: list[Any],
                 windows: list[Any], *, wide: bool) -> None:  # fmt: skip
+    from rich.markup import escape
     from rich.table import Table
 
     out = console()
@@ -211,6 +250,12 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
               f"{number(result.initial_capital, 2)}  fees {rate(result.fees)}  slippage "
               f"{rate(result.slippage)} per trade")  # fmt: skip
     out.print(f"parameters {params_text(result.parameters)}")
+    came = origin(result)
+    if came:
+        out.print("from " + "  ".join(f"[dim]{name}[/dim] {escape(text)}" for name, text in came))
+    against = benchmark(result)
+    if against:
+        out.print(f"benchmark {escape(against)}")
     if result.equity_curve:
         out.print(f"equity  {sparkline(result.equity_curve)}")
     metrics = Table(title="metrics")
@@ -306,7 +351,8 @@ def compare(args: argparse.Namespace) -> int:
     with open_store(args.database) as store:
         ids = [backtest_id(store, i) for i in args.ids]
         rows = store.compare_backtests(ids, metrics=metrics)
-        parameters = {r.backtest_id: r.parameters for r in map(store.get_backtest, ids) if r}
+        results = [r for r in map(store.get_backtest, ids) if r]
+        parameters = {r.backtest_id: r.parameters for r in results}
     missing = set(ids) - {r.backtest_id for r in rows}
     if missing:
         raise CommandError(f"no backtest {', '.join(sorted(map(str, missing)))}", NOT_FOUND)
@@ -315,12 +361,16 @@ def compare(args: argparse.Namespace) -> int:
         return 0
 
     chosen = metrics if metrics is not None else list(rows[0].values)  # rows: one per id
-    _comparison(rows, chosen, [parameters.get(r.backtest_id) for r in rows], wide=args.wide)
+    notes, affected = incomparable(results)
+    _comparison(rows, chosen, [parameters.get(r.backtest_id) for r in rows], wide=args.wide,
+                affected=affected)  # fmt: skip
+    for note in notes:
+        console(args.wide).print(f"[bold]*[/bold] {note}")
     return 0
 
 
 def _comparison(rows: list[Any], metrics: list[str], parameters: list[Any], *,
-                wide: bool) -> None:  # fmt: skip
+                wide: bool, affected: frozenset[str] | set[str] = frozenset()) -> None:  # fmt: skip
     """The comparison as the web view shows it: a column per backtest, a row per metric
     (so every metric shows, however many), each value with its rank in brackets. What
     tells the runs apart comes first: the symbol and strategy where they differ, then a
@@ -341,7 +391,8 @@ def _comparison(rows: list[Any], metrics: list[str], parameters: list[Any], *,
     title = "comparison, best first (rank in brackets)"
     table = Table(title=title + (f" (every run: {', '.join(common)})" if common else ""))
     names = [n for n, values in described if len(rows) == 1 or len(set(values)) > 1]
-    labels = [f"{m} %" if label(m) == "%" else m for m in metrics]
+    labels = [(f"{m} %" if label(m) == "%" else m) + (" *" if m in affected else "")
+              for m in metrics]  # fmt: skip
     table.add_column("", no_wrap=True, min_width=max(map(len, [*names, *labels])))
     for r in rows:
         table.add_column(short_id(r.backtest_id), justify="right", overflow="fold")
@@ -395,11 +446,20 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
         "--param", action="append", metavar="KEY=VALUE",
         help="parameters containing KEY=VALUE (repeatable: all must hold)",
     )  # fmt: skip
+    params.add_argument("--experiment", metavar="NAME", help="runs of this experiment")
+    params.add_argument("--run-by", metavar="WHO", help="runs this person or service ran")
+    params.add_argument("--code-version", metavar="COMMIT",
+                        help="runs of this code version (a git commit, +dirty)")  # fmt: skip
+    params.add_argument("--tag", action="append", metavar="KEY=VALUE",
+                        help="runs tagged KEY=VALUE (repeatable: all must hold)")  # fmt: skip
 
     p = sub.add_parser("list", parents=[*common, filters, params], help="backtests, newest first")
     p.add_argument("--status", metavar="S", help="completed | failed | in_progress")
     p.add_argument("--since", metavar="DATE", help="run on or after DATE (YYYY-MM-DD)")
     p.add_argument("--limit", type=int, default=50, metavar="N", help="default 50")
+    p.add_argument("--duplicates", action="store_true",
+                   help="only the runs repeated (same strategy, parameters, period, data, "
+                   "code)")  # fmt: skip
     p.set_defaults(handler=list_)
 
     p = sub.add_parser("show", parents=common, help="one backtest: metrics, trades, children")

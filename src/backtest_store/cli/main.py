@@ -1,7 +1,8 @@
 """backtest-store: the parser and the dispatch. The commands are in one module per group:
 schema.py (migrate, rollback, status, break-lock, adopt), distribute.py (Citus),
-browse.py (list, show, trades, top, compare, summary), transfer.py (export, import),
-prune.py, report.py, serve.py (the web view) and mcp.py (the MCP server).
+browse.py (list, show, trades, top, compare, summary), experiments.py, assess.py (skill
+or selection), transfer.py (export, import), prune.py, report.py, serve.py (the web view)
+and mcp.py (the MCP server).
 
 Every command takes --database URL (default: $DATABASE_URL). The data commands exit 1
 when something is not found, 2 for bad usage or input, 3 when the database cannot be
@@ -13,7 +14,18 @@ import argparse
 import os
 import sys
 
-from backtest_store.cli import browse, distribute, mcp, prune, report, schema, serve, transfer
+from backtest_store.cli import (
+    assess,
+    browse,
+    distribute,
+    experiments,
+    mcp,
+    prune,
+    report,
+    schema,
+    serve,
+    transfer,
+)
 from backtest_store.cli.console import exit_code
 from backtest_store.errors import BacktestStoreError
 
@@ -27,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     database = argparse.ArgumentParser(add_help=False)
     database.add_argument("--database", metavar="URL", help="default: $DATABASE_URL")
-    for commands in (schema, distribute, browse, transfer, prune, report, serve, mcp):
+    for commands in (schema, distribute, browse, experiments, assess, transfer, prune, report,
+                     serve, mcp):  # fmt: skip
         commands.add_commands(sub, database)
     return parser
 

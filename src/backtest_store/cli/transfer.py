@@ -21,7 +21,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any, TypeVar
 from uuid import UUID
 
@@ -264,7 +264,7 @@ def import_document(store: BacktestStore, document: dict[str, Any], where: str,
         outcome.children += len(trades) + len(optimizations) + len(windows)
         return
     same = (
-        stored == result
+        stored == replace(result, saved_by=stored.saved_by)  # saved_by: the importing role
         and _by_id(store.get_trades(the_id), "trade_id") == _by_id(trades, "trade_id")
         and _by_id(store.optimization_results(the_id), "optimization_id")
         == _by_id(optimizations, "optimization_id")

@@ -40,7 +40,8 @@ from backtest_store.urls import read_only
 log = logging.getLogger("backtest_store.mcp")
 UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
 NAMES = ("list_backtests", "get_backtest", "get_trades", "top_backtests", "compare_backtests",
-         "summary", "best_parameters", "tearsheet")  # fmt: skip
+         "summary", "best_parameters", "tearsheet", "list_experiments", "assess",
+         "assess_experiment")  # fmt: skip
 INSTRUCTIONS = (
     "Read-only access to a store of trading-strategy backtest results. Find runs with "
     "list_backtests or top_backtests, read one with get_backtest (a 6+ hex-digit id prefix "

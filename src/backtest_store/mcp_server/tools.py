@@ -116,18 +116,33 @@ class Tools:
             str | None,
             Field(default=None, max_length=200, description="the cursor of the previous page"),
         ] = None,
+        experiment: Name = None,
+        run_by: Name = None,
+        code_version: Name = None,
+        tag: Annotated[
+            list[str] | None,
+            Field(
+                default=None,
+                max_length=filters.MAX_TAGS,
+                description="runs tagged key=value (all must hold)",
+            ),
+        ] = None,
     ) -> Answer:
         """Backtests, filtered and sorted as the web view's list, 50 a page (newest first
-        by default). The answer is a JSON array of backtest records without their series;
-        when there are more, it gives the ``after`` cursor of the next page: call again
-        with the same filters and that cursor."""
+        by default); ``experiment``, ``run_by``, ``code_version`` and ``tag`` select by
+        where the runs came from. The answer is a JSON array of backtest records without
+        their series; when there are more, it gives the ``after`` cursor of the next page:
+        call again with the same filters and that cursor."""
         given: list[tuple[str, str]] = [("symbol", s) for s in symbol or ()]
         for name, value in (("strategy", strategy), ("since", since), ("until", until),
                             ("min_trades", str(min_trades) if min_trades else None),
                             ("params", params), ("where", where), ("sort", sort),
-                            ("order", order), ("after", after), ("before", before)):  # fmt: skip
+                            ("order", order), ("after", after), ("before", before),
+                            ("experiment", experiment), ("run_by", run_by),
+                            ("code_version", code_version)):  # fmt: skip
             if value:
                 given.append((name, value))
+        given += [("tag", t) for t in tag or ()]
         listing = filters.listing(QueryParams(given))
         rows = await self.store.browse_backtests(**listing.arguments())
         more = len(rows) > PAGE
@@ -290,6 +305,43 @@ class Tools:
             raise NotFound(f"no backtest {the_id}")
         rows = await self.store.best_parameters(the_id, limit=limit)
         return Answer([to_json(o) for o in rows])
+
+    async def list_experiments(
+        self, experiment: Name = None, limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
+    ) -> Answer:
+        """The experiments (the research each run belongs to: a sweep, a grid, its
+        walk-forward runs), the one with the newest run first, as ``backtest-store
+        experiments --json`` gives them: each one's number of runs, first and last run, and
+        its runs counted by who ran them and by code version. ``experiment``: that one
+        alone. Its runs: list_backtests with ``experiment``."""
+        found = await self.store.list_experiments(experiment=experiment, limit=limit)
+        if experiment is not None and not found:
+            raise NotFound(f"no run of experiment {experiment!r}")
+        return Answer(documents.experiments(found))
+
+    async def assess(self, id: Id, alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05) -> Answer:
+        """Skill or selection for one backtest, as ``backtest-store assess ID --json``
+        gives it: its Sharpe ratio per bar over its returns, skewness and kurtosis, PSR
+        against 0, the trials of its optimization grid (N) and their hurdle SR0 (per
+        bar; annualized beside it), the deflated Sharpe ratio DSR, its p-value and whether
+        it is significant at alpha, the walk-forward figures, and a verdict. A figure that
+        cannot be computed is null with a reason."""
+        the_id = await backtest_id(self.store, id)
+        return Answer(documents.assessment(await self.store.assess(the_id, alpha=alpha)))
+
+    async def assess_experiment(
+        self,
+        experiment: Annotated[str, Field(min_length=1, max_length=200)],
+        blocks: Annotated[int, Field(ge=2, le=24, multiple_of=2)] = 16,
+        alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05,
+    ) -> Answer:
+        """Skill or selection for an experiment's runs together, as ``backtest-store
+        assess --experiment NAME --json`` gives it: the runs and trials, the best run and
+        its DSR over every trial, the probability of backtest overfitting (PBO) by CSCV
+        in ``blocks`` blocks, the probability that the in-sample best loses out of
+        sample, and the distribution of the logits. Null figures come with a reason."""
+        found = await self.store.assess_experiment(experiment, blocks=blocks, alpha=alpha)
+        return Answer(documents.assessment(found))
 
     async def tearsheet(self, id: Id) -> Answer:
         """A backtest's tearsheet figures, computed from its equity curve as the web view

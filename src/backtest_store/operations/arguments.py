@@ -3,16 +3,18 @@ names, parameter filters, and filter values checked like their columns (``Codec`
 
 from __future__ import annotations
 
-from collections.abc import Sized
+from collections.abc import Mapping, Sized
 from datetime import UTC, date, datetime
 from typing import Any, TypeGuard
 from uuid import UUID
 
+from backtest_store import provenance
 from backtest_store.columns import Column
 from backtest_store.convert import NonFinite, Refused, converter
 from backtest_store.errors import ValidationError
 from backtest_store.preparer import RowPreparer
 from backtest_store.queries.common import METRICS
+from backtest_store.records import AUTO
 from backtest_store.tables import (
     RESULTS,
     TableSpec,
@@ -29,12 +31,30 @@ class Codec:
     default, and no rank or data_points is computed (what ``import`` needs to copy rows
     exactly)."""
 
-    def __init__(self, nonfinite: NonFinite, fill: bool = True) -> None:
+    def __init__(
+        self, nonfinite: NonFinite, fill: bool = True, defaults: Mapping[str, Any] | None = None
+    ) -> None:
         if nonfinite not in ("refuse", "null"):
             raise ValidationError("BacktestStore", "nonfinite", nonfinite, "'refuse' or 'null'")
         self.nonfinite: NonFinite = nonfinite
         self.fill = bool(fill)
+        self.defaults = provenance.checked_defaults(defaults)
+        self._known: dict[str, Any] | None = None  # defaults over what was detected, once
         self._cache: dict[tuple[str, tuple[str, ...]], RowPreparer] = {}
+
+    def provenance(self, record: Any) -> dict[str, Any]:
+        """The values of the provenance fields ``record`` leaves AUTO: the store's defaults,
+        else (run_by, code_version) what was detected at the store's first save; None
+        under ``fill=False``, which stores records exactly as given."""
+        auto = [name for name in provenance.FILLED if getattr(record, name) is AUTO]
+        if not auto:
+            return {}
+        if not self.fill:
+            return dict.fromkeys(auto)
+        if self._known is None:
+            wanted = [n for n in provenance.DETECTED if n not in self.defaults]
+            self._known = {**provenance.detect(wanted), **self.defaults}
+        return {name: self._known.get(name) for name in auto}
 
     def preparer(self, spec: TableSpec[Any], columns: tuple[str, ...]) -> RowPreparer:
         key = (spec.name, columns)
@@ -153,3 +173,18 @@ def parameters_filter(codec: Codec, method: str, parameters: Any) -> Any:
         raise ValidationError(method, "parameters", parameters,
                               "a dict of parameter names to values")  # fmt: skip
     return codec.argument(RESULTS, "parameters", parameters, method=method)
+
+
+def origin(codec: Codec, method: str, **values: Any) -> dict[str, Any]:
+    """The provenance filters given (experiment, run_by, code_version, data_fingerprint:
+    each checked like its column; tags: an object of strings, matched by containment)."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name == "tags":
+            provenance.check_tags(method, value)
+            out[name] = codec.argument(RESULTS, "tags", value, method=method)
+        else:
+            out[name] = codec.argument(RESULTS, name, value, method=method)
+    return out

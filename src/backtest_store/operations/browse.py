@@ -3,7 +3,7 @@ argument and what it takes), then one statement of ``queries.browse``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,10 +17,11 @@ from backtest_store.operations.arguments import (
     check_min_trades,
     parameters_filter,
 )
+from backtest_store.operations.arguments import origin as check_origin
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import browse as browse_sql
-from backtest_store.queries.common import given
+from backtest_store.queries.common import ORIGIN, given
 from backtest_store.records import BacktestResult
 from backtest_store.tables import RESULTS
 
@@ -54,6 +55,7 @@ def browse_backtests(
     before: Cursor | None,
     limit: int,
     with_series: bool,
+    origin: Mapping[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     if sort not in browse_sql.SORTS:
         raise ValidationError(M, "sort", sort, "one of " + ", ".join(browse_sql.SORTS))
@@ -72,6 +74,7 @@ def browse_backtests(
         min_trades=min_trades or None,
         limit=check_limit(M, limit),
     )
+    params.update(check_origin(codec, M, **(origin or {})))
     if symbols:
         wanted = [codec.argument(RESULTS, "symbol", s, method=M) for s in symbols]
         params["symbols"] = list(dict.fromkeys(wanted))  # each once
@@ -93,8 +96,9 @@ def browse_backtests(
     cursor: tuple[Any, ...] = ()
     if edge is not None:
         cursor = _cursor(codec, edge, sort, "after" if after is not None else "before")
-    filters = frozenset(k for k in params if k in ("symbols", "strategy_type", "status", "since",
-                                                   "until", "min_trades"))  # fmt: skip
+    filtered = ("symbols", "strategy_type", "status", "since", "until", "min_trades", *ORIGIN,
+                "tags")  # fmt: skip
+    filters = frozenset(k for k in params if k in filtered)
     shape = browse_sql.Shape(
         sort=sort, descending=bool(descending),
         direction="" if edge is None else "after" if after is not None else "before",

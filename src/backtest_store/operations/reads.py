@@ -3,7 +3,7 @@ children, the comparison and the summary."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from backtest_store.operations.arguments import (
     retention,
     unknown_metric,
 )
+from backtest_store.operations.arguments import origin as check_origin
 from backtest_store.operations.rows import _stats_maker, record_row
 from backtest_store.operations.steps import Fetch, Operation, R, Stream, fetch
 from backtest_store.queries import analytics as analytics_sql
@@ -84,8 +85,10 @@ def list_backtests(
     limit: int,
     after: BacktestResult | None,
     with_series: bool,
+    origin: Mapping[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     m = "list_backtests"
+    origin = check_origin(codec, m, **(origin or {}))
     statement = read_sql.list_backtests(
         symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
@@ -95,8 +98,9 @@ def list_backtests(
         after=page_key(m, after, BacktestResult, "backtest_id"),
         limit=check_limit(m, limit),
         with_series=bool(with_series),
+        origin=origin,
     )
-    rows = yield fetch(statement, "all", record_row(RESULTS))
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan="tags" in origin)
     return list(rows)
 
 
@@ -111,8 +115,10 @@ def top_backtests(
     limit: int,
     with_series: bool,
     parameters: dict[str, Any] | None = None,
+    origin: Mapping[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     m = "top_backtests"
+    origin = check_origin(codec, m, **(origin or {}))
     if metric not in METRICS:
         raise unknown_metric(m, "metric", metric)
     min_trades = check_min_trades(m, min_trades)
@@ -125,8 +131,10 @@ def top_backtests(
         limit=check_limit(m, limit),
         with_series=bool(with_series),
         parameters=None if parameters is None else parameters_filter(codec, m, parameters),
+        origin=origin,
     )
-    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=parameters is not None)
+    custom = parameters is not None or "tags" in origin  # a plan for the values: GIN
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=custom)
     return list(rows)
 
 

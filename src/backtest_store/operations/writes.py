@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from psycopg import errors as pg
 from psycopg.rows import dict_row
 
-from backtest_store import columnar
+from backtest_store import columnar, provenance
 from backtest_store.convert import Refused, converter, not_finite
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
 from backtest_store.operations.arguments import Codec, check_id, is_series
@@ -64,12 +64,18 @@ def _key_or_new(record: Any, name: str) -> Any:
     return uuid4() if key is None else key
 
 
+# Columns the database sets whatever a client sends (0011's trigger): never sent.
+SET_BY_DATABASE = frozenset({"saved_by"})
+
+
 def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) -> tuple[str, ...]:
-    """Every column but those the database fills and the caller left out."""
+    """Every column but those the database fills and the caller left out, and those the
+    database sets itself."""
     return tuple(
         name
         for name, column in spec.columns.items()
-        if not (column.db_fills and name not in override and _field(record, name) is None)
+        if name not in SET_BY_DATABASE
+        and not (column.db_fills and name not in override and _field(record, name) is None)
     )
 
 
@@ -246,6 +252,9 @@ def save_backtest(
     trade_list: list[Any] = [] if frame is not None else list(trades)
     n_trades = len(frame) if frame is not None else len(trade_list)
     override: dict[str, Any] = {"backtest_id": _key_or_new(result, "backtest_id")}
+    override.update(codec.provenance(result))
+    provenance.check_tags("BacktestResult", override.get("tags", result.tags))
+    provenance.check_extra_metrics("BacktestResult", result.extra_metrics)
     curve = result.equity_curve
     if codec.fill and _field(result, "data_points") is None and is_series(curve):  # a series
         override["data_points"] = len(curve)

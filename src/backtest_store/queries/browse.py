@@ -28,6 +28,7 @@ from backtest_store.queries.common import (
     columns_for,
     contains_parameters,
     equal_filters,
+    origin_filters,
     param,
     render,
     select,
@@ -70,6 +71,7 @@ def _filtered(shape: Shape, with_series: bool, symbol: Any = None) -> QueryBuild
     elif "symbols" in shape.filters:
         query = query.where(t.symbol == Function("ANY", param("symbols")))
     query = equal_filters(RESULTS, query, shape.filters, ("strategy_type", "status"))
+    query = origin_filters(query, shape.filters)
     if "since" in shape.filters:
         query = query.where(t.backtest_date >= param("since"))
     if "until" in shape.filters:

@@ -18,6 +18,7 @@ from pypika.queries import QueryBuilder
 from pypika.terms import BasicCriterion, Term, ValueWrapper
 
 from backtest_store.tables import (
+    RESULTS,
     TableSpec,
 )
 from backtest_store.values import plain_scalar
@@ -114,10 +115,25 @@ def paging(after: tuple[datetime, Any] | None) -> dict[str, Any]:
     return {} if after is None else {"after_date": after[0], "after_key": after[1]}
 
 
-def contains_parameters(t: Table, name: str = "parameters") -> Term:
-    """parameters @> %(name)s: jsonb containment, served by the GIN index (0008)."""
+def contains_parameters(t: Table, name: str = "parameters", column: str = "parameters") -> Term:
+    """parameters @> %(name)s: jsonb containment, served by the GIN index (0008; tags:
+    0012)."""
     return BasicCriterion(
         JSONOperators.CONTAINS,  # type: ignore[arg-type]  # pypika types it too narrowly
-        t.parameters,
+        column_of(t, column),
         param(name),
     )
+
+
+# Where a result came from (0011): equal to a value, each served by its index (0012);
+# tags by containment.
+ORIGIN = ("experiment", "run_by", "code_version", "data_fingerprint")
+
+
+def origin_filters(query: QueryBuilder, present: frozenset[str]) -> QueryBuilder:
+    """The provenance filters among ``present``: experiment, run_by, code_version,
+    data_fingerprint (equal), tags (containment)."""
+    query = equal_filters(RESULTS, query, present, ORIGIN)
+    if "tags" in present:
+        query = query.where(contains_parameters(RESULTS.table, "tags", "tags"))
+    return query

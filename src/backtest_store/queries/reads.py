@@ -21,6 +21,7 @@ from backtest_store.queries.common import (
     equal_filters,
     given,
     newest_first,
+    origin_filters,
     paging,
     param,
     render,
@@ -91,6 +92,7 @@ def _list_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
     query = select(RESULTS, columns_for(RESULTS, with_series))
     query = equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
+    query = origin_filters(query, present)
     if "since" in present:
         query = query.where(t.backtest_date >= param("since"))
     if "until" in present:
@@ -109,10 +111,11 @@ def list_backtests(
     after: tuple[datetime, Any] | None,
     limit: int,
     with_series: bool,
+    origin: dict[str, Any] | None = None,
 ) -> Statement:
     params = given(
         symbol=symbol, strategy_type=strategy_type, status=status, since=since, until=until,
-        limit=limit, **paging(after),
+        limit=limit, **paging(after), **(origin or {}),
     )  # fmt: skip
     return Statement(_list_backtests_sql(frozenset(params), with_series), params)
 
@@ -126,6 +129,7 @@ def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) 
     # ck_*_not_nan checks (0009) a NaN written by another writer would otherwise rank first.
     query = select(RESULTS, columns_for(RESULTS, with_series)).where(column < NAN)
     query = equal_filters(RESULTS, query, present, ("symbol", "strategy_type", "status"))
+    query = origin_filters(query, present)
     if "min_trades" in present:
         query = query.where(t.total_trades >= param("min_trades"))
     if "parameters" in present:
@@ -147,12 +151,14 @@ def top_backtests(
     limit: int,
     with_series: bool,
     parameters: Any = None,
+    origin: dict[str, Any] | None = None,
 ) -> Statement:
     if metric not in METRICS:  # an identifier in the SQL: only from the whitelist, even under -O
         raise ValueError(f"top_backtests: {metric!r} is not one of METRICS")
     params = given(
         symbol=symbol, strategy_type=strategy_type, status=status,
         min_trades=min_trades if min_trades > 0 else None, limit=limit, parameters=parameters,
+        **(origin or {}),
     )  # fmt: skip
     return Statement(_top_backtests_sql(metric, frozenset(params), with_series), params)
 

@@ -117,6 +117,11 @@ def _routes() -> list[Route]:
         Route("/backtests/{id}/report.html", pages.report),
         Route("/compare", pages.compare),
         Route("/summary", pages.summary),
+        Route("/experiments", pages.experiments),
+        Route("/experiments/{name}", pages.experiment),
+        Route("/duplicates", pages.duplicates),
+        Route("/backtests/{id}/assess", pages.assess_backtest),
+        Route("/experiments/{name}/assess", pages.assess_experiment),
         Route("/portfolios", pages.portfolios),
         Route("/portfolios/{id}", pages.portfolio),
     ]

@@ -9,6 +9,8 @@ names the field and says what it takes (a 400 page, never a 500).
   spaces the conditions of one (all must hold); a value that reads as JSON is taken as
   such (10 is a number), else as text; quote a value with spaces;
 - ``where``: metric ranges, ``sharpe_ratio >= 1, max_drawdown > -0.2`` (all must hold);
+- ``experiment``, ``run_by``, ``code_version`` (each exactly) and ``tag`` (``key=value``,
+  repeatable: every pair must hold): where the runs came from;
 - ``sort`` (``backtest_date`` or a rankable metric) and ``order`` (``desc`` or ``asc``);
 - ``after`` or ``before``: the page's cursor, ``<sort value>~<backtest id>``.
 """
@@ -38,7 +40,9 @@ MAX_NESTING = 8  # levels of [ and { in one parameter value
 MAX_DIGITS = 30  # digits of a number in a parameter value or a `where` condition
 # The list page's query parameters: any other name is refused (a 400 that lists these).
 NAMES = ("symbol", "strategy", "since", "until", "min_trades", "params", "where", "sort",
-         "order", "after", "before")  # fmt: skip
+         "order", "after", "before", "experiment", "run_by", "code_version", "tag")  # fmt: skip
+ORIGIN = ("experiment", "run_by", "code_version")  # where the runs came from, exactly
+MAX_TAGS = 20
 
 
 # A URL's value that cannot be read: ``field`` names it (a 400).
@@ -60,7 +64,8 @@ class Listing:
     descending: bool = True
     after: Cursor | None = None
     before: Cursor | None = None
-    query: dict[str, str] = field(default_factory=dict)  # the filters as given, for links
+    origin: dict[str, Any] = field(default_factory=dict)  # experiment, ..., tags
+    query: dict[str, Any] = field(default_factory=dict)  # the filters as given, for links
 
     def arguments(self) -> dict[str, Any]:
         """browse_backtests' keyword arguments."""
@@ -71,14 +76,15 @@ class Listing:
             "ranges": list(self.ranges) or None, "sort": self.sort,
             "descending": self.descending, "after": self.after, "before": self.before,
             "limit": PAGE + 1,  # one more: is there a page beyond?
+            **self.origin,
         }  # fmt: skip
 
     def link(self, **changes: str | None) -> str:
         """This listing's query string with some values changed (None: left out)."""
-        values: dict[str, str | None] = {**self.query, "sort": self.sort,
-                                         "order": "desc" if self.descending else "asc"}  # fmt: skip
+        values: dict[str, Any] = {**self.query, "sort": self.sort,
+                                  "order": "desc" if self.descending else "asc"}  # fmt: skip
         values.update(changes)
-        return "?" + urlencode({k: v for k, v in values.items() if v})
+        return "?" + urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
 
 def _midnight(day: date | None) -> datetime | None:
@@ -97,7 +103,7 @@ def known(params: Any, names: tuple[str, ...]) -> None:
 def listing(params: Any) -> Listing:
     """The Listing of a request's query parameters (a Starlette ``QueryParams``)."""
     known(params, NAMES)
-    query: dict[str, str] = {}
+    query: dict[str, Any] = {}
     symbols: list[str] = []
     for value in params.getlist("symbol"):
         symbols += [s for s in re.split(r"[,\s]+", value) if s]
@@ -124,6 +130,17 @@ def listing(params: Any) -> Listing:
     order = params.get("order") or "desc"
     if order not in ("desc", "asc"):
         raise BadRequest("order", "desc or asc")
+    origin: dict[str, Any] = {}
+    for name in ORIGIN:
+        text = params.get(name) or None
+        if text is not None:
+            if len(text) > MAX_VALUE:
+                raise BadRequest(name, f"at most {MAX_VALUE} characters")
+            origin[name] = query[name] = text
+    tags = tag_pairs(params.getlist("tag"))
+    if tags:
+        origin["tags"] = tags
+        query["tag"] = [f"{k}={v}" for k, v in tags.items()]
     after, before = (
         cursor(params.get("after"), "after", sort),
         cursor(params.get("before"), "before", sort),
@@ -134,8 +151,23 @@ def listing(params: Any) -> Listing:
         symbols=tuple(symbols), strategy=strategy, since=since, until=until,
         min_trades=min_trades, params=text, alternatives=alternatives, where=where,
         ranges=ranges, sort=sort, descending=order == "desc", after=after, before=before,
-        query=query,
+        origin=origin, query=query,
     )  # fmt: skip
+
+
+def tag_pairs(values: list[str]) -> dict[str, str]:
+    """``tag=key=value`` (repeatable): runs whose tags hold every pair."""
+    if len(values) > MAX_TAGS:
+        raise BadRequest("tag", f"at most {MAX_TAGS} tags")
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise BadRequest("tag", f"{value[:40]!r}: give key=value (universe=sp500)")
+        if len(value) > MAX_VALUE:
+            raise BadRequest("tag", f"at most {MAX_VALUE} characters")
+        out[key] = text
+    return out
 
 
 def _day(params: Any, name: str, query: dict[str, str]) -> date | None:

@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from backtest_store import charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.lookup import NotFound, backtest_id
-from backtest_store.metrics import aligned, label, number, percent
+from backtest_store.metrics import aligned, incomparable, label, number, percent
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
@@ -72,7 +72,9 @@ async def backtests(request: Request) -> Response:
         response.headers.update(_links(request, next=next_, prev=previous))
         return response
     root = request.scope.get("root_path", "")
-    return page(request, "backtests.html", rows=[table.row(r, root) for r in rows], listing=listing,
+    repeats: dict[Any, int] = await store_of(request).duplicate_counts(rows)
+    return page(request, "backtests.html", listing=listing,
+                rows=[table.row(r, root, repeats.get(r.backtest_id, 0)) for r in rows],
                 previous=previous, next=next_, sorts=("backtest_date", *METRICS),
                 page_size=PAGE, columns=_columns(listing))  # fmt: skip
 
@@ -217,8 +219,10 @@ async def compare(request: Request) -> Response:
         return document(rows)
     results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
     equity, notes = await computed(charts.equity_figure, results, {}, gl=False)
+    differs, affected = incomparable(results)
     return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
-                equity=equity, notes=notes, metrics=list(rows[0].values))  # fmt: skip
+                equity=equity, notes=notes, metrics=list(rows[0].values), differs=differs,
+                affected=affected)  # fmt: skip
 
 
 async def summary(request: Request) -> Response:
@@ -307,6 +311,89 @@ async def portfolio(request: Request) -> Response:
     equity = await computed(charts.portfolio_figure, found)
     return page(request, "portfolio.html", portfolio=found, components=components,
                 equity=equity)  # fmt: skip
+
+
+async def experiments(request: Request) -> Response:
+    """The experiments, the one with the newest run first."""
+    filters.known(request.query_params, ())
+    rows = await store_of(request).list_experiments(limit=PAGE)
+    if wants_json(request):
+        return document(documents.experiments(rows))
+    return page(request, "experiments.html", rows=rows)
+
+
+async def experiment(request: Request) -> Response:
+    """One experiment: its runs, who ran them, the code versions and the best run."""
+    filters.known(request.query_params, ())
+    name = request.path_params["name"]
+    store = store_of(request)
+    found = await store.list_experiments(experiment=name, limit=1)
+    if not found:
+        raise NotFound(f"no run of experiment {name!r}")
+    best = await store.top_backtests(experiment=name, limit=1, min_trades=0)
+    runs = await store.browse_backtests(experiment=name, limit=PAGE)
+    if wants_json(request):
+        return document(documents.experiment(found[0], best[0] if best else None))
+    return page(request, "experiment.html", summary=found[0], best=best[0] if best else None,
+                runs=runs)  # fmt: skip
+
+
+def _alpha_blocks(request: Request, blocks: bool) -> tuple[float, int]:
+    params = request.query_params
+    filters.known(params, ("alpha", "blocks") if blocks else ("alpha",))
+    text = params.get("alpha") or "0.05"
+    try:
+        alpha = float(text)
+    except ValueError:
+        raise BadRequest("alpha", f"{text[:20]!r} is not a number between 0 and 1") from None
+    if not 0 < alpha < 1:
+        raise BadRequest("alpha", f"{text[:20]!r} is not a number between 0 and 1")
+    count = _whole(params.get("blocks"), "blocks", 16) if blocks else 16
+    return alpha, count
+
+
+async def assess_backtest(request: Request) -> Response:
+    """Skill or selection for one backtest (``assess ID``)."""
+    alpha, _ = _alpha_blocks(request, blocks=False)
+    store, the_id, _result = await stored(request)
+    found = await store.assess(the_id, alpha=alpha)
+    return _assessed(request, found, f"backtest {str(the_id)[:8]}")
+
+
+async def assess_experiment(request: Request) -> Response:
+    """Skill or selection for an experiment's runs (``assess --experiment NAME``)."""
+    alpha, blocks = _alpha_blocks(request, blocks=True)
+    name = request.path_params["name"]
+    found = await store_of(request).assess_experiment(name, blocks=blocks, alpha=alpha)
+    return _assessed(request, found, f"experiment {name}")
+
+
+def _assessed(request: Request, found: Any, subject: str) -> Response:
+    doc = documents.assessment(found)
+    if wants_json(request):
+        return document(doc)
+    return page(request, "assess.html", found=found, subject=subject,
+                path=route_path(request.scope), figures=_figures(doc))  # fmt: skip
+
+
+def _figures(found: dict[str, Any]) -> list[tuple[str, str]]:
+    """A document's figures as (name, text) rows: numbers to 4 places, none as -."""
+    rows = []
+    for name, value in found.items():
+        if name in ("verdict", "reason") or isinstance(value, dict | list):
+            continue
+        text = "-" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        rows.append((name, text))
+    return rows
+
+
+async def duplicates(request: Request) -> Response:
+    """The runs repeated: each group of the same run, the newest group first."""
+    filters.known(request.query_params, ())
+    groups = await store_of(request).list_duplicates(limit=PAGE)
+    if wants_json(request):
+        return document(documents.duplicates(groups))
+    return page(request, "duplicates.html", groups=groups)
 
 
 async def healthz(request: Request) -> Response:

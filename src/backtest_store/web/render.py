@@ -17,8 +17,10 @@ from backtest_store.json_policy import dump_gaps
 from backtest_store.metrics import (
     FOOTNOTE,
     MEASURES,
+    benchmark,
     label,
     number,
+    origin,
     params_text,
     percent,
     shown,
@@ -37,7 +39,7 @@ def environment() -> Environment:
         auto_reload=False,  # the templates are the package's: no stat() of each per page
     )
     env.globals.update(FOOTNOTE=FOOTNOTE, MEASURES=MEASURES, units=units, label=label, shown=shown,
-                       params_text=params_text,
+                       params_text=params_text, origin=origin, benchmark=benchmark,
                        percent=percent, number=number, figure=figure, day=day)  # fmt: skip
     return env
 

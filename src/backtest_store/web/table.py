@@ -15,15 +15,20 @@ SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "w
 COLUMNS = ("backtest_date", *SHOWN, "total_trades")  # the sortable headers
 
 
-def row(r: BacktestResult, root: str) -> Markup:
+def row(r: BacktestResult, root: str, repeats: int = 0) -> Markup:
+    """A list row; ``repeats``: how many other runs are the same run (a mark after the id,
+    which links to the duplicates)."""
     the_id = str(r.backtest_id)
+    mark = (f' <a class="dup" href="{escape(root)}/duplicates" title="{repeats} other '
+            'run(s) of the same strategy, parameters, period, data and code">'
+            f"×{repeats}</a>") if repeats else ""  # fmt: skip
     run = r.backtest_date.isoformat(" ", "minutes")[:16] if r.backtest_date else ""
     metrics = "".join(f'<td class="num">{formatter(m)(getattr(r, m))}</td>' for m in SHOWN)
     trades = "" if r.total_trades is None else r.total_trades
     return Markup(
         f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
         f'{the_id}"></td><td><a class="id" href="{escape(root)}/backtests/{the_id}">'
-        f"{the_id[:8]}</a></td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
+        f"{the_id[:8]}</a>{mark}</td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
         f'<td class="params">{_pairs(r.parameters)}</td><td class="nowrap">'
         f'{r.start_date} .. {r.end_date}</td><td class="num nowrap">{run}</td>{metrics}'
         f'<td class="num">{trades}</td></tr>'

@@ -68,24 +68,33 @@ def _seed_indexes() -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 @lru_cache(maxsize=1)
-def _seed_types() -> dict[tuple[str, str], str]:
-    """The numeric(p,s) of each column as 0002-0006 create it: what an adopted table has
-    (later migrations, 0010 among them, widen some after the adoption)."""
+def _seed_types() -> dict[tuple[str, str], str | None]:
+    """Each column as 0002-0006 create it, with the numeric(p,s) and varchar(n) it has
+    there (None: another type, as the record has it): what an adopted table has. Later
+    migrations widen some after the adoption (0010, 0011) and add others (0011)."""
     table = re.compile(r"^CREATE TABLE (\w+) \(")
-    column = re.compile(r"^\s*(\w+)\s+numeric\((\d+),(\d+)\)", re.M)
-    out = {}
+    column = re.compile(r"^\s*(\w+)\s+(?:(numeric\(\d+,\d+\))|varchar\((\d+)\)|\w+)", re.M)
+    out: dict[tuple[str, str], str | None] = {}
     for migration_id in ADOPTED[1:6]:
         for statement in statements(migration_id):
             match = table.match(statement)
             if match:
-                for name, p, s in column.findall(statement):
-                    out[match.group(1), name] = f"numeric({p},{s})"
+                for name, numeric, length in column.findall(statement):
+                    if name == "CONSTRAINT":
+                        continue
+                    seed = numeric or (f"character varying({length})" if length else None)
+                    out[match.group(1), name] = seed
     return out
+
+
+def adopted_columns(spec: TableSpec[Any]) -> list[str]:
+    """The columns an adopted table has: those 0002-0006 create."""
+    return [name for name in spec.columns if (spec.name, name) in _seed_types()]
 
 
 def adopted_type(spec: TableSpec[Any], name: str) -> str:
     """A column's type as the adopted migrations (0001-0007) leave it."""
-    return _seed_types().get((spec.name, name), spec.columns[name].sql_type)
+    return _seed_types().get((spec.name, name)) or spec.columns[name].sql_type
 
 
 def expected_shape(shape: Shape) -> dict[str, TableShape]:
@@ -107,6 +116,7 @@ def expected_shape(shape: Shape) -> dict[str, TableShape]:
                 column.not_null and (spec.name, name) not in nullable,
             )
             for name, column in spec.columns.items()
+            if name in adopted_columns(spec)
         )
         on_delete = "c" if shape == "revision" else "a"
         fks = frozenset(

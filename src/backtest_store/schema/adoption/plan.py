@@ -20,6 +20,7 @@ from backtest_store.schema.adoption.catalog import (
     ORDER,
     Catalog,
     Shape,
+    adopted_columns,
     adopted_type,
     fk_name,
     read_catalog,
@@ -181,7 +182,8 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
     for spec in ALL:
         live = {c[0]: c for c in catalog.shapes[spec.name].columns}
         actions: list[sql.Composable] = []
-        for name, column in spec.columns.items():
+        for name in adopted_columns(spec):
+            column = spec.columns[name]
             ident = sql.Identifier(name)
             if live[name][1] != adopted_type(spec, name):
                 actions.append(
@@ -199,7 +201,7 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
             if column.not_null and not live[name][2]:
                 actions.append(sql.SQL("ALTER COLUMN {} SET NOT NULL").format(ident))
         if actions:
-            rewrite = any(live[n][1] != adopted_type(spec, n) for n in spec.columns)
+            rewrite = any(live[n][1] != adopted_type(spec, n) for n in adopted_columns(spec))
             statement = sql.SQL("ALTER TABLE {}\n    {}").format(
                 sql.Identifier(spec.name), sql.SQL(",\n    ").join(actions)
             )

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from backtest_store.schema.adoption.catalog import ADOPTED, Catalog
+from backtest_store.schema.adoption.catalog import ADOPTED, Catalog, adopted_columns
 from backtest_store.schema.files import statements
 from backtest_store.tables import TableSpec
 
@@ -69,7 +69,9 @@ def preflight_table(
         for name, expression in checks
     ]
     live_not_null = {c[0]: c[2] for c in catalog.shapes[spec.name].columns}
-    for name, column in spec.columns.items():
+    adopted = adopted_columns(spec)
+    for name in adopted:
+        column = spec.columns[name]
         ident = sql.Identifier(name)
         if column.kind == "numeric":
             nan = sql.SQL("{} = 'NaN'").format(ident)
@@ -89,7 +91,7 @@ def preflight_table(
     # (what jsonb refuses reads as NULL here and is reported by json_refusals).
     expressions = " ".join(e for _, e in checks)
     source: list[sql.Composable] = []
-    for name in spec.columns:
+    for name in adopted:
         ident = sql.Identifier(name)
         if name in _json_columns(spec, catalog) and re.search(rf"\b{name}\b", expressions):
             source.append(
@@ -118,7 +120,8 @@ def preflight_table(
 
 def _json_columns(spec: TableSpec[Any], catalog: Catalog) -> list[str]:
     live = {c[0]: c[1] for c in catalog.shapes[spec.name].columns}
-    return [n for n, c in spec.columns.items() if c.kind == "jsonb" and live.get(n) == "json"]
+    return [n for n in adopted_columns(spec)
+            if spec.columns[n].kind == "jsonb" and live.get(n) == "json"]  # fmt: skip
 
 
 def json_refusals(
