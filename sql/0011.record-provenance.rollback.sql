@@ -12,8 +12,16 @@
 -- so that no stored value is cut)
 SET LOCAL lock_timeout = '5s';
 SET LOCAL statement_timeout = 0;
+-- Citus: dropping a distributed table's trigger is refused without it (see 0011)
+SET LOCAL citus.enable_unsafe_triggers = on;
 
 LOCK TABLE mcp_backtest_results IN ACCESS EXCLUSIVE MODE;
+
+-- Citus: dropping the trigger reaches every shard, and a function command may not follow
+-- such a parallel operation in one transaction unless each node has one connection
+SET LOCAL citus.multi_shard_modify_mode TO 'sequential';
+DROP TRIGGER mcp_backtest_results_set_saved_by ON mcp_backtest_results;
+DROP FUNCTION mcp_set_saved_by();
 
 DO $$
 DECLARE
@@ -29,9 +37,6 @@ BEGIN
     END IF;
 END;
 $$;
-
-DROP TRIGGER mcp_backtest_results_set_saved_by ON mcp_backtest_results;
-DROP FUNCTION mcp_set_saved_by();
 
 ALTER TABLE mcp_backtest_results
     DROP CONSTRAINT ck_mcp_backtest_results_tags,

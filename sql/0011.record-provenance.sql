@@ -43,6 +43,21 @@ SET LOCAL citus.enable_unsafe_triggers = on;
 -- (varchar(10) to varchar(32) is binary coercible: the catalog changes, no row is
 -- rewritten, no index rebuilt, and every reader of symbol reads what it read before)
 
+-- the function first: on Citus, a function command may not follow a parallel operation on
+-- a distributed table in the same transaction
+CREATE FUNCTION mcp_set_saved_by() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        NEW.saved_by := session_user;
+    ELSE
+        NEW.saved_by := OLD.saved_by;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
 ALTER TABLE mcp_backtest_results
     ADD COLUMN experiment varchar(200),
     ADD COLUMN run_by varchar(200),
@@ -71,19 +86,6 @@ ALTER TABLE mcp_backtest_results ADD CONSTRAINT ck_mcp_backtest_results_bars_per
     CHECK (bars_per_year <> 'NaN'::numeric) NOT VALID;
 ALTER TABLE mcp_backtest_results ADD CONSTRAINT ck_mcp_backtest_results_benchmark_return_not_nan
     CHECK (benchmark_return <> 'NaN'::numeric) NOT VALID;
-
-CREATE FUNCTION mcp_set_saved_by() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        NEW.saved_by := session_user;
-    ELSE
-        NEW.saved_by := OLD.saved_by;
-    END IF;
-    RETURN NEW;
-END;
-$$;
 
 CREATE TRIGGER mcp_backtest_results_set_saved_by
     BEFORE INSERT OR UPDATE ON mcp_backtest_results

@@ -171,3 +171,43 @@ def test_the_cli_and_api_and_their_refusals(
         assert client.get("/api/experiments/edge/assess?alpha=2").status_code == 400
         assert client.get("/api/experiments/edge/assess?blocks=7").status_code == 400
         assert client.get("/api/experiments/nope/assess").status_code == 404
+
+
+def test_record_fills_the_seed_s_columns_and_leaves_callers_values_alone(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(5)
+    with BacktestStore.connect(db_url) as store:
+        saved = store.save_backtest(result(equity_curve=curve(rng, 500), bars_per_year=252))
+        rows = store.save_optimization_results(saved.backtest_id, [
+            OptimizationResult(parameters={"k": i}, sharpe_ratio=rng.gauss(0, 1),
+                               p_value=0.5 if i == 0 else None) for i in range(10)])  # fmt: skip
+        store.save_walk_forward_tests(saved.backtest_id, [
+            window(i, training_performance=0.2, out_of_sample_return=r,
+                   performance_ratio=7 if i == 0 else None)
+            for i, r in enumerate((0.02, 0.03, -0.01, 0.04))])  # fmt: skip
+        judged = store.assess(saved.backtest_id)
+    assert cli(["assess", str(saved.backtest_id), "--record", "--database", db_url]) == 0
+    assert "recorded 9 parameter set(s) and 4 walk-forward window(s)" in capsys.readouterr().err
+    with BacktestStore.connect(db_url) as store:
+        stored = {o.optimization_id: o for o in store.optimization_results(saved.backtest_id)}
+        windows = store.walk_forward_tests(saved.backtest_id)
+    first = stored[rows[0].optimization_id]
+    assert float(first.p_value) == 0.5  # the caller's value, left alone
+    for row in rows[1:]:
+        got = stored[row.optimization_id]
+        want = judged.trial_p_values[row.optimization_id]
+        assert want is not None and float(got.p_value) == pytest.approx(want, abs=5e-7)
+        assert got.is_statistically_significant is (float(got.p_value) < 0.05)
+    assert [w.is_profitable for w in windows] == [True, True, False, True]
+    assert float(windows[0].performance_ratio) == 7  # kept
+    assert judged.walk_forward is not None
+    assert float(windows[1].performance_ratio) == pytest.approx(
+        judged.walk_forward.performance_ratios[1], abs=5e-5)  # fmt: skip
+    assert cli(["assess", str(saved.backtest_id), "--record", "--overwrite",
+                "--database", db_url]) == 0  # fmt: skip
+    with BacktestStore.connect(db_url) as store:
+        replaced = {o.optimization_id: o for o in store.optimization_results(saved.backtest_id)}
+    assert float(replaced[rows[0].optimization_id].p_value) != 0.5
+    assert cli(["assess", "--experiment", "x", "--record", "--database", db_url]) == 2
+    assert cli(["assess", str(saved.backtest_id), "--overwrite", "--database", db_url]) == 2

@@ -118,7 +118,9 @@ def test_list_backtests_page_1000_reads_as_little_as_page_1(
         ),
         # where the runs came from (0011), each read through its own index (0012)
         ({"origin": {"experiment": "experiment_7"}}, "mcp_backtest_results_experiment_date_idx"),
-        ({"origin": {"run_by": "user_3"}}, "mcp_backtest_results_run_by_date_idx"),
+        # 25 people ran the 200,000: one in 25 rows is theirs, and the newest 50 are found
+        # sooner along the date index than through theirs (either way, index-only reads)
+        ({"origin": {"run_by": "user_3"}}, None),
         (
             {"origin": {"code_version": md5(b"commit 7").hexdigest()}},
             "mcp_backtest_results_code_version_date_idx",

@@ -205,6 +205,14 @@ class BacktestStore(StoreBase):
         windows judged (assessment.py says how trials are counted)."""
         return self._run(assessment.assess(backtest_id, alpha), "assess", read=True)
 
+    def record_assessment(
+        self, backtest_id: UUID | None, *, alpha: float = 0.05, overwrite: bool = False
+    ) -> dict[str, int]:
+        """Write ``assess``'s figures into the seed's columns of the backtest's grid rows
+        and walk-forward windows (only NULLs unless ``overwrite``); how many of each."""
+        op = assessment.record_assessment(backtest_id, alpha=alpha, overwrite=overwrite)
+        return self._run(op, "record_assessment")
+
     def assess_experiment(
         self, name: str, *, blocks: int = 16, alpha: float = 0.05
     ) -> ExperimentAssessment:

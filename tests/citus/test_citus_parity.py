@@ -88,6 +88,9 @@ def scenario(store: Recorder) -> list[tuple[str, Any]]:
                 strategy_type=("sma_cross", "rsi")[i % 2], backtest_date=base - timedelta(days=i),
                 sharpe_ratio=None if i == 5 else (i * 7 % 11) / 4, total_return=i / 50 - 0.1,
                 win_rate=(i % 9) / 10, parameters={"fast": i % 4, "slow": 50}, total_trades=4,
+                experiment=("exp_a", "exp_b")[i % 2], bars_per_year=252,
+                tags={"batch": str(i % 3)}, data_fingerprint="sha256:same" if i in (6, 10) else None,
+                equity_curve=[100 + (i * k) % 7 + k / 10 for k in range(40)],
             ),
             trades,
         )  # fmt: skip
@@ -142,6 +145,15 @@ def scenario(store: Recorder) -> list[tuple[str, Any]]:
         store.save_portfolio(portfolio(portfolio_backtest_id=uid("pf", 9), backtest_date=base)),
     )
     note("get_portfolio", store.get_portfolio(uid("pf", 1)))
+    # where the runs came from, and skill or selection
+    note("list_backtests", store.list_backtests(experiment="exp_a", tags={"batch": "1"}))
+    note("list_experiments", store.list_experiments())
+    note("duplicate_counts", store.duplicate_counts(store.list_backtests(limit=50)))
+    note("list_duplicates", store.list_duplicates())
+    note("assess", store.assess(ids[2]))
+    note("record_assessment", store.record_assessment(ids[2]))
+    note("optimization_results", store.optimization_results(ids[2]))
+    note("assess_experiment", store.assess_experiment("exp_a", blocks=4))
     note("list_portfolios", store.list_portfolios(portfolio_name="p0"))
     note("compare_backtests", store.compare_backtests(ids[:6]))
     note("performance_summary", store.performance_summary())

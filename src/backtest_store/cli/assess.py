@@ -6,6 +6,7 @@ walk-forward windows; ``assess --experiment NAME`` judges an experiment's runs t
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from backtest_store import documents
@@ -26,16 +27,30 @@ def _figure(value: float | None, places: int = 4) -> str:
 def assess(args: argparse.Namespace) -> int:
     if (args.id is None) == (args.experiment is None):
         raise CommandError("give a backtest ID or --experiment NAME (one of them)", BAD_INPUT)
+    if (args.record or args.overwrite) and args.id is None:
+        raise CommandError("--record writes a backtest's grid and windows: give its ID",
+                           BAD_INPUT)  # fmt: skip
+    if args.overwrite and not args.record:
+        raise CommandError("--overwrite goes with --record", BAD_INPUT)
+    recorded = None
     with open_store(args.database) as store:
         if args.experiment is not None:
             found: Any = store.assess_experiment(args.experiment, blocks=args.blocks,
                                                  alpha=args.alpha)  # fmt: skip
         else:
-            found = store.assess(backtest_id(store, args.id), alpha=args.alpha)
+            the_id = backtest_id(store, args.id)
+            if args.record:
+                recorded = store.record_assessment(the_id, alpha=args.alpha,
+                                                   overwrite=args.overwrite)  # fmt: skip
+            found = store.assess(the_id, alpha=args.alpha)
     if args.json:
         print_json(documents.assessment(found))
         return 0
     out = console(args.wide)
+    if recorded is not None:
+        print(f"backtest-store assess: recorded {recorded['optimizations']:,} parameter set(s) "
+              f"and {recorded['walk_forward']:,} walk-forward window(s)"
+              + ("" if args.overwrite else " (only what was NULL)"), file=sys.stderr)  # fmt: skip
     if args.experiment is not None:
         out.print(f"[bold]experiment {args.experiment}[/bold]: {found.backtests:,} runs, "
                   f"{found.trials:,} trials")  # fmt: skip
@@ -84,6 +99,11 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
                    help="significance level (default 0.05)")  # fmt: skip
     p.add_argument("--blocks", type=int, default=16, metavar="S",
                    help="CSCV blocks for --experiment, even (default 16)")  # fmt: skip
+    p.add_argument("--record", action="store_true",
+                   help="write p_value and significance into the grid's rows, and the "
+                   "walk-forward figures into its windows (only NULLs)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true",
+                   help="with --record: replace values already stored")  # fmt: skip
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
     p.add_argument("--wide", action="store_true", help="however wide the terminal")
     p.set_defaults(handler=assess)

@@ -16,6 +16,7 @@ from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import experiments as experiments_sql
 from backtest_store.queries import reads as read_sql
+from backtest_store.queries.common import Statement
 from backtest_store.records import BacktestResult, OptimizationResult
 from backtest_store.tables import OPTIMIZATIONS, RESULTS, WALK_FORWARD
 
@@ -78,3 +79,77 @@ def assess_experiment(
         if row.backtest_id is not None:
             grids.setdefault(row.backtest_id, []).append(row)
     return assessment.assess_runs(experiment, runs, grids, blocks=blocks, alpha=alpha)
+
+
+# --record: the seed's own columns, filled from the assessment (only NULLs, unless told)
+_RECORD_GRID = """
+UPDATE mcp_optimization_results AS o SET
+    p_value = CASE WHEN %(overwrite)s OR o.p_value IS NULL THEN v.p_value ELSE o.p_value END,
+    is_statistically_significant = CASE WHEN %(overwrite)s OR o.p_value IS NULL
+        THEN v.significant ELSE o.is_statistically_significant END
+FROM unnest(%(ids)s::uuid[], %(p_values)s::numeric[], %(significant)s::boolean[])
+    AS v(optimization_id, p_value, significant)
+WHERE o.backtest_id = %(backtest_id)s AND o.optimization_id = v.optimization_id
+    AND (%(overwrite)s OR o.p_value IS NULL)
+"""
+_RECORD_WINDOWS = """
+UPDATE mcp_walk_forward_tests AS w SET
+    is_profitable = CASE WHEN %(overwrite)s OR w.is_profitable IS NULL
+        THEN v.is_profitable ELSE w.is_profitable END,
+    performance_ratio = CASE WHEN %(overwrite)s OR w.performance_ratio IS NULL
+        THEN v.performance_ratio ELSE w.performance_ratio END,
+    degradation_factor = CASE WHEN %(overwrite)s OR w.degradation_factor IS NULL
+        THEN v.degradation_factor ELSE w.degradation_factor END,
+    is_statistically_significant = CASE WHEN %(overwrite)s OR w.is_profitable IS NULL
+        THEN v.significant ELSE w.is_statistically_significant END
+FROM unnest(%(ids)s::uuid[], %(profitable)s::boolean[], %(ratios)s::numeric[],
+            %(factors)s::numeric[], %(significant)s::boolean[])
+    AS v(walk_forward_id, is_profitable, performance_ratio, degradation_factor, significant)
+WHERE w.parent_backtest_id = %(backtest_id)s AND w.walk_forward_id = v.walk_forward_id
+"""
+RATIO_LIMIT = 9999.9999  # numeric(8,4): a ratio beyond it says nothing a table can hold
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None or abs(value) > RATIO_LIMIT else round(value, 4)
+
+
+def record_assessment(
+    backtest_id: UUID | None, *, alpha: float, overwrite: bool
+) -> Operation[dict[str, int]]:
+    """Write what ``assess`` finds into the seed's columns, in one transaction: each grid
+    row's ``p_value`` (its per-bar Sharpe ratio against the grid's SR0) and
+    ``is_statistically_significant``; each walk-forward window's ``is_profitable``,
+    ``performance_ratio``, ``degradation_factor`` and ``is_statistically_significant``
+    (the window made money and the windows' mean out-of-sample return is above 0 at
+    ``alpha``). Only NULLs are filled unless ``overwrite``."""
+    m = "record_assessment"
+    if not isinstance(overwrite, bool):
+        raise ValidationError(m, "overwrite", overwrite, "True or False")
+    found = yield from assess(backtest_id, alpha)
+    the_id = found.backtest_id
+    grid = {k: v for k, v in found.trial_p_values.items()}
+    ids = list(grid)
+    p_values = [None if p is None else round(p, 6) for p in grid.values()]
+    rows = 0
+    if ids:
+        rows = yield fetch(Statement(_RECORD_GRID, {
+            "overwrite": overwrite, "ids": ids, "p_values": p_values,
+            "significant": [None if p is None else p < found.alpha for p in p_values],
+            "backtest_id": the_id}), "rowcount")  # fmt: skip
+    windows = yield from reads.children(WALK_FORWARD, the_id,
+                                        ("test_period_start", "walk_forward_id"), m)  # fmt: skip
+    judged = 0
+    wf = found.walk_forward
+    if windows and wf is not None:
+        together = wf.p_value is not None and wf.p_value < found.alpha
+        profitable = [None if w.out_of_sample_return is None else w.out_of_sample_return > 0
+                      for w in windows]  # fmt: skip
+        judged = yield fetch(Statement(_RECORD_WINDOWS, {
+            "overwrite": overwrite, "ids": [w.walk_forward_id for w in windows],
+            "profitable": profitable,
+            "ratios": [_ratio(r) for r in wf.performance_ratios],
+            "factors": [_ratio(f) for f in wf.degradation_factors],
+            "significant": [None if p is None else bool(p and together) for p in profitable],
+            "backtest_id": the_id}), "rowcount")  # fmt: skip
+    return {"optimizations": int(rows), "walk_forward": int(judged)}

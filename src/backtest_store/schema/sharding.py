@@ -113,6 +113,14 @@ def plan_steps(
             "touches no other row, so it is safe on every shard)",
         )
     )
+    # The copy of a table's rows into its shards inserts them there: saved_by's trigger
+    # (0011) would stamp the role that distributes on every row. Off for the copy, on again
+    # after it, in the same transaction: no client ever writes without it.
+    stamped = [s.name for s in pending if _has_trigger(conn, s.name, SAVED_BY_TRIGGER)]
+    for name in stamped:
+        steps.append(Step(_s("ALTER TABLE {} DISABLE TRIGGER {}", sql.Identifier(name),
+                             sql.Identifier(SAVED_BY_TRIGGER)),
+                          f"ACCESS EXCLUSIVE on {name}, for the transaction"))  # fmt: skip
     for spec in pending:
         if spec.name == anchor:
             options: sql.Composable = sql.SQL("colocate_with => 'none'")
@@ -135,6 +143,10 @@ def plan_steps(
                 spec.name,
             )
         )
+    for name in stamped:
+        steps.append(Step(_s("ALTER TABLE {} ENABLE TRIGGER {}", sql.Identifier(name),
+                             sql.Identifier(SAVED_BY_TRIGGER)),
+                          f"ACCESS EXCLUSIVE on {name}, for the transaction"))  # fmt: skip
     for spec in reversed(pending):  # children first: nothing local references a parent then
         steps.append(
             Step(
@@ -148,6 +160,14 @@ def plan_steps(
             )
         )
     return steps
+
+
+SAVED_BY_TRIGGER = "mcp_backtest_results_set_saved_by"
+
+
+def _has_trigger(conn: psycopg.Connection[Any], table: str, trigger: str) -> bool:
+    return bool(one(conn, "SELECT EXISTS (SELECT FROM pg_trigger WHERE tgrelid = to_regclass(%s)"
+                          " AND tgname = %s)", (table, trigger)))  # fmt: skip
 
 
 def _s(template: str, *parts: sql.Composable) -> str:

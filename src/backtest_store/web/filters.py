@@ -132,11 +132,11 @@ def listing(params: Any) -> Listing:
         raise BadRequest("order", "desc or asc")
     origin: dict[str, Any] = {}
     for name in ORIGIN:
-        text = params.get(name) or None
-        if text is not None:
-            if len(text) > MAX_VALUE:
+        given = params.get(name) or None
+        if given is not None:
+            if len(given) > MAX_VALUE:
                 raise BadRequest(name, f"at most {MAX_VALUE} characters")
-            origin[name] = query[name] = text
+            origin[name] = query[name] = given
     tags = tag_pairs(params.getlist("tag"))
     if tags:
         origin["tags"] = tags
