@@ -23,6 +23,12 @@ from tests.support.records import result, window
 START = datetime(2020, 1, 1, tzinfo=UTC)
 
 
+def num(value: Any) -> float:
+    """A stored number (a Decimal, or None where none was stored) as a float."""
+    assert value is not None
+    return float(value)
+
+
 def curve(rng: random.Random, bars: int, drift: float = 0.0, vol: float = 0.01) -> list[Any]:
     value, out = 100.0, []
     for d in range(bars):
@@ -47,7 +53,10 @@ def test_a_backtest_is_judged_against_its_grid_exactly_as_defined(store: Any) ->
     assert found.trials == 20 and found.observations == 1260
     assert found.sharpe_ratio == pytest.approx(moments.sharpe_ratio, rel=1e-12)
     assert found.expected_max_sharpe == pytest.approx(sr0, rel=1e-12)
+    assert moments.sharpe_ratio is not None and moments.skewness is not None
+    assert moments.kurtosis is not None
     dsr = overfitting.psr(moments.sharpe_ratio, sr0, 1260, moments.skewness, moments.kurtosis)
+    assert dsr is not None
     assert found.dsr == pytest.approx(dsr, rel=1e-12)
     assert found.p_value == pytest.approx(1 - dsr, rel=1e-12)
     assert found.significant is (1 - dsr < 0.05)
@@ -117,12 +126,14 @@ def test_an_experiment_with_a_real_edge_selects_it(experiments: str) -> None:
 
 def test_pure_noise_overfits_about_half_the_time() -> None:
     """Ground truth over many seeds, on the definitions the store applies."""
-    pbos, significant = [], 0
+    pbos: list[float] = []
+    significant = 0
     for seed in range(30):
         rng = random.Random(seed)
         runs = [result(backtest_id=uuid4(), equity_curve=curve(rng, 481), bars_per_year=252)
                 for _ in range(10)]  # fmt: skip
         found = assess_runs("noise", runs, {}, blocks=8)
+        assert found.pbo is not None
         pbos.append(found.pbo)
         significant += bool(found.significant)
     assert 0.35 < statistics.mean(pbos) < 0.65
@@ -193,21 +204,22 @@ def test_record_fills_the_seed_s_columns_and_leaves_callers_values_alone(
         stored = {o.optimization_id: o for o in store.optimization_results(saved.backtest_id)}
         windows = store.walk_forward_tests(saved.backtest_id)
     first = stored[rows[0].optimization_id]
-    assert float(first.p_value) == 0.5  # the caller's value, left alone
+    assert num(first.p_value) == 0.5  # the caller's value, left alone
     for row in rows[1:]:
         got = stored[row.optimization_id]
+        assert row.optimization_id is not None
         want = judged.trial_p_values[row.optimization_id]
-        assert want is not None and float(got.p_value) == pytest.approx(want, abs=5e-7)
-        assert got.is_statistically_significant is (float(got.p_value) < 0.05)
+        assert want is not None and num(got.p_value) == pytest.approx(want, abs=5e-7)
+        assert got.is_statistically_significant is (num(got.p_value) < 0.05)
     assert [w.is_profitable for w in windows] == [True, True, False, True]
-    assert float(windows[0].performance_ratio) == 7  # kept
+    assert num(windows[0].performance_ratio) == 7  # kept
     assert judged.walk_forward is not None
-    assert float(windows[1].performance_ratio) == pytest.approx(
+    assert num(windows[1].performance_ratio) == pytest.approx(
         judged.walk_forward.performance_ratios[1], abs=5e-5)  # fmt: skip
     assert cli(["assess", str(saved.backtest_id), "--record", "--overwrite",
                 "--database", db_url]) == 0  # fmt: skip
     with BacktestStore.connect(db_url) as store:
         replaced = {o.optimization_id: o for o in store.optimization_results(saved.backtest_id)}
-    assert float(replaced[rows[0].optimization_id].p_value) != 0.5
+    assert num(replaced[rows[0].optimization_id].p_value) != 0.5
     assert cli(["assess", "--experiment", "x", "--record", "--database", db_url]) == 2
     assert cli(["assess", str(saved.backtest_id), "--overwrite", "--database", db_url]) == 2

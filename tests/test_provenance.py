@@ -29,6 +29,12 @@ from backtest_store.records import AUTO
 from tests.support.records import result, trade
 
 
+def num(value: Any) -> float:
+    """A stored number (a Decimal, or None where none was stored) as a float."""
+    assert value is not None
+    return float(value)
+
+
 def git(repo: Path, *args: str) -> str:
     done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                           check=True)  # fmt: skip
@@ -172,7 +178,7 @@ def seed_table(name: str) -> Any:
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
 
-    from tests.support.legacy import SEED, _source
+    from tests.support.seed_contract import SEED, _source
 
     namespace: dict[str, Any] = {"__name__": "seed_revision"}
     exec(compile(_source(), str(SEED), "exec"), namespace)
@@ -241,14 +247,14 @@ def test_backtesting_py_runs_record_where_they_came_from(db_url: str, scratch_re
     assert saved.data_fingerprint == again.data_fingerprint == fingerprint(goog)
     assert moved.data_fingerprint != saved.data_fingerprint  # one bar changed
     assert saved.bars_per_year == 252 and fx.bars_per_year == 252  # weekdays only
-    assert float(saved.benchmark_return) == pytest.approx(stats["Buy & Hold Return [%]"] / 100,
+    assert num(saved.benchmark_return) == pytest.approx(stats["Buy & Hold Return [%]"] / 100,
                                                           abs=5e-9)  # fmt: skip
     assert saved.benchmark_symbol == "GOOG"
     curve = saved.benchmark_curve
     assert isinstance(curve, list) and len(curve) == len(saved.equity_curve)  # type: ignore[arg-type]
     assert [p[0] for p in curve] == [p[0] for p in saved.equity_curve]  # type: ignore[union-attr]
     assert curve[-1][1] / curve[0][1] - 1 == pytest.approx(stats["Buy & Hold Return [%]"] / 100)
-    assert float(saved.fees) == 0.002 and float(saved.slippage) == 0  # never the default
+    assert num(saved.fees) == 0.002 and num(saved.slippage) == 0  # never the default
     extra = saved.extra_metrics
     assert extra is not None
     for name in ("SQN", "Exposure Time [%]", "Expectancy [%]", "Kelly Criterion"):
@@ -284,13 +290,13 @@ def test_vectorbt_runs_record_where_they_came_from(db_url: str, scratch_repo: Pa
     assert saved.data_fingerprint == paid.data_fingerprint == fingerprint(close.to_frame("Close"))
     assert fx.data_fingerprint != saved.data_fingerprint
     pf = grid[column]
-    assert float(saved.bars_per_year) == pf.returns_acc.ann_factor == 365
-    assert float(fx.bars_per_year) == hourly.returns_acc.ann_factor == 365 * 24
-    assert float(saved.benchmark_return) == pytest.approx(pf.total_benchmark_return(), abs=5e-9)
+    assert num(saved.bars_per_year) == pf.returns_acc.ann_factor == 365
+    assert num(fx.bars_per_year) == hourly.returns_acc.ann_factor == 365 * 24
+    assert num(saved.benchmark_return) == pytest.approx(pf.total_benchmark_return(), abs=5e-9)
     assert [round(p[1], 6) for p in saved.benchmark_curve] == [  # type: ignore[union-attr]
         round(v, 6) for v in pf.benchmark_value().tolist()]  # fmt: skip
-    assert float(saved.fees) == 0 and float(saved.slippage) == 0  # none: never the default
-    assert float(paid.fees) == pytest.approx(0.001) and float(paid.slippage) == 0.0005
+    assert num(saved.fees) == 0 and num(saved.slippage) == 0  # none: never the default
+    assert num(paid.fees) == pytest.approx(0.001) and num(paid.slippage) == 0.0005
     stats = pf.stats()
     for name in ("Max Gross Exposure [%]", "Expectancy", "Omega Ratio", "Best Trade [%]"):
         assert saved.extra_metrics[name] == pytest.approx(float(stats[name])), name  # type: ignore[index]

@@ -3,6 +3,8 @@ rights; its read-only role reads and is refused writes with a clear error."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 import pytest
 
@@ -52,7 +54,7 @@ async def test_the_mcp_server_serves_under_the_read_only_role(logins: dict[str, 
     with BacktestStore.connect(logins["app"]) as app:
         saved = app.save_backtest(result(), [trade(0), trade(1)])
     the_id = str(saved.backtest_id)
-    calls = {"list_backtests": {}, "get_backtest": {"id": the_id[:8], "series": "summary"},
+    calls: dict[str, dict[str, Any]] = {"list_backtests": {}, "get_backtest": {"id": the_id[:8], "series": "summary"},
              "get_trades": {"id": the_id}, "top_backtests": {"min_trades": 0},
              "compare_backtests": {"ids": [the_id]}, "summary": {},
              "best_parameters": {"id": the_id}, "tearsheet": {"id": the_id},
@@ -63,6 +65,7 @@ async def test_the_mcp_server_serves_under_the_read_only_role(logins: dict[str, 
         for name, arguments in calls.items():
             answer = await c.call_tool(name, arguments)
             if name == "assess_experiment":  # no such experiment: said, as a tool error
-                assert answer.is_error and "no run of experiment" in answer.content[0].text
+                text = answer.content[0].text  # type: ignore[union-attr]
+                assert answer.is_error and "no run of experiment" in text
                 continue
             assert not answer.is_error, (name, answer.content)
