@@ -255,6 +255,11 @@ def _worker_refusal(detail: str) -> tuple[type[DatabaseError], str] | None:
     return None
 
 
+# What a front end (the web view, the MCP server) answers with "unavailable, try again":
+# the database cannot be reached, is busy, or is not at this package's schema.
+UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
+
+
 def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> DatabaseError:
     """Map a psycopg error to the package's type by SQLSTATE, with a message that says what
     failed. ``committing``: the error may have struck while a COMMIT was in flight (only a

@@ -11,7 +11,7 @@ from typing import Any
 
 from backtest_store._extras import need
 from backtest_store.cli.console import database_url
-from backtest_store.cli.serve import TOKEN_ENV, bound, loopback, token
+from backtest_store.cli.serve import TOKEN_ENV, bound, token, warn_if_open
 
 
 def mcp(args: argparse.Namespace) -> int:
@@ -28,10 +28,7 @@ def mcp(args: argparse.Namespace) -> int:
     need("uvicorn", "mcp", "backtest-store mcp --http")
     secret = token(args)
     host = args.host or "127.0.0.1"
-    if secret is None and not loopback(host):
-        print(f"backtest-store mcp: warning: serving {host} without a token: anyone who "
-              f"reaches port {args.port} reads every backtest (--token-file FILE)",
-              file=sys.stderr)  # fmt: skip
+    warn_if_open("mcp", host, args.port, secret)
     listening = bound(host, args.port)
     print(f"backtest-store mcp: http://{host}:{args.port}/mcp (streamable HTTP, read-only"
           f"{', token required' if secret else ''}); Ctrl-C stops", file=sys.stderr)  # fmt: skip

@@ -48,6 +48,14 @@ def loopback(host: str) -> bool:
         return False
 
 
+def warn_if_open(command: str, host: str, port: int, secret: str | None) -> None:
+    """A server bound beyond loopback without a token: say so on stderr."""
+    if secret is None and not loopback(host):
+        print(f"backtest-store {command}: warning: serving {host} without a token: anyone "
+              f"who reaches port {port} reads every backtest (--token-file FILE)",
+              file=sys.stderr)  # fmt: skip
+
+
 def serve(args: argparse.Namespace) -> int:
     uvicorn = need("uvicorn", "web", "backtest-store serve")
     from backtest_store.web import create_app
@@ -55,10 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     url = database_url(args.database)
     secret = token(args)
     host = args.host or "127.0.0.1"
-    if secret is None and not loopback(host):
-        print(f"backtest-store serve: warning: serving {host} without a token: anyone who "
-              f"reaches port {args.port} reads every backtest (--token-file FILE)",
-              file=sys.stderr)  # fmt: skip
+    warn_if_open("serve", host, args.port, secret)
     root = args.root_path.rstrip("/")
     if root and not root.startswith("/"):
         raise CommandError(f"--root-path {args.root_path!r}: give a path such as /backtests",

@@ -26,19 +26,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from backtest_store import documents
 from backtest_store.aio import AsyncBacktestStore
-from backtest_store.errors import (
-    BacktestStoreError,
-    ConnectionLostError,
-    QueryTimeoutError,
-    ResourceError,
-    SchemaVersionError,
-)
+from backtest_store.errors import UNAVAILABLE, BacktestStoreError
 from backtest_store.lookup import BadArgument, NotFound
 from backtest_store.mcp_server.tools import UNITS, Answer, Tools
 from backtest_store.urls import read_only
 
 log = logging.getLogger("backtest_store.mcp")
-UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
 NAMES = ("list_backtests", "get_backtest", "get_trades", "top_backtests", "compare_backtests",
          "summary", "best_parameters", "tearsheet", "list_experiments", "assess",
          "assess_experiment")  # fmt: skip

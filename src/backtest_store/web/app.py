@@ -26,14 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from backtest_store.aio import AsyncBacktestStore
-from backtest_store.errors import (
-    ConnectionLostError,
-    NotFoundError,
-    QueryTimeoutError,
-    ResourceError,
-    SchemaVersionError,
-    ValidationError,
-)
+from backtest_store.errors import UNAVAILABLE, NotFoundError, ValidationError
 from backtest_store.lookup import NotFound
 from backtest_store.urls import READ_ONLY, read_only
 from backtest_store.web import pages
@@ -43,7 +36,6 @@ from backtest_store.web.render import document, page, wants_json
 from backtest_store.web.summary import SummaryCache
 
 log = logging.getLogger("backtest_store.web")
-UNAVAILABLE = (ConnectionLostError, ResourceError, QueryTimeoutError, SchemaVersionError)
 
 
 def create_app(
