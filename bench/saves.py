@@ -184,7 +184,7 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
             def floor_params(
                 result: BacktestResult, trades: list[BacktestTrade]
             ) -> tuple[Any, Any]:
-                override = {"backtest_id": uuid4()}
+                override = {"backtest_id": uuid4(), **codec.provenance(result)}
                 columns = writes._columns_given(RESULTS, result, override)
                 values = codec.preparer(RESULTS, columns).row(result, None, override)
                 cols, rows = writes._child_rows(
