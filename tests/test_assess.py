@@ -223,3 +223,31 @@ def test_record_fills_the_seed_s_columns_and_leaves_callers_values_alone(
     assert num(replaced[rows[0].optimization_id].p_value) != 0.5
     assert cli(["assess", "--experiment", "x", "--record", "--database", db_url]) == 2
     assert cli(["assess", str(saved.backtest_id), "--overwrite", "--database", db_url]) == 2
+
+
+def test_show_the_tearsheet_and_the_experiment_page_say_skill_or_selection(
+    experiments: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(9)
+    with BacktestStore.connect(experiments) as store:
+        saved = store.save_backtest(result(equity_curve=curve(rng, 400), bars_per_year=252))
+        store.save_optimization_results(saved.backtest_id, [
+            OptimizationResult(parameters={"k": i}, sharpe_ratio=rng.gauss(0.5, 0.5),
+                               objective_value=i) for i in range(8)])  # fmt: skip
+        judged = store.assess(saved.backtest_id)
+    assert cli(["show", str(saved.backtest_id), "--wide", "--database", experiments]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"skill or selection: {judged.verdict}" in shown
+    assert "(p: against the hurdle of the whole grid; * significant)" in shown
+    some = next(p for p in judged.trial_p_values.values() if p is not None)
+    assert f"{some:.3f}" in shown
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from backtest_store.web import create_app
+
+    with TestClient(create_app(experiments)) as client:
+        page = client.get(f"/backtests/{saved.backtest_id}").text
+        assert "Skill or selection" in page and judged.verdict in page
+        experiment = client.get("/experiments/edge").text
+    assert "PBO" in experiment and experiment.count('class="chart overfit"') == 2

@@ -18,6 +18,7 @@ import bisect
 import html
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -383,6 +384,35 @@ def walk_forward_figure(windows: Sequence[WalkForwardTest]) -> Figure | None:
               "title": {"text": "return per window: in-sample against out-of-sample"},
               "yaxis": {"gridcolor": GRID}}  # fmt: skip
     return _figure(data, layout)
+
+
+def overfitting_figures(found: Any) -> list[Figure]:
+    """An experiment's CSCV drawn: the histogram of λ (left of 0: the in-sample best
+    ranked in the lower half out of sample) and the selected runs' in-sample against
+    out-of-sample Sharpe ratios; none when PBO could not be computed."""
+    bins = found.logit_histogram
+    if found.pbo is None or not bins.get("counts"):
+        return []
+    edges = bins["edges"]
+    centers = [(a + b) / 2 for a, b in pairwise(edges)]
+    histogram = _figure([{"type": "bar", "x": centers, "y": bins["counts"], "name": "splits",
+                          "marker": {"color": ["#d62728" if c <= 0 else "#1f77b4"
+                                               for c in centers]}}],
+                        {"height": 300, "margin": {"t": 40, "r": 20}, "bargap": 0.05,
+                         "title": {"text": f"λ over {found.combinations:,} splits: PBO "
+                                           f"{found.pbo:.2f}"},
+                         "xaxis": {"title": {"text": "λ = logit of the out-of-sample rank"}},
+                         "yaxis": {"title": {"text": "splits"}, "gridcolor": GRID}})  # fmt: skip
+    pairs = found.selected
+    scatter = _figure([{"type": "scattergl", "mode": "markers", "name": "selected run",
+                        "x": [p[0] for p in pairs], "y": [p[1] for p in pairs],
+                        "marker": {"size": 4, "opacity": 0.5}}],
+                      {"height": 300, "margin": {"t": 40, "r": 20},
+                       "title": {"text": "the in-sample best, out of sample"},
+                       "xaxis": {"title": {"text": "in-sample Sharpe per bar"}, "gridcolor": GRID},
+                       "yaxis": {"title": {"text": "out-of-sample Sharpe per bar"},
+                                 "gridcolor": GRID}})  # fmt: skip
+    return [histogram, scatter]
 
 
 def _text(value: str) -> str:

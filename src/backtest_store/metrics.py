@@ -205,3 +205,22 @@ def incomparable(results: list[Any]) -> tuple[list[str], set[str]]:
                      "defines its figures its own way")  # fmt: skip
         affected.update(MEASURES)
     return notes, affected
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(curve: Any, width: int = 60) -> str:
+    """One line of block characters for an equity curve (values or [time, value] pairs)."""
+    if not curve:
+        return ""
+    if isinstance(curve, dict):
+        values = [float(v) for _, v in sorted(curve.items())]
+    else:
+        values = [float(p[1] if isinstance(p, list) else p) for p in curve]
+    if len(values) > width:
+        step = len(values) / width
+        values = [values[min(len(values) - 1, int(i * step))] for i in range(width)]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    return "".join(SPARKS[int((v - lo) / span * (len(SPARKS) - 1))] for v in values)

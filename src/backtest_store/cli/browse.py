@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from backtest_store import documents
+from backtest_store.assessment import assess_backtest
 from backtest_store.cli.console import (
     BAD_INPUT,
     NOT_FOUND,
@@ -45,30 +46,12 @@ from backtest_store.metrics import (
     params_text,
     percent,
     shown,
+    sparkline,
 )
 from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
-
-SPARKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(curve: Any, width: int = 60) -> str:
-    """One line of block characters for an equity curve (values or [time, value] pairs)."""
-    if not curve:
-        return ""
-    if isinstance(curve, dict):
-        values = [float(v) for _, v in sorted(curve.items())]
-    else:
-        values = [float(p[1] if isinstance(p, list) else p) for p in curve]
-    if len(values) > width:
-        step = len(values) / width
-        values = [values[min(len(values) - 1, int(i * step))] for i in range(width)]
-    lo, hi = min(values), max(values)
-    span = (hi - lo) or 1.0
-    return "".join(SPARKS[int((v - lo) / span * (len(SPARKS) - 1))] for v in values)
-
 
 # -- commands -------------------------------------------------------------------------
 
@@ -270,8 +253,11 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
         f"trades: {tally['count']:,} ({tally['winning']:,} winning, {tally['losing']:,} losing,"
         f" {tally['open']:,} open)"
     )
+    judged = assess_backtest(result, optimizations, windows)
+    out.print(f"skill or selection: {escape(judged.verdict)}")
     if optimizations:
-        _optimization_table(optimizations[:20], len(optimizations), wide)
+        _optimization_table(optimizations[:20], len(optimizations), wide,
+                            judged.trial_p_values)  # fmt: skip
     if windows:
         texts, shared = differing([w.optimal_parameters for w in windows])
         table = Table(title=f"walk-forward: {len(windows)} windows"
@@ -288,18 +274,27 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
         out.print(table)
 
 
-def _optimization_table(best: list[Any], count: int, wide: bool) -> None:
+def _optimization_table(best: list[Any], count: int, wide: bool,
+                        p_values: dict[Any, float | None] | None = None) -> None:  # fmt: skip
     """The best parameter sets: each a line, its parameters as ``fast=10`` (only those
-    that differ: the title says what they share), headers whole."""
+    that differ: the title says what they share), headers whole; ``p``: each set's
+    Sharpe ratio tested against the grid's hurdle SR0, ``*`` where below 0.05."""
+    p_values = p_values or {}
     texts, shared = _parameters([o.parameters for o in best], wide)
     columns = [Col("rank"), Col("parameters", 9, text=True),
                Col("objective", 2, text=True), Col("objective_value", 5, right=True),
-               Col("sharpe_ratio", 4, right=True), Col("total_return", 3, right=True)]  # fmt: skip
+               Col("sharpe_ratio", 4, right=True), Col("total_return", 3, right=True),
+               Col("p", 6, right=True)]  # fmt: skip
     cells = [[str(o.rank), params, o.objective_function or "", number(o.objective_value),
-              number(o.sharpe_ratio), percent(o.total_return)]
+              number(o.sharpe_ratio), percent(o.total_return), _p(p_values.get(o.optimization_id))]
              for o, params in zip(best, texts, strict=True)]  # fmt: skip
-    print_table(f"optimization: {count} parameter sets, best {len(best)} first", columns, cells,
-                wide=wide, shared=shared)  # fmt: skip
+    print_table(f"optimization: {count} parameter sets, best {len(best)} first (p: against "
+                "the hurdle of the whole grid; * significant)", columns, cells, wide=wide,
+                shared=shared)  # fmt: skip
+
+
+def _p(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}" + (" *" if value < 0.05 else "")
 
 
 def trades(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backtest_store import charts, documents, tearsheet
+from backtest_store import assessment, charts, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.lookup import NotFound, backtest_id
 from backtest_store.metrics import aligned, incomparable, label, number, percent
@@ -125,6 +125,7 @@ async def backtest(request: Request) -> Response:
     # the work over every bar runs in a worker thread: a year of minutes never holds the
     # event loop, and the other pages are answered meanwhile
     figures = await computed(_tearsheet, result, trades, optimizations, windows, log)
+    figures["judged"] = assessment.assess_backtest(result, optimizations, windows)
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
@@ -334,8 +335,10 @@ async def experiment(request: Request) -> Response:
     runs = await store.browse_backtests(experiment=name, limit=PAGE)
     if wants_json(request):
         return document(documents.experiment(found[0], best[0] if best else None))
+    judged = await store.assess_experiment(name)
     return page(request, "experiment.html", summary=found[0], best=best[0] if best else None,
-                runs=runs)  # fmt: skip
+                runs=runs, judged=judged,
+                overfit=await computed(charts.overfitting_figures, judged))  # fmt: skip
 
 
 def _alpha_blocks(request: Request, blocks: bool) -> tuple[float, int]:
