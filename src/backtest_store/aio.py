@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Unpack
 from uuid import UUID
 
+from backtest_store import assessment as judge
 from backtest_store.aio_base import AsyncStoreBase
 from backtest_store.analytics import BacktestComparison, ExperimentSummary, PerformanceSummary
 from backtest_store.assessment import Assessment, ExperimentAssessment
@@ -204,7 +205,9 @@ class AsyncBacktestStore(AsyncStoreBase):
         """Skill or selection: the run's Sharpe ratio deflated by its grid's trials
         (PSR, SR0, DSR and its p-value, significant at ``alpha``), and its walk-forward
         windows judged (assessment.py says how trials are counted)."""
-        return await self._run(assessment.assess(backtest_id, alpha), "assess", read=True)
+        op = assessment.backtest_inputs(backtest_id, alpha)
+        result, grid, windows, alpha = await self._run(op, "assess", read=True)
+        return await self._computed(judge.assess_backtest, result, grid, windows, alpha)
 
     async def record_assessment(
         self, backtest_id: UUID | None, *, alpha: float = 0.05, overwrite: bool = False
@@ -219,8 +222,10 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> ExperimentAssessment:
         """An experiment's runs judged together: the best run's DSR over every trial, and
         the probability of backtest overfitting by CSCV in ``blocks`` blocks."""
-        op = assessment.assess_experiment(self._codec, name, blocks=blocks, alpha=alpha)
-        return await self._run(op, "assess_experiment", read=True)
+        op = assessment.experiment_inputs(self._codec, name, blocks=blocks, alpha=alpha)
+        experiment, runs, grids = await self._run(op, "assess_experiment", read=True)
+        return await self._computed(judge.assess_runs, experiment, runs, grids, blocks=blocks,
+                                    alpha=alpha)  # fmt: skip
 
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git

@@ -6,7 +6,8 @@ are the async side that ``tools/async_to_sync.py`` generates the sync store from
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -151,6 +152,15 @@ class AsyncStoreBase:
         store._codec = self._codec
         store._schema_checked = True
         return store
+
+    async def _computed(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A computation over what a call read (a curve of a year of minutes, CSCV over
+        a hundred runs): the async store runs it in a worker thread, so that the event
+        loop goes on meanwhile; the sync store, in the calling thread."""
+        if True:  # ASYNC
+            return await asyncio.to_thread(work, *args, **kwargs)
+        else:
+            return work(*args, **kwargs)
 
     async def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""

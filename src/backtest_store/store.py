@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Unpack
 from uuid import UUID
 
+from backtest_store import assessment as judge
 from backtest_store.analytics import BacktestComparison, ExperimentSummary, PerformanceSummary
 from backtest_store.assessment import Assessment, ExperimentAssessment
 from backtest_store.operations import (
@@ -203,7 +204,9 @@ class BacktestStore(StoreBase):
         """Skill or selection: the run's Sharpe ratio deflated by its grid's trials
         (PSR, SR0, DSR and its p-value, significant at ``alpha``), and its walk-forward
         windows judged (assessment.py says how trials are counted)."""
-        return self._run(assessment.assess(backtest_id, alpha), "assess", read=True)
+        op = assessment.backtest_inputs(backtest_id, alpha)
+        result, grid, windows, alpha = self._run(op, "assess", read=True)
+        return self._computed(judge.assess_backtest, result, grid, windows, alpha)
 
     def record_assessment(
         self, backtest_id: UUID | None, *, alpha: float = 0.05, overwrite: bool = False
@@ -218,8 +221,10 @@ class BacktestStore(StoreBase):
     ) -> ExperimentAssessment:
         """An experiment's runs judged together: the best run's DSR over every trial, and
         the probability of backtest overfitting by CSCV in ``blocks`` blocks."""
-        op = assessment.assess_experiment(self._codec, name, blocks=blocks, alpha=alpha)
-        return self._run(op, "assess_experiment", read=True)
+        op = assessment.experiment_inputs(self._codec, name, blocks=blocks, alpha=alpha)
+        experiment, runs, grids = self._run(op, "assess_experiment", read=True)
+        return self._computed(judge.assess_runs, experiment, runs, grids, blocks=blocks,
+                                    alpha=alpha)  # fmt: skip
 
     def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git

@@ -5,7 +5,7 @@ an operation's steps on it. Generated from aio_base.py; the methods are in store
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -145,6 +145,12 @@ class StoreBase:
         store._codec = self._codec
         store._schema_checked = True
         return store
+
+    def _computed(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A computation over what a call read (a curve of a year of minutes, CSCV over
+        a hundred runs): the async store runs it in a worker thread, so that the event
+        loop goes on meanwhile; the sync store, in the calling thread."""
+        return work(*args, **kwargs)
 
     def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""

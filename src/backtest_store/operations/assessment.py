@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import assessment
-from backtest_store.assessment import Assessment, ExperimentAssessment
+from backtest_store.assessment import Assessment
 from backtest_store.errors import NotFoundError, ValidationError
 from backtest_store.operations import reads
 from backtest_store.operations.arguments import MAX_LIMIT, Codec, check_id
@@ -17,7 +17,7 @@ from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import experiments as experiments_sql
 from backtest_store.queries import reads as read_sql
 from backtest_store.queries.common import Statement
-from backtest_store.records import BacktestResult, OptimizationResult
+from backtest_store.records import BacktestResult, OptimizationResult, WalkForwardTest
 from backtest_store.tables import OPTIMIZATIONS, RESULTS, WALK_FORWARD
 
 MAX_BLOCKS = 24  # C(24, 12) = 2,704,156 splits: the most a call may ask for
@@ -40,7 +40,13 @@ def check_blocks(method: str, blocks: Any) -> int:
     return blocks
 
 
-def assess(backtest_id: UUID | None, alpha: float) -> Operation[Assessment]:
+BacktestInputs = tuple[BacktestResult, list[OptimizationResult], list[WalkForwardTest], float]
+ExperimentInputs = tuple[str, list[BacktestResult], dict[UUID, list[OptimizationResult]]]
+
+
+def backtest_inputs(backtest_id: UUID | None, alpha: float) -> Operation[BacktestInputs]:
+    """What ``assess`` judges: the run with its curve, its grid and its windows (the
+    judgement itself is the caller's: the async store makes it off the event loop)."""
     m = "assess"
     the_id = check_id(m, "backtest_id", backtest_id)
     alpha = check_alpha(m, alpha)
@@ -51,12 +57,19 @@ def assess(backtest_id: UUID | None, alpha: float) -> Operation[Assessment]:
                                      m)  # fmt: skip
     windows = yield from reads.children(WALK_FORWARD, the_id,
                                         ("test_period_start", "walk_forward_id"), m)  # fmt: skip
+    return result, grid, windows, alpha
+
+
+def assess(backtest_id: UUID | None, alpha: float) -> Operation[Assessment]:
+    result, grid, windows, alpha = yield from backtest_inputs(backtest_id, alpha)
     return assessment.assess_backtest(result, grid, windows, alpha)
 
 
-def assess_experiment(
+def experiment_inputs(
     codec: Codec, name: str, *, blocks: int, alpha: float
-) -> Operation[ExperimentAssessment]:
+) -> Operation[ExperimentInputs]:
+    """What ``assess_experiment`` judges: the runs with their curves, oldest first, and
+    their grids (``blocks`` and ``alpha`` are checked here, before anything is read)."""
     m = "assess_experiment"
     experiment = codec.argument(RESULTS, "experiment", name, method=m)
     if experiment is None:
@@ -78,7 +91,7 @@ def assess_experiment(
     for row in rows:
         if row.backtest_id is not None:
             grids.setdefault(row.backtest_id, []).append(row)
-    return assessment.assess_runs(experiment, runs, grids, blocks=blocks, alpha=alpha)
+    return experiment, runs, grids
 
 
 # --record: the seed's own columns, filled from the assessment (only NULLs, unless told)
