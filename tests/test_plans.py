@@ -129,16 +129,22 @@ def test_list_backtests_page_1000_reads_as_little_as_page_1(
             {"origin": {"data_fingerprint": "sha256:" + md5(b"bars 7 7").hexdigest()}},
             "mcp_backtest_results_data_fingerprint_idx",
         ),
-        ({"origin": {"tags": {"batch": "b17"}}}, "mcp_backtest_results_tags_idx"),
+        # jsonb containment has no statistics: the planner takes the GIN index or walks the
+        # date index, by its run's estimate; either way it stops early (checked above)
+        (
+            {"origin": {"tags": {"batch": "b17"}}},
+            ("mcp_backtest_results_tags_idx", "mcp_backtest_results_date_idx"),
+        ),
     ],
 )
 def test_list_backtests_with_filters(
-    volume: psycopg.Connection[Any], filters: dict[str, Any], index: str | None
+    volume: psycopg.Connection[Any], filters: dict[str, Any], index: str | tuple[str, ...] | None
 ) -> None:
     plan = explain(volume, list_op(**filters))
     assert_index_friendly(plan, limit=50)
     if index:
-        assert index in index_names(plan)
+        accepted = {index} if isinstance(index, str) else set(index)
+        assert accepted & index_names(plan), index_names(plan)
 
 
 @pytest.mark.parametrize("metric", sorted(METRICS))
