@@ -1,12 +1,12 @@
 """make bench: the DAO beside its baselines, every figure measured in this run on this server.
 
-    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|stall|mcp|citus]
+    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|stall|mcp|assess|citus]
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
 README's performance table (bench/readme.py). Sections, each
 with its ``bench_*`` and ``report_*``: data (the rows), harness (server, timers, spreads),
-ingest, saves, memory, reads, adopt, web, mcp; this module only parses the arguments. Databases bt_bench, bt_bench_volume and the
+ingest, saves, memory, reads, adopt, web, mcp, assess; this module only parses the arguments. Databases bt_bench, bt_bench_volume and the
 adopt copies are (re)created on the DATABASE_URL server.
 """
 
@@ -22,6 +22,7 @@ import psycopg
 from backtest_store import urls
 from bench import readme
 from bench.adopt import bench_adopt, report_adopt
+from bench.assess import bench_assess, report_assess
 from bench.harness import ROOT, SERVER, fresh_database
 from bench.ingest import bench_frame_ingest, bench_ingest, report_frame_ingest, report_ingest
 from bench.mcp_server import bench_mcp, report_mcp
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["adopt", "small-save", "frame", "reads", "web", "stall", "mcp", "citus"],
+        choices=["adopt", "small-save", "frame", "reads", "web", "stall", "mcp", "assess", "citus"],
         help="run one section alone",
     )
     args = parser.parse_args()
@@ -74,6 +75,9 @@ def main() -> None:
         return
     if args.only == "mcp":
         print(report_mcp(bench_mcp(20 if args.quick else 100, rounds=2 if args.quick else 5)))
+        return
+    if args.only == "assess":
+        print(report_assess(bench_assess(3 if args.quick else 10, rounds=2 if args.quick else 5)))
         return
     if args.only == "reads":
         print(report_reads(bench_reads(20 if args.quick else 200, rounds=2 if args.quick else 5)))
@@ -114,6 +118,7 @@ def main() -> None:
                                grow_to_2m=not args.quick)  # fmt: skip
     figures["stall"] = bench_stall(3 if args.quick else 10)
     figures["mcp"] = bench_mcp(20 if args.quick else 100, 2 if args.quick else 5)
+    figures["assess"] = bench_assess(3 if args.quick else 10, 2 if args.quick else 5)
     text = (
         report_ingest(figures["ingest"])
         + "\n"
@@ -132,6 +137,8 @@ def main() -> None:
         + report_stall(figures["stall"])
         + "\n"
         + report_mcp(figures["mcp"])
+        + "\n"
+        + report_assess(figures["assess"])
     )
     print(text)
     out = ROOT / "bench" / "results" / f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"

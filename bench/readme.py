@@ -90,6 +90,19 @@ def table(f: dict[str, Any]) -> str:
             f"{locked[1]:.1f} s", f"a bare json-to-jsonb ALTER {floor[1]:.1f} s",
             f"{locked[1] / floor[1]:.2f}x", "",
         ))  # fmt: skip
+    if "assess" in f:  # in every full run since bench/assess.py
+        a = f["assess"]
+        for key, call, what in (
+            ("backtest", "assess", f"a {a['grid']:,}-row grid, a {a['points']:,}-point curve"),
+            ("experiment", "assess_experiment",
+             f"{a['experiment_runs']} runs of {a['points']:,} points, S = {a['blocks']}"),
+        ):  # fmt: skip
+            whole, read = a[key][call]["p50_ms"], a[key]["reads"]["p50_ms"]
+            rows.append((
+                f"`{call}`: {what} (p50)", f"{whole:,.1f} ms",
+                f"reading its inputs {read:,.1f} ms (the judgement alone "
+                f"{a[key]['judgement']['p50_ms']:,.1f} ms)", f"{whole / read:.2f}x", "",
+            ))  # fmt: skip
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 

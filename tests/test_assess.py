@@ -10,6 +10,7 @@ import random
 import statistics
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -225,8 +226,8 @@ def test_record_fills_the_seed_s_columns_and_leaves_callers_values_alone(
     assert cli(["assess", str(saved.backtest_id), "--overwrite", "--database", db_url]) == 2
 
 
-def test_show_the_tearsheet_and_the_experiment_page_say_skill_or_selection(
-    experiments: str, capsys: pytest.CaptureFixture[str]
+def test_show_the_tearsheet_the_report_and_the_experiment_page_say_skill_or_selection(
+    experiments: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     rng = random.Random(9)
     with BacktestStore.connect(experiments) as store:
@@ -251,3 +252,21 @@ def test_show_the_tearsheet_and_the_experiment_page_say_skill_or_selection(
         assert "Skill or selection" in page and judged.verdict in page
         experiment = client.get("/experiments/edge").text
     assert "PBO" in experiment and experiment.count('class="chart overfit"') == 2
+    # the offline report carries the same panel, figure for figure
+    pytest.importorskip("plotly")
+    from backtest_store.assessment import panel
+    from backtest_store.report import write_html
+
+    with BacktestStore.connect(experiments) as store:
+        report = write_html(store, [saved.backtest_id], tmp_path / "report.html").read_text()
+        blank = store.save_backtest(result(equity_curve=None))
+        assert blank.backtest_id is not None
+        unjudged = store.assess(blank.backtest_id)
+        without = write_html(store, [blank.backtest_id], tmp_path / "blank.html").read_text()
+    assert "Skill or selection" in report and judged.verdict in report
+    for name, text in panel(judged):
+        assert text and f"<tr><td>{name}</td><td>{text}</td></tr>" in report
+    # a figure that cannot be computed is blank, and the report says why
+    assert unjudged.reason and unjudged.dsr is None
+    assert f"why a figure is missing: {unjudged.reason}" in without
+    assert "<tr><td>DSR</td><td></td></tr>" in without

@@ -190,3 +190,40 @@ def test_at_80_columns_what_tells_rows_apart_stays(db_url: str) -> None:
     every = on_terminal(["top", "--metric", "max_drawdown", "--min-trades", "0", "--database",
                          db_url], 80)  # fmt: skip
     assert str(runs[2].backtest_id)[:8] in every
+
+
+def test_assess_fits_80_columns_and_keeps_every_figure(db_url: str) -> None:
+    """Skill or selection on a terminal 80 wide: every line fits, the verdict stands
+    whole (wrapped, never cut), and every figure of --json is shown."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from backtest_store import OptimizationResult
+
+    rng = random.Random(3)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with BacktestStore.connect(db_url) as store:
+        for n in range(6):
+            value, points = 100.0, []
+            for d in range(400):
+                value *= 1 + rng.gauss(0.0005, 0.01)
+                points.append([(start + timedelta(days=d)).isoformat(), value])
+            saved = store.save_backtest(result(experiment="wide-research", equity_curve=points,
+                                               bars_per_year=252, parameters={"n": n}))  # fmt: skip
+        store.save_optimization_results(saved.backtest_id, [
+            OptimizationResult(parameters={"n": k}, sharpe_ratio=rng.gauss(0.5, 0.5),
+                               objective_value=k) for k in range(12)])  # fmt: skip
+        judged, together = (
+            store.assess(saved.backtest_id),
+            store.assess_experiment("wide-research", blocks=4),
+        )
+    for args, found in (([str(saved.backtest_id)], judged),
+                        (["--experiment", "wide-research", "--blocks", "4"], together)):  # fmt: skip
+        shown = on_terminal(["assess", *args, "--database", db_url], 80)
+        assert max(len(line) for line in shown.splitlines()) <= 80, shown
+        flat = " ".join(shown.split())
+        assert " ".join(found.verdict.split()) in flat, shown
+        for name in ("dsr", "p_value", "trials"):
+            value = getattr(found, name)
+            assert value is not None
+            assert (f"{value:,}" if isinstance(value, int) else f"{value:.4f}") in flat, name

@@ -5,8 +5,10 @@ field shows as text on every page, and no script of it runs."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,9 +17,11 @@ pytest.importorskip("starlette", reason="the web view's extra: pip install 'back
 pytest.importorskip("playwright", reason="the browser tests need playwright (a dev dependency)")
 
 from backtest_store import BacktestStore
+from backtest_store.assessment import panel
 from backtest_store.web import create_app
 from backtest_store.web.filters import PAGE
 from tests.support.browser import chromium
+from tests.support.records import result
 from tests.support.serving import Watched, browser, served
 from tests.support.web import PAYLOADS, Seeded, seed
 
@@ -115,3 +119,38 @@ def test_hostile_text_shows_as_text_and_never_runs(page: Watched, db_url: str) -
         assert page.page.evaluate("window.__xss") is None
     assert page.dialogs == []
     assert page.errors == [] or all("400" in e for e in page.errors)
+
+
+def test_skill_or_selection_draws(page: Watched, db_url: str) -> None:
+    """The tearsheet's panel shows its figures, and the experiment page draws the
+    histogram of λ (a bar per bin) and the selected runs' scatter."""
+    rng = random.Random(5)
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    with BacktestStore.connect(db_url) as store:
+        ids = []
+        for n in range(8):
+            value, points = 100.0, []
+            for d in range(513):
+                value *= 1 + rng.gauss(0.0, 0.01)
+                points.append([(start + timedelta(days=d)).isoformat(), value])
+            saved = store.save_backtest(result(experiment="grid", equity_curve=points,
+                                               bars_per_year=252, parameters={"n": n}))  # fmt: skip
+            ids.append(saved.backtest_id)
+        judged = store.assess(ids[0])
+        found = store.assess_experiment("grid")
+    assert found.pbo is not None
+    with served(create_app(db_url)) as base:
+        p = page.page
+        p.goto(f"{base}/backtests/{ids[0]}")
+        cells = p.eval_on_selector_all("section.skill td", "els => els.map(e => e.textContent)")
+        assert dict(zip(cells[::2], cells[1::2], strict=True)) == dict(panel(judged))
+        assert p.inner_text("section.skill .verdict") == judged.verdict
+        p.goto(f"{base}/experiments/grid")
+        assert page.charts_drawn() == [True, True]
+        bars = p.locator(".chart.overfit >> nth=0").locator("g.point").count()
+        assert bars == len(found.logit_histogram["counts"])  # a bar per bin
+        dots = p.locator(".chart.overfit >> nth=1").locator("path.point").count()
+        # a point per split, spread evenly over the 12,870 when there are more than 2,000
+        assert dots == len(found.selected) == -(-found.combinations // 7) == 1_839
+        assert f"PBO {found.pbo:.2f}" in p.inner_text(".chart.overfit >> nth=0")
+    assert page.errors == []

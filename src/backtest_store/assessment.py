@@ -29,6 +29,7 @@ from backtest_store.records import BacktestResult, OptimizationResult, WalkForwa
 from backtest_store.tearsheet import curve_of
 
 MAX_LOGITS_SHOWN = 40  # bins of the λ histogram a document carries
+MAX_SELECTED_SHOWN = 2_000  # points of the in-sample against out-of-sample scatter
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,26 @@ def assess_backtest(
     )  # fmt: skip
 
 
+PANEL = (  # the "skill or selection" panel of the tearsheet page and the report
+    ("PSR (Sharpe above 0)", "psr"),
+    ("trials behind it", "trials"),
+    ("Sharpe ratio, a year", "annualized_sharpe"),
+    ("hurdle SR0, a year", "annualized_hurdle"),
+    ("DSR", "dsr"),
+)
+
+
+def panel(judged: Assessment) -> list[tuple[str, str]]:
+    """The panel's rows as (label, text): a figure that cannot be computed is blank, and
+    ``judged.reason`` says why."""
+    rows = []
+    for name, attribute in PANEL:
+        value = getattr(judged, attribute)
+        text = "" if value is None else f"{value:,}" if isinstance(value, int) else f"{value:,.4f}"
+        rows.append((name, text))
+    return rows
+
+
 def _walk_forward(windows: Sequence[WalkForwardTest]) -> WalkForwardFigures:
     together = overfitting.walk_forward([_number(w.out_of_sample_return) for w in windows])
     judged = [overfitting.judge_window(
@@ -245,8 +266,14 @@ def assess_runs(name: str, runs: Sequence[BacktestResult],
         blocks=blocks, combinations=cscv.combinations,
         logit_histogram=histogram(cscv.logits), verdict=verdict,
         reason=cscv.reason or deflated.reason,
-        selected=list(zip(cscv.in_sample, cscv.out_of_sample, strict=True))[:2000],
+        selected=_spread(list(zip(cscv.in_sample, cscv.out_of_sample, strict=True))),
     )  # fmt: skip
+
+
+def _spread(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """At most MAX_SELECTED_SHOWN of the splits' points, taken evenly over all of them."""
+    step = -(-len(pairs) // MAX_SELECTED_SHOWN)
+    return pairs[::step] if step > 1 else pairs
 
 
 def _aligned_returns(runs: Sequence[BacktestResult]) -> tuple[list[list[float]] | None, str]:

@@ -404,7 +404,7 @@ def overfitting_figures(found: Any) -> list[Figure]:
                          "xaxis": {"title": {"text": "λ = logit of the out-of-sample rank"}},
                          "yaxis": {"title": {"text": "splits"}, "gridcolor": GRID}})  # fmt: skip
     pairs = found.selected
-    scatter = _figure([{"type": "scattergl", "mode": "markers", "name": "selected run",
+    scatter = _figure([{"type": "scatter", "mode": "markers", "name": "selected run",
                         "x": [p[0] for p in pairs], "y": [p[1] for p in pairs],
                         "marker": {"size": 4, "opacity": 0.5}}],
                       {"height": 300, "margin": {"t": 40, "r": 20},

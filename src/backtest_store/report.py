@@ -2,7 +2,8 @@
 backtests (extra ``backtest-store[report]``, plotly).
 
 The file opens offline: plotly.js and every style are inline, nothing is fetched. It
-holds the metrics table (each metric in its column's unit), the equity curve and the
+holds the metrics table (each metric in its column's unit), skill or selection (the
+deflated Sharpe ratio against the trials of the run's grid), the equity curve and the
 drawdown as interactive charts (zoom, pan, hover; several backtests overlaid), each
 trade's entry and exit on the equity curve, and a trades table. A curve longer than
 ``charts.MAX_POINTS`` is decimated for display (the lowest and highest point of each bucket, in
@@ -12,13 +13,14 @@ time order), and the chart says so; the numbers in the tables are never decimate
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from backtest_store import charts, tearsheet
+from backtest_store import assessment, charts, tearsheet
 from backtest_store._extras import need
+from backtest_store.assessment import Assessment
 from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
 from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, shown
@@ -34,19 +36,22 @@ def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path
     chosen = list(ids)
     results: list[BacktestResult] = []
     trades: dict[UUID | None, list[BacktestTrade]] = {}
+    judged: dict[UUID | None, Assessment] = {}
     for the_id in chosen:
         result = store.get_backtest(the_id)
         if result is None:
             raise NotFoundError(f"no backtest {the_id}")
         results.append(result)
         trades[the_id] = store.get_trades(the_id)
+        judged[the_id] = store.assess(the_id)
     target = Path(path)
-    target.write_text(render(results, trades), encoding="utf-8")
+    target.write_text(render(results, trades, judged), encoding="utf-8")
     return target
 
 
-def render(results: list[BacktestResult], trades: dict[UUID | None, list[BacktestTrade]]) -> str:
-    """The report's HTML."""
+def render(results: list[BacktestResult], trades: dict[UUID | None, list[BacktestTrade]],
+           judged: Mapping[UUID | None, Assessment]) -> str:  # fmt: skip
+    """The report's HTML; ``judged`` holds each backtest's ``assess``."""
     figure, notes = charts.equity_figure(results, trades, gl=True)
     title = (
         "backtest report"
@@ -57,7 +62,7 @@ def render(results: list[BacktestResult], trades: dict[UUID | None, list[Backtes
         title += "<br><sup>" + "; ".join(html.escape(n, quote=False) for n in notes) + "</sup>"
     figure["layout"].update(title={"text": title}, height=720, margin={"t": 90 if notes else 60})
     chart = _html(figure, include_plotlyjs=True)
-    chart += "".join(tearsheet_html(r) for r in results)
+    chart += "".join(tearsheet_html(r, judged[r.backtest_id]) for r in results)
     return _page(results, trades, chart, notes)
 
 
@@ -134,9 +139,10 @@ CONFIG = {"displaylogo": False}
 WORST = 5  # drawdowns in the table
 
 
-def tearsheet_html(result: BacktestResult) -> str:
-    """A backtest's tearsheet: monthly returns (a heatmap), yearly returns, rolling Sharpe
-    ratio and volatility, and the worst drawdowns, from its stored equity curve."""
+def tearsheet_html(result: BacktestResult, judged: Assessment) -> str:
+    """A backtest's tearsheet: skill or selection (``judged``), monthly returns (a
+    heatmap), yearly returns, rolling Sharpe ratio and volatility, and the worst
+    drawdowns, from its stored equity curve."""
     curve = curve_of(result.equity_curve)
     title = html.escape(charts.title(result))
     came = " · ".join(f"{html.escape(name)} <code>{html.escape(text)}</code>"
@@ -144,6 +150,7 @@ def tearsheet_html(result: BacktestResult) -> str:
     against = benchmark(result)
     head = f"<h2>Tearsheet: {title}</h2>" + (f"<p class=note>from {came}</p>" if came else "")
     head += f"<p>benchmark {html.escape(against)}</p>" if against else ""
+    head += _skill_html(judged)
     if len(curve) < 3:
         return f"{head}<p class=note>no equity curve to read it from</p>"
     parts = [head]
@@ -157,6 +164,19 @@ def tearsheet_html(result: BacktestResult) -> str:
         parts.append(_html(roll))
     parts.append(_drawdowns_table(tearsheet.worst_drawdowns(curve, WORST)))
     return "".join(parts)
+
+
+def _skill_html(judged: Assessment) -> str:
+    """The "skill or selection" panel: PSR, trials, the hurdle beside the Sharpe ratio,
+    DSR and the verdict, as the web view's tearsheet shows them."""
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(name)}</td><td>{e(text)}</td></tr>"
+                   for name, text in assessment.panel(judged))  # fmt: skip
+    why = f"<p class=note>why a figure is missing: {e(judged.reason)}</p>" if judged.reason else ""
+    return (
+        f"<section class=skill><h3>Skill or selection</h3><table><tbody>{rows}</tbody></table>"
+        f"<p class=verdict>{e(judged.verdict)}</p>{why}</section>"
+    )
 
 
 def _html(figure: charts.Figure, include_plotlyjs: bool = False) -> str:

@@ -60,9 +60,13 @@ class Watched:
     def charts_drawn(self) -> list[bool]:
         """For each chart of the page: drawn by plotly (an svg in it, marked by app.js)."""
         self.page.wait_for_load_state("networkidle")
-        self.page.wait_for_function(
-            "[...document.querySelectorAll('.chart')].every(e => e.dataset.drawn)", timeout=20_000
-        )
+        # polled from here: the page's CSP forbids the eval that wait_for_function polls with
+        deadline = time.monotonic() + 20
+        while not self.page.evaluate(
+            "[...document.querySelectorAll('.chart')].every(e => e.dataset.drawn)"
+        ):
+            assert time.monotonic() < deadline, "the charts were not drawn within 20 s"
+            self.page.wait_for_timeout(50)
         drawn: list[bool] = self.page.eval_on_selector_all(
             ".chart", "els => els.map(e => e.dataset.drawn === 'true' && !!e.querySelector('svg'))"
         )

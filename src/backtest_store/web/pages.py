@@ -125,7 +125,6 @@ async def backtest(request: Request) -> Response:
     # the work over every bar runs in a worker thread: a year of minutes never holds the
     # event loop, and the other pages are answered meanwhile
     figures = await computed(_tearsheet, result, trades, optimizations, windows, log)
-    figures["judged"] = assessment.assess_backtest(result, optimizations, windows)
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
@@ -156,13 +155,15 @@ def _tearsheet(result: BacktestResult, trades: list[BacktestTrade], optimization
                windows: list[Any], log: bool) -> dict[str, Any]:  # fmt: skip
     """The tearsheet's figures and worst drawdowns, computed over the whole curve."""
     curve = tearsheet.curve_of(result.equity_curve)
+    judged = assessment.assess_backtest(result, optimizations, windows)
     equity, notes = charts.equity_figure([result], {result.backtest_id: trades}, gl=False,
                                          log=log, curves=[curve])  # fmt: skip
     return {"equity": equity, "notes": notes, "calendar": charts.calendar_figure(curve),
             "rolling": charts.rolling_figure(curve, gl=False),
             "drawdowns": tearsheet.worst_drawdowns(curve, WORST),
             "grid": charts.optimization_figure(optimizations),
-            "walk_forward": charts.walk_forward_figure(windows)}  # fmt: skip
+            "walk_forward": charts.walk_forward_figure(windows),
+            "judged": judged, "panel": assessment.panel(judged)}  # fmt: skip
 
 
 def _aligned(trades: list[BacktestTrade]) -> dict[str, list[str]]:
@@ -191,8 +192,9 @@ async def report(request: Request) -> Response:
     filters.known(request.query_params, ())
     store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
+    judged = await store.assess(the_id)
     # plotly writes the file in a worker thread: the other pages go on meanwhile
-    body = await computed(render, [result], {the_id: trades})
+    body = await computed(render, [result], {the_id: trades}, {the_id: judged})
     name = f"backtest-{str(the_id)[:8]}.html"
     return Response(body, media_type="text/html", headers={
         "content-disposition": f'attachment; filename="{name}"',
