@@ -4,6 +4,7 @@ small save beside COPY and its floor."""
 from __future__ import annotations
 
 import gc
+import re
 import statistics
 import time
 from datetime import date
@@ -165,7 +166,9 @@ def bench_typical(url: str, saves: int) -> dict[str, Any]:
 def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) -> dict[str, Any]:
     """A result with n trades: the one-statement path against COPY (BEGIN, INSERT, COPY,
     COMMIT) and against its floor, the same single statement sent by hand with its
-    parameters ready (no validation, no records). Empty tables before each contender,
+    parameters ready (no validation, no records): with %s placeholders through
+    ``conn.execute``, as a hand-written pipeline sends it, and (the strictest floor) with
+    the DAO's own $n placeholders through psycopg's raw cursor. Empty tables before each contender,
     contenders alternating round by round; p50 per save, best round, spread of rounds."""
     from backtest_store.tables import RESULTS, TRADES
 
@@ -196,11 +199,18 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                 )
                 return statement, (*values, *arrays)
 
-            timings: dict[str, list[float]] = {"one_statement": [], "copy": [], "floor": []}
-            for _ in range(rounds):
-                for contender in ("one_statement", "copy", "floor"):
+            def by_hand(statement: str) -> str:
+                """The statement as a hand-written pipeline sends it: %s placeholders."""
+                return re.sub(r"\$\d+\b", "%s", statement)
+
+            contenders = ("one_statement", "copy", "floor", "raw_floor")
+            timings: dict[str, list[float]] = {c: [] for c in contenders}
+            for turn in range(rounds):
+                for contender in contenders if turn % 2 == 0 else contenders[::-1]:
                     truncate(conn)
-                    prepared = [floor_params(r, t) for r, t in work] if contender == "floor" else []
+                    prepared = [floor_params(r, t) for r, t in work] if "floor" in contender else []
+                    if contender == "floor":
+                        prepared = [(by_hand(st), params) for st, params in prepared]
                     ops_small = writes.SMALL_SAVE
                     writes.SMALL_SAVE = 10**9 if contender == "one_statement" else 0
                     times = []
@@ -210,6 +220,10 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                             if contender == "floor":
                                 statement, params = prepared[i]
                                 conn.execute(statement, params).fetchone()
+                            elif contender == "raw_floor":
+                                statement, params = prepared[i]
+                                with psycopg.RawCursor(conn) as cur:
+                                    cur.execute(statement, params).fetchone()
                             else:
                                 store.save_backtest(result, trades)
                             times.append(time.perf_counter() - start)
@@ -221,6 +235,7 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                 **{f"{k}_p50_ms": 1000 * v for k, v in best.items()},
                 **{f"{k}_spread_ms": spread([1000 * t for t in v]) for k, v in timings.items()},
                 "vs_floor": best["one_statement"] / best["floor"],
+                "vs_raw_floor": best["one_statement"] / best["raw_floor"],
                 "copy_vs_one_statement": best["copy"] / best["one_statement"],
             }
     return out
@@ -229,12 +244,13 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
 def report_small_save(figures: dict[str, Any]) -> str:
     lines = [
         f"small saves (result + n trades), p50 per save, best of {figures['rounds']} alternating rounds of {figures['saves_per_round']}:",
-        "  trades   one statement   floor (same statement by hand)   ratio   COPY path   COPY / one statement",
+        "  trades   one statement   floor (same statement by hand)   ratio   raw-cursor floor   ratio   COPY path   COPY / one statement",
     ]
     for n, f in figures["sizes"].items():
         lines.append(
             f"  {n:>6}   {f['one_statement_p50_ms']:8.2f} ms   {f['floor_p50_ms']:8.2f} ms"
-            f"                      {f['vs_floor']:5.2f}x   {f['copy_p50_ms']:7.2f} ms   {f['copy_vs_one_statement']:5.2f}x"
+            f"                      {f['vs_floor']:5.2f}x   {f['raw_floor_p50_ms']:10.2f} ms"
+            f"     {f['vs_raw_floor']:5.2f}x   {f['copy_p50_ms']:7.2f} ms   {f['copy_vs_one_statement']:5.2f}x"
         )
     return "\n".join(lines)
 

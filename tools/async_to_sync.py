@@ -65,6 +65,8 @@ NAMES = {
     "AsyncStoreBase": "StoreBase",
     "AsyncConnectionPool": "ConnectionPool",
     "AsyncConnection": "Connection",
+    "AsyncRawCursor": "RawCursor",
+    "AsyncCursor": "Cursor",
     "AsyncIterator": "Iterator",
     "asynccontextmanager": "contextmanager",
 }

@@ -49,7 +49,13 @@ async def execute(conn: Connection, step: Step) -> Any:
                 await copy.write_row(row)
                 count += 1
         return count
-    async with conn.cursor(row_factory=step.row or tuple_row) as cur:
+    made = step.row or tuple_row
+    cursor: psycopg.AsyncCursor[Any]
+    if step.raw:  # $n placeholders: sent as it is, never parsed here
+        cursor = psycopg.AsyncRawCursor(conn, row_factory=made)
+    else:
+        cursor = conn.cursor(row_factory=made)
+    async with cursor as cur:
         if True:  # ASYNC
             # a large series (a year of minutes) is parsed in a worker thread, in pieces:
             # the event loop answers other requests meanwhile

@@ -42,7 +42,13 @@ def execute(conn: Connection, step: Step) -> Any:
                 copy.write_row(row)
                 count += 1
         return count
-    with conn.cursor(row_factory=step.row or tuple_row) as cur:
+    made = step.row or tuple_row
+    cursor: psycopg.Cursor[Any]
+    if step.raw:  # $n placeholders: sent as it is, never parsed here
+        cursor = psycopg.RawCursor(conn, row_factory=made)
+    else:
+        cursor = conn.cursor(row_factory=made)
+    with cursor as cur:
         fast_json(cur)
         cur.execute(step.statement, step.params, prepare=step.prepare)
         return _result(cur, step)

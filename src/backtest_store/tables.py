@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Generic, TypeVar
 
 from pypika import Table
@@ -37,9 +38,19 @@ class TableSpec(Generic[R]):
     def table(self) -> Table:
         return Table(self.name)
 
-    @property
+    @cached_property
     def column_names(self) -> tuple[str, ...]:
         return tuple(self.columns)
+
+    @cached_property
+    def db_filled(self) -> tuple[str, ...]:
+        """The columns the database computes when a row leaves them out (ids, times)."""
+        return tuple(n for n, c in self.columns.items() if c.db_fills)
+
+    @cached_property
+    def numeric(self) -> frozenset[str]:
+        """The numeric(p, s) columns."""
+        return frozenset(n for n, c in self.columns.items() if c.kind == "numeric")
 
     @property
     def light_columns(self) -> tuple[str, ...]:

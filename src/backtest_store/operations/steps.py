@@ -48,6 +48,10 @@ class Fetch:
     # a result saved with its trades), so on an idle autocommit connection it runs as its
     # own transaction: one round trip, no BEGIN and COMMIT around it.
     whole: bool = False
+    # True: the statement's placeholders are PostgreSQL's own ($1, $2, ...) and it is sent
+    # as it is (psycopg's raw cursor), never parsed on the client. For a statement of more
+    # than 50 parameters, which psycopg would parse afresh on every call.
+    raw: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,12 +71,16 @@ SET_BY_DATABASE = frozenset({"saved_by"})
 def _columns_given(spec: TableSpec[Any], record: Any, override: dict[str, Any]) -> tuple[str, ...]:
     """Every column but those the database fills and the caller left out, and those the
     database sets itself."""
-    return tuple(
-        name
-        for name, column in spec.columns.items()
-        if name not in SET_BY_DATABASE
-        and not (column.db_fills and name not in override and _field(record, name) is None)
-    )
+    left = [n for n in spec.db_filled if n not in override and _field(record, n) is None]
+    key = (spec.name, *left)
+    columns = _GIVEN.get(key)
+    if columns is None:
+        dropped = SET_BY_DATABASE.union(left)
+        columns = _GIVEN[key] = tuple(n for n in spec.column_names if n not in dropped)
+    return columns
+
+
+_GIVEN: dict[tuple[str, ...], tuple[str, ...]] = {}  # (table, columns left out): columns sent
 
 
 def _insert_one(
@@ -104,7 +108,8 @@ def _insert_one(
         statement = write_sql.insert_with_children(spec, columns, returning, child, child_columns)
         params = (*values, *arrays)
     try:
-        row = yield Fetch(statement, params, "one", record_row(spec), whole=whole)
+        row = yield Fetch(statement, params, "one", record_row(spec), whole=whole,
+                          raw=children is not None)  # fmt: skip
     except pg.CheckViolation as exc:  # a rule of the result's own: name its values
         if exc.diag.table_name == spec.name:
             explain_check(exc, spec, dict(zip(columns, values, strict=True)))
@@ -185,10 +190,11 @@ def _child_rows(
     # Database-filled columns go in only if some record sets them;
     # the records that do not get a fresh value.
     fill: dict[str, Callable[[], Any]] = {}
-    for name, column in spec.columns.items():
-        if column.db_fills and any(_field(r, name) is not None for r in records):
-            fill[name] = uuid4 if column.kind == "uuid" else partial(datetime.now, UTC)
-    columns = tuple(n for n, c in spec.columns.items() if not c.db_fills or n in fill)
+    for name in spec.db_filled:
+        if any(_field(r, name) is not None for r in records):
+            kind = spec.columns[name].kind
+            fill[name] = uuid4 if kind == "uuid" else partial(datetime.now, UTC)
+    columns = tuple(n for n in spec.column_names if n not in spec.db_filled or n in fill)
     prep = codec.preparer(spec, columns)
     parent_key = spec.parent_key
 
@@ -315,7 +321,7 @@ def _insert_with_trades(
     )
     arrays = [list(column) for column in zip(*rows, strict=True)]
     for i, name in enumerate(trade_columns):  # one element type per array: ints as Decimal
-        if TRADES.columns[name].kind == "numeric":
+        if name in TRADES.numeric and int in set(map(type, arrays[i])):
             arrays[i] = [v if v is None or type(v) is Decimal else Decimal(v) for v in arrays[i]]
     children = (TRADES, trade_columns, arrays)
     return (yield from _insert_one(codec, RESULTS, result, override, children=children, whole=True))

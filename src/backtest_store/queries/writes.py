@@ -31,17 +31,20 @@ def insert_returning(
     *,
     retry: bool = False,
     returning: tuple[str, ...] | None = None,
+    numbered: bool = False,
 ) -> str:
     """INSERT one row of ``columns`` (positional %s) RETURNING ``returning`` (default: all).
 
     ``retry``: ON CONFLICT (key) DO NOTHING, for a caller-chosen key that an earlier,
-    unacknowledged attempt may have saved; no row comes back if it did.
+    unacknowledged attempt may have saved; no row comes back if it did. ``numbered``:
+    PostgreSQL's own placeholders $1, $2, ... (for ``Fetch(raw=True)``).
     """
     t = spec.table
+    marks = (f"${n}" if numbered else "%s" for n in range(1, len(columns) + 1))
     query: Any = (  # PostgreSQLQueryBuilder: pypika's hints know only the base class
         PostgreSQLQuery.into(t)
         .columns(*(column_of(t, c) for c in columns))
-        .insert(*(Parameter("%s") for _ in columns))
+        .insert(*(Parameter(mark) for mark in marks))
     )
     if retry:
         query = query.on_conflict(column_of(t, spec.key)).do_nothing()
@@ -80,7 +83,6 @@ def same_as_stored(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
     return render(query)
 
 
-@lru_cache(maxsize=64)
 @lru_cache(maxsize=16)
 def insert_with_children(
     spec: TableSpec[Any],
@@ -89,14 +91,18 @@ def insert_with_children(
     child: TableSpec[Any],
     child_columns: tuple[str, ...],
 ) -> str:
-    """INSERT one row of ``spec`` (positional %s) and, in the same statement, the rows of
-    ``child`` given as one array per column (positional %s after the parent's), RETURNING
-    the parent's ``returning``: one statement, one round trip, atomic by itself. pypika
-    cannot express a data-modifying WITH over unnest, so it is composed like COPY, and
-    rendered once (psycopg caches the parsing of a str, not of a Composed)."""
-    parent = sql.SQL(insert_returning(spec, columns, returning=returning))  # trusted text
+    """INSERT one row of ``spec`` and, in the same statement, the rows of ``child`` given
+    as one array per column, RETURNING the parent's ``returning``: one statement, one
+    round trip, atomic by itself. Its placeholders are PostgreSQL's own ($1 .. $n: the
+    parent's values, then the arrays), so that it is sent as it is (``Fetch(raw=True)``):
+    with more than 50 parameters psycopg would parse a %s statement afresh on every call.
+    pypika cannot express a data-modifying WITH over unnest, so it is composed like COPY,
+    and rendered once."""
+    parent = sql.SQL(insert_returning(spec, columns, returning=returning, numbered=True))
+    first = len(columns) + 1
     arrays = sql.SQL(", ").join(
-        sql.SQL("%b::{}[]").format(sql.SQL(child.columns[c].pg_type)) for c in child_columns
+        sql.SQL("{}::{}[]").format(sql.SQL(f"${n}"), sql.SQL(child.columns[c].pg_type))
+        for n, c in enumerate(child_columns, start=first)
     )
     children = sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
         sql.Identifier(child.name), sql.SQL(", ").join(map(sql.Identifier, child_columns)), arrays
