@@ -51,7 +51,9 @@ def table(f: dict[str, Any]) -> str:
     for n, s in f["small_save"]["sizes"].items():
         rows.append((
             f"a result with {n} trades, one round trip (p50)", f"{s['one_statement_p50_ms']:.2f} ms",
-            f"the same statement sent by hand {s['floor_p50_ms']:.2f} ms",
+            f"the same statement sent by hand {s['floor_p50_ms']:.2f} ms" + (
+                f" (through psycopg's raw cursor {s['raw_floor_p50_ms']:.2f} ms: "
+                f"{s['vs_raw_floor']:.2f}x)" if "raw_floor_p50_ms" in s else ""),
             f"{s['vs_floor']:.2f}x", "<= 1.15x" if n == "25" else "",
         ))  # fmt: skip
     big = f["large_save"]
