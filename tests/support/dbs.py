@@ -110,7 +110,7 @@ def kept_database(prefix: str, made_of: list[Path], build: Callable[[str], None]
                 ).fetchall()
                 for (old,) in stale:
                     conn.execute(
-                        sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(old))
+                        sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(str(old)))
                     )
                 building = f"{prefix}_building"
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(building)))
