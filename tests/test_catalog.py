@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from backtest_store import tables
+from backtest_store import rules, tables
 from tests.support import seed_contract
 
 SEED = seed_contract.load()
@@ -288,3 +288,53 @@ def test_record_fields_are_the_columns_in_order(conn: psycopg.Connection[Any]) -
     for spec in tables.ALL:
         fields = [f.name for f in dataclasses.fields(spec.record)]
         assert fields == [c[0] for c in live_columns(conn, spec.name)], spec.name
+
+
+def test_python_rules_are_the_catalog_s_checks(conn: psycopg.Connection[Any]) -> None:
+    """``rules.CHECKS`` names every ck_ constraint of the migrated schema and no other,
+    and each rule's text, added to a copy of its table, is the constraint PostgreSQL
+    holds (pg_get_constraintdef, deparsed from the catalog: digit for digit)."""
+    held = dict(conn.execute(
+        "SELECT c.conname, c.conrelid::regclass::text || ' ' || pg_get_constraintdef(c.oid)"
+        " FROM pg_constraint c WHERE c.contype = 'c' AND c.conname LIKE 'ck\\_%'"
+    ).fetchall())  # fmt: skip
+    assert set(rules.CHECKS) == set(held)
+    with conn.transaction(force_rollback=True):
+        for name, rule in rules.CHECKS.items():
+            table, definition = held[name].split(" ", 1)
+            conn.execute(f"CREATE TEMP TABLE probe (LIKE {table})")
+            conn.execute(f"ALTER TABLE probe ADD CONSTRAINT {name} CHECK ({rule}) NOT VALID")
+            probe = conn.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s"
+                " AND conrelid = 'probe'::regclass", (name,)).fetchone()  # fmt: skip
+            assert probe is not None
+            assert probe[0].removesuffix(" NOT VALID") == definition.removesuffix(" NOT VALID")
+            conn.execute("DROP TABLE probe")
+    assert rules.CHECKS["ck_mcp_backtest_results_status"].count("'") == 2 * len(rules.STATUSES)
+
+
+# What each unit is called in a COMMENT (the words the migrations use for it)
+UNIT_WORDS = {
+    "fraction": ("fraction",), "currency": ("account currency",), "days": ("in days",),
+    "seconds": ("in seconds",), "ratio": ("dimensionless",),
+}  # fmt: skip
+
+
+def test_python_units_are_the_ones_the_comments_name(conn: psycopg.Connection[Any]) -> None:
+    """Each column's unit in ``rules.UNITS`` is the one its COMMENT names, and a column
+    whose COMMENT names a unit has it there (a count: "number of ...", "trades with ...")."""
+    comments = conn.execute(
+        "SELECT c.table_name, c.column_name, col_description("
+        "  (quote_ident(c.table_name))::regclass, c.ordinal_position)"
+        " FROM information_schema.columns c WHERE c.table_schema = 'public'"
+        " AND c.table_name LIKE 'mcp\\_%'"
+    ).fetchall()
+    assert len(comments) > 100
+    for table, column, comment in comments:
+        text = comment.lower()
+        named = [u for u, words in UNIT_WORDS.items() if any(w in text for w in words)]
+        if text.startswith(("number of", "trades with")):
+            named.append("count")
+        assert rules.unit(table, column) == (named[0] if named else ""), (table, column, comment)
+    for table, units in rules.UNITS.items():
+        assert set(units) <= set({s.name: s for s in tables.ALL}[table].columns), table

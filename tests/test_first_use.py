@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from backtest_store import BacktestStore, migrations, urls
-from backtest_store.schema.files import allowed_statuses
+from backtest_store.rules import STATUSES
 from tests.support.clusters import free_port
 from tests.support.records import result
 
@@ -115,7 +115,7 @@ def test_a_status_outside_the_check_is_bad_usage_listing_the_allowed(db_url: str
     assert "one of completed, failed, in_progress" in one_line(run)
     # the list is read from the migration: the database allows exactly these
     with psycopg.connect(db_url, autocommit=True) as conn:
-        for status in allowed_statuses():
+        for status in STATUSES:
             conn.execute(
                 "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
                 " status) VALUES ('A', 's', '2024-01-01', '2024-01-02', %s)", (status,),

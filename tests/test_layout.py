@@ -115,6 +115,22 @@ def test_the_library_never_imports_the_command_line() -> None:
     assert {name: cli for name, cli in offenders.items() if cli} == {}
 
 
+def test_only_the_migration_runner_reads_the_sql_files() -> None:
+    """``schema.files`` reads sql/: only the migration runner (the schema package, its
+    public face ``migrations`` and the schema commands) imports it. The rules, statuses
+    and units the DAO words its errors with are ``rules.py``'s, proven equal to the
+    catalog by tests/test_catalog.py, never parsed out of a migration at run time."""
+    readers = {
+        name for name, imported in graph().items() if "backtest_store.schema.files" in imported
+    }
+    allowed = {"backtest_store.migrations", "backtest_store.cli.schema"}
+    assert {n for n in readers if not n.startswith("backtest_store.schema")} <= allowed, readers
+    for name, path in modules().items():
+        if name.startswith("backtest_store.schema") or name in allowed:
+            continue
+        assert "migrations_dir" not in path.read_text(encoding="utf-8"), name
+
+
 def test_no_module_is_over_500_lines_but_the_generated_ones() -> None:
     over = {}
     for directory in ("src", "bench", "tools", "tests"):

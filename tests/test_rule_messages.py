@@ -1,5 +1,5 @@
-"""A refusal says what was wrong with which values: the rule a CHECK holds (as the
-migration writes it) and the row's values, an allowed-values list that is case-sensitive,
+"""A refusal says what was wrong with which values: the rule a CHECK holds (as
+``rules.CHECKS`` words it, proven the catalog's) and the row's values, an allowed-values list that is case-sensitive,
 and a fraction given in percent."""
 
 from __future__ import annotations
@@ -37,3 +37,13 @@ def test_a_direction_in_upper_case_says_the_allowed_values(store: Any, trades: i
 def test_a_fraction_given_in_percent_says_so(store: Any) -> None:
     with pytest.raises(ValidationError, match=r"win_rate = 52 overflows.*0\.52 = 52 %"):
         store.save_backtest(result(win_rate=52))
+
+
+def test_a_rule_written_over_several_lines_is_named_too(store: Any) -> None:
+    """0011 writes its checks over several lines: the rule is still named (the parser of
+    migration files this replaced missed them)."""
+    with pytest.raises(ConstraintViolation) as refused:
+        store.save_backtest(result(bars_per_year=-252))
+    message = str(refused.value)
+    assert "ck_mcp_backtest_results_bars_per_year" in message
+    assert "the rule is bars_per_year > 0" in message and "bars_per_year = -252" in message

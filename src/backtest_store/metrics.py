@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from backtest_store.schema import files
+from backtest_store import rules
 from backtest_store.tables import RESULTS
 
 # The result columns that are measurements of the run (not its set-up or bookkeeping).
@@ -57,31 +57,9 @@ def benchmark(result: Any) -> str | None:
     return text
 
 
-@functools.cache
 def units() -> dict[str, str]:
-    """Each result column's unit, read from its COMMENT in the migration files."""
-    return {
-        column: _unit(comment)
-        for (table, column), comment in files.column_comments().items()
-        if table == RESULTS.name
-    }
-
-
-def _unit(comment: str) -> str:
-    text = comment.lower()
-    if "fraction" in text:
-        return "fraction"
-    if "account currency" in text:
-        return "currency"
-    if "in days" in text:
-        return "days"
-    if "in seconds" in text:
-        return "seconds"
-    if "dimensionless" in text:
-        return "ratio"
-    if text.startswith(("number of", "trades with")):
-        return "count"
-    return ""
+    """Each result column's unit, where it has one (``rules.UNITS``)."""
+    return rules.UNITS[RESULTS.name]
 
 
 # Why two stored figures differ from the libraries' printed ones: said wherever the

@@ -22,7 +22,7 @@ from backtest_store.convert import (
     not_finite,
 )
 from backtest_store.errors import ValidationError
-from backtest_store.schema.files import column_comments
+from backtest_store.rules import unit
 from backtest_store.tables import TableSpec
 from backtest_store.values import is_missing
 
@@ -60,8 +60,7 @@ class RowPreparer:
     def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
         column = self.spec.columns[name]
         problem = refused.problem
-        comment = column_comments().get((self.spec.name, name), "")
-        if problem.startswith("overflows") and "fraction" in comment:
+        if problem.startswith("overflows") and unit(self.spec.name, name) == "fraction":
             problem += "; it is a fraction: 0.52 = 52 %"  # win_rate=52 meant 52 %
         return ValidationError(
             self.spec.record.__name__,

@@ -33,7 +33,7 @@ from backtest_store.errors import (
     ValidationError,
 )
 from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
-from backtest_store.schema.files import allowed_statuses
+from backtest_store.rules import STATUSES
 from backtest_store.store import BacktestStore
 
 NOT_FOUND, BAD_INPUT, UNREACHABLE, BUSY, PORT_IN_USE = 1, 2, 3, 4, 5
@@ -146,9 +146,9 @@ def positive(name: str, value: int, most: int | None = None) -> int:
 
 def status_filter(value: str | None) -> str | None:
     """--status: one of the statuses the schema allows (else bad usage, listing them)."""
-    if value is None or value in allowed_statuses():
+    if value is None or value in STATUSES:
         return value
-    raise CommandError(f"--status {value!r}: one of {', '.join(allowed_statuses())}", BAD_INPUT)
+    raise CommandError(f"--status {value!r}: one of {', '.join(STATUSES)}", BAD_INPUT)
 
 
 def print_json(document: Any) -> None:

@@ -32,7 +32,7 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.schema.files import check_rules
+from backtest_store.rules import CHECKS
 from backtest_store.tables import (
     OPTIMIZATIONS,
     PORTFOLIOS,
@@ -163,7 +163,7 @@ def explain_check(exc: Exception, spec: TableSpec[Any], row: dict[str, Any], *,
     """Add to a CHECK violation the rule it broke, as the migration writes it, and the
     values of the row that broke it (when known)."""
     name = getattr(getattr(exc, "diag", None), "constraint_name", None) or ""
-    rule = check_rules().get(name)
+    rule = CHECKS.get(name)
     if rule is None:
         return
     named = [c for c in spec.columns if re.search(rf"\b{c}\b", rule) and c in row]

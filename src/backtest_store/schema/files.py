@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -60,32 +59,6 @@ def statements(migration_id: str) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=1)
-def check_rules() -> dict[str, str]:
-    """Each ck_ CHECK constraint's rule as the migration files write it (for messages)."""
-    pattern = re.compile(r"ADD CONSTRAINT (ck_\w+) CHECK \((.*)\)(?: NOT VALID)?$")
-    out: dict[str, str] = {}
-    for migration_id in migration_ids():
-        for statement in statements(migration_id):
-            for line in statement.splitlines():
-                match = pattern.search(line.strip().rstrip(","))
-                if match:
-                    out.setdefault(match.group(1), match.group(2))
-    return out
-
-
-@lru_cache(maxsize=1)
-def column_comments() -> dict[tuple[str, str], str]:
-    """Each column's COMMENT as the migration files write it: its meaning and unit."""
-    pattern = re.compile(r"COMMENT ON COLUMN (\w+)\.(\w+) IS '((?:[^']|'')*)'")
-    out: dict[tuple[str, str], str] = {}
-    for migration_id in migration_ids():
-        text = (migrations_dir() / f"{migration_id}.sql").read_text(encoding="utf-8")
-        for table, column, comment in pattern.findall(text):
-            out[table, column] = comment.replace("''", "'")
-    return out
-
-
 CREATES = re.compile(
     r"^CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|FUNCTION|TRIGGER|(?:UNIQUE\s+)?INDEX)"
     r"(?:\s+CONCURRENTLY)?\s+(IF\s+NOT\s+EXISTS\s+)?(\w+)",
@@ -108,13 +81,3 @@ def created_objects(migration_id: str) -> list[tuple[str, str]]:
         dropped = set(_DROP_CONSTRAINT_IF_EXISTS.findall(statement))
         out += [("constraint", n) for n in _ADD_CONSTRAINT.findall(statement) if n not in dropped]
     return out
-
-
-@cache
-def allowed_statuses() -> tuple[str, ...]:
-    """The statuses ck_mcp_backtest_results_status allows, read from its migration."""
-    text = (migrations_dir() / "0007.add-integrity-checks.sql").read_text()
-    match = re.search(r"ck_mcp_backtest_results_status CHECK \(status IN \(([^)]*)\)\)", text)
-    if match is None:
-        raise MigrationError("0007.add-integrity-checks.sql no longer defines the status check")
-    return tuple(v.strip().strip("'") for v in match.group(1).split(","))
