@@ -76,8 +76,8 @@ citus-stop:
 	@scripts/citus.sh stop
 
 lint: lint-sql $(STAMP)
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests devkit bench tools
+	$(BIN)/ruff format --check src tests devkit bench tools
 	$(BIN)/python tools/async_to_sync.py --check
 	$(BIN)/mypy
 

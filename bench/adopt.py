@@ -7,8 +7,8 @@ import time
 from typing import Any
 
 import psycopg
+from devkit.dbs import url_for
 from psycopg import sql
-from tests.support.dbs import url_for
 
 from backtest_store.schema.adoption import run
 from bench.harness import copy_database, spread
@@ -41,7 +41,7 @@ def json_rewrite_floor(url: str) -> dict[str, float]:
 def bench_adopt(results: int, rounds: int) -> dict[str, Any]:
     """adopt on legacy databases of both shapes (filled in SQL), beside the bare
     json-to-jsonb rewrite; fresh copies of the same rows, alternating rounds."""
-    from tests.support import legacy
+    from devkit import legacy
 
     out: dict[str, Any] = {"results": results, "rounds": rounds}
     for shape in ("revision", "models"):

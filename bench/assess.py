@@ -16,8 +16,10 @@ import random
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
+
+from devkit.records import random_curve
 
 from backtest_store import BacktestResult, BacktestStore, OptimizationResult
 from backtest_store.assessment import assess_backtest, assess_runs
@@ -30,19 +32,11 @@ RUNS = 100
 BLOCKS = 16
 
 
-def _curve(rng: random.Random, drift: float) -> list[list[Any]]:
-    start, value, out = datetime(2019, 1, 1, tzinfo=UTC), 100.0, []
-    for d in range(POINTS):
-        value *= 1 + rng.gauss(drift, 0.01)
-        out.append([(start + timedelta(days=d)).isoformat(), value])
-    return out
-
-
 def _seed(store: BacktestStore) -> Any:
     rng = random.Random(29)
     saved = store.save_backtest(BacktestResult(
-        symbol="GOOG", strategy_type="sma", start_date=datetime(2019, 1, 1).date(),
-        end_date=datetime(2022, 6, 14).date(), equity_curve=_curve(rng, 0.0004),
+        symbol="GOOG", strategy_type="sma", start_date=datetime(2020, 1, 1).date(),
+        end_date=datetime(2023, 6, 14).date(), equity_curve=random_curve(rng, POINTS, drift=0.0004),
         bars_per_year=252, parameters={"fast": 10, "slow": 50}))  # fmt: skip
     store.save_optimization_results(saved.backtest_id, [
         OptimizationResult(parameters={"fast": k % 50, "slow": k // 50},
@@ -50,9 +44,9 @@ def _seed(store: BacktestStore) -> Any:
         for k in range(GRID)])  # fmt: skip
     for n in range(RUNS):
         store.save_backtest(BacktestResult(
-            symbol="GOOG", strategy_type="sma", start_date=datetime(2019, 1, 1).date(),
-            end_date=datetime(2022, 6, 14).date(), experiment="bench-cscv",
-            equity_curve=_curve(rng, 0.0008 if n == 17 else 0.0), bars_per_year=252,
+            symbol="GOOG", strategy_type="sma", start_date=datetime(2020, 1, 1).date(),
+            end_date=datetime(2023, 6, 14).date(), experiment="bench-cscv",
+            equity_curve=random_curve(rng, POINTS, drift=0.0008 if n == 17 else 0.0), bars_per_year=252,
             parameters={"n": n}))  # fmt: skip
     return saved.backtest_id
 

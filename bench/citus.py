@@ -11,7 +11,7 @@ bt_bench_citus (made again each run), in Citus's default shard count.
   p50 and p90, on both, in alternating rounds;
 * ingest: 1,000,000 trades as a DataFrame (save_trades), empty tables for each contender,
   alternating rounds;
-* distribute at the adopt volume (tests/support/volume.sql: 200,000 results, 2,000,000
+* distribute at the adopt volume (devkit/volume.sql: 200,000 results, 2,000,000
   trades): the time per table, in the one transaction that holds the locks.
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 from uuid import uuid4
 
 import psycopg
+from devkit.citus import in_schema
+from devkit.records import result, trade
 from psycopg import sql
-from tests.support.citus import in_schema
-from tests.support.records import result, trade
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.distribution import distribute
@@ -35,7 +35,7 @@ from bench.harness import ROOT, fresh_database, percentile, spread, truncate
 from bench.ingest import trades_frame
 
 SCHEMA = "bt_bench_citus"
-VOLUME_SQL = Path(ROOT) / "tests" / "support" / "volume.sql"
+VOLUME_SQL = Path(ROOT) / "devkit" / "volume.sql"
 
 
 def cluster_url() -> str:

@@ -1,4 +1,4 @@
-"""What every benchmark section shares: the server (the tests' own: tests/support/dbs.py),
+"""What every benchmark section shares: the server (the tests' own: devkit/dbs.py),
 fresh databases and copies, timers, percentiles and the one spread of rounds."""
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from devkit.dbs import SERVER_URL, url_for
 from psycopg import sql
-from tests.support.dbs import SERVER_URL, url_for
 
 from backtest_store import migrations
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER = SERVER_URL  # the tests' server: one definition, in tests/support/dbs.py
+SERVER = SERVER_URL  # the tests' server: one definition, in devkit/dbs.py
 
 
 def fresh_database(name: str) -> str:

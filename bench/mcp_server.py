@@ -1,4 +1,4 @@
-"""The MCP server at volume (tests/support/volume.sql: 200,000 results, 2,000,000 trades),
+"""The MCP server at volume (devkit/volume.sql: 200,000 results, 2,000,000 trades),
 each tool beside its floor: the DAO reads that the tool makes, awaited on the server's own
 store in the same event loop, in the same run.
 
@@ -108,7 +108,7 @@ def bench_mcp(runs: int = 100, rounds: int = 5) -> dict[str, Any]:
     url = fresh_database("bt_bench_mcp")
     out: dict[str, Any] = {"runs": runs, "rounds": rounds, "tools": {}}
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute((ROOT / "tests" / "support" / "volume.sql").read_bytes())
+        conn.execute((ROOT / "devkit" / "volume.sql").read_bytes())
         chosen = cases(conn)
     asyncio.run(_measure_all(url, chosen, out, runs, rounds))
     out["finished"] = datetime.now(UTC).isoformat()

@@ -134,7 +134,7 @@ def bench_reads(iterations: int, rounds: int = 5) -> dict[str, Any]:
     url = fresh_database("bt_bench_volume")
     out: dict[str, Any] = {"iterations": iterations, "rounds": rounds, "methods": {}}
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute((ROOT / "tests" / "support" / "volume.sql").read_bytes())
+        conn.execute((ROOT / "devkit" / "volume.sql").read_bytes())
         store = BacktestStore(conn)
         for name, call in cases(conn, store, iterations).items():
             runs = iterations if "all rows" not in name else max(5, iterations // 20)

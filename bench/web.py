@@ -1,4 +1,4 @@
-"""The web view at volume (tests/support/volume.sql: 200,000 results, 2,000,000 trades),
+"""The web view at volume (devkit/volume.sql: 200,000 results, 2,000,000 trades),
 each page beside its floor: the DAO reads that the page makes, awaited on the app's own
 store in the app's own event loop, in the same run.
 
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from tests.support.minutes import YEAR_OF_MINUTES
+from devkit.minutes import YEAR_OF_MINUTES
 
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.operations.browse import cursor_of
@@ -135,7 +135,7 @@ async def measure(client: Any, timed: Timed, store: AsyncBacktestStore, path: st
 
 def grow(conn: psycopg.Connection[Any]) -> float:
     """The results table to 2,000,000 rows: volume.sql's results statement, continued."""
-    text = (ROOT / "tests" / "support" / "volume.sql").read_text()
+    text = (ROOT / "devkit" / "volume.sql").read_text()
     start = text.index("INSERT INTO mcp_backtest_results")
     statement = text[start : text.index(";", start)]
     statement = statement.replace("generate_series(1, 200000)", "generate_series(200001, 2000000)")
@@ -151,7 +151,7 @@ def bench_web(runs: int = 100, rounds: int = 5, *, grow_to_2m: bool = True) -> d
     url = fresh_database("bt_bench_web")
     out: dict[str, Any] = {"runs": runs, "rounds": rounds, "pages": {}, "at_2m": {}}
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute((ROOT / "tests" / "support" / "volume.sql").read_bytes())
+        conn.execute((ROOT / "devkit" / "volume.sql").read_bytes())
         asyncio.run(_measure_all(conn, url, out, list(PAGES_AT_200K), "pages", runs, rounds))
         if not grow_to_2m:
             return out

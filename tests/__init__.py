@@ -1,6 +1,6 @@
-"""The test suite. Its helpers (tests/support/) have their asserts rewritten by pytest, as
+"""The test suite. Its helpers (devkit/) have their asserts rewritten by pytest, as
 the tests' own are, so that they check under ``python -O`` too."""
 
 import pytest
 
-pytest.register_assert_rewrite("tests.support")
+pytest.register_assert_rewrite("devkit")

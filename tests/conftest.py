@@ -10,14 +10,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit import legacy
+from devkit.adopting import SHAPES
+from devkit.dbs import SERVER, copy_of, kept_database, maintenance, url_for
+from devkit.schema_dump import fresh_dump
 from psycopg import sql
 from pytest_postgresql import factories
-from tools.schema_dump import fresh_dump
 
 from backtest_store import migrations
-from tests.support import legacy
-from tests.support.adopting import SHAPES
-from tests.support.dbs import SERVER, copy_of, kept_database, maintenance, url_for
 
 
 def load_schema(
@@ -56,7 +56,7 @@ def db_url(postgresql: psycopg.Connection[Any]) -> str:
 @pytest.fixture
 def empty_db_url() -> Iterator[str]:
     """URL of a new, empty database (nothing migrated)."""
-    from tests.support.dbs import scratch_database
+    from devkit.dbs import scratch_database
 
     with scratch_database() as url:
         yield url
@@ -65,7 +65,7 @@ def empty_db_url() -> Iterator[str]:
 @pytest.fixture(params=["sync", "async"])
 def store(request: pytest.FixtureRequest, db_url: str) -> Iterator[Any]:
     """The sync BacktestStore, or the async one behind the same blocking interface."""
-    from tests.support.records import opened
+    from devkit.records import opened
 
     with opened(request.param, db_url) as either:
         yield either
@@ -104,7 +104,7 @@ def logins(conn: psycopg.Connection[Any], db_url: str) -> Iterator[dict[str, str
                 admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
 
 
-VOLUME_SQL = Path(__file__).parent / "support" / "volume.sql"
+VOLUME_SQL = Path(__file__).resolve().parents[1] / "devkit" / "volume.sql"
 
 
 def _build_volume(url: str) -> None:

@@ -11,44 +11,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from backtesting import Backtest, Strategy
-from backtesting.lib import crossover
-from backtesting.test import EURUSD, GOOG, SMA
+from backtesting.test import EURUSD, GOOG
+from devkit.engines import SmaCross
+from devkit.records import assert_stored
 
 from backtest_store import BacktestStore, frames
 from backtest_store.adapters._common import longest_drawdown_days
 from backtest_store.adapters.backtesting import from_heatmap, from_stats
-from tests.support.records import assert_stored
 
 pytestmark = pytest.mark.filterwarnings("ignore:Some trades remain open")  # wanted here
-
-
-class SmaCross(Strategy):  # type: ignore[misc]
-    """Long and short on SMA crossings, with stop-loss and take-profit on every entry;
-    a last long entry on the final bar stays open at the end."""
-
-    n1 = 10
-    n2 = 20
-    stop = 0.05
-    target = 0.10
-
-    def init(self) -> None:
-        self.sma1 = self.I(SMA, self.data.Close, self.n1)
-        self.sma2 = self.I(SMA, self.data.Close, self.n2)
-
-    def next(self) -> None:
-        close = self.data.Close[-1]
-        if crossover(self.sma1, self.sma2):
-            self.position.close()
-            self.buy(sl=close * (1 - self.stop), tp=close * (1 + self.target))
-        elif crossover(self.sma2, self.sma1):
-            self.position.close()
-            self.sell(sl=close * (1 + self.stop), tp=close * (1 - self.target))
-        if len(self.data) == self._last_bar and not self.position:
-            self.buy()
-
-    @property
-    def _last_bar(self) -> int:
-        return len(self.data._Data__df) - 1
 
 
 class Idle(Strategy):  # type: ignore[misc]

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import vectorbt as vbt
 from backtesting.test import GOOG
+from devkit.records import assert_stored
 
 from backtest_store import BacktestStore, frames
 from backtest_store.adapters.vectorbt import from_portfolio, optimization_results
-from tests.support.records import assert_stored
 
 CLOSE = GOOG.Close
 

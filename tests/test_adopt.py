@@ -1,7 +1,7 @@
 """Adoption of the databases the Alembic revision 013 (or its models) made, with data.
 
 Every legacy database here is made by running the revision itself through Alembic
-(tests/support/legacy.py), then filled the way the replaced SQLAlchemy writer filled it.
+(devkit/legacy.py), then filled the way the replaced SQLAlchemy writer filled it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tools.schema_dump import dump
-
-from backtest_store import BacktestStore, BacktestTrade, migrations
-from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
-from backtest_store.schema import files, runner
-from backtest_store.schema.adoption import catalog
-from backtest_store.schema.adoption import plan as adoption_plan
-from tests.support import legacy
-from tests.support.adopting import (
+from devkit import legacy
+from devkit.adopting import (
     BIN,
     OTHER,
     SHAPES,
@@ -31,8 +24,15 @@ from tests.support.adopting import (
     snapshot,
     whole_state,
 )
-from tests.support.dbs import copy_of, scratch_database
-from tests.support.records import result
+from devkit.dbs import copy_of, scratch_database
+from devkit.records import result
+from devkit.schema_dump import dump
+
+from backtest_store import BacktestStore, BacktestTrade, migrations
+from backtest_store.errors import AdoptionError, MigrationError, NotAdoptedError
+from backtest_store.schema import files, runner
+from backtest_store.schema.adoption import catalog
+from backtest_store.schema.adoption import plan as adoption_plan
 
 
 def test_adopt_makes_the_migrated_schema_and_keeps_every_row(

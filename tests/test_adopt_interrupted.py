@@ -14,13 +14,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from tools.schema_dump import dump
-
-from backtest_store import migrations
-from backtest_store.errors import MigrationError
-from backtest_store.schema.adoption import catalog
-from tests.support import legacy
-from tests.support.adopting import (
+from devkit import legacy
+from devkit.adopting import (
     BIN,
     OTHER,
     cli,
@@ -28,7 +23,12 @@ from tests.support.adopting import (
     snapshot,
     whole_state,
 )
-from tests.support.dbs import copy_of, scratch_database
+from devkit.dbs import copy_of, scratch_database
+from devkit.schema_dump import dump
+
+from backtest_store import migrations
+from backtest_store.errors import MigrationError
+from backtest_store.schema.adoption import catalog
 
 
 def test_a_busy_table_makes_adopt_give_up_and_roll_back(legacy_url: str) -> None:

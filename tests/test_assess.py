@@ -9,33 +9,23 @@ import math
 import random
 import statistics
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from devkit.records import random_curve as curve
+from devkit.records import result, window
 
 from backtest_store import BacktestStore, OptimizationResult, documents, overfitting
 from backtest_store.assessment import assess_runs
 from backtest_store.cli.main import main as cli
-from tests.support.records import result, window
-
-START = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def num(value: Any) -> float:
     """A stored number (a Decimal, or None where none was stored) as a float."""
     assert value is not None
     return float(value)
-
-
-def curve(rng: random.Random, bars: int, drift: float = 0.0, vol: float = 0.01) -> list[Any]:
-    value, out = 100.0, []
-    for d in range(bars):
-        value *= 1 + rng.gauss(drift, vol)
-        out.append([(START + timedelta(days=d)).isoformat(), value])
-    return out
 
 
 def test_a_backtest_is_judged_against_its_grid_exactly_as_defined(store: Any) -> None:

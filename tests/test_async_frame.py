@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from devkit.records import result
 
 from backtest_store import AsyncBacktestStore, BacktestStore, columnar
-from tests.support.records import result
 
 ROWS = 1_000_000
 TICK = 0.010

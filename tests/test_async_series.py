@@ -12,9 +12,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.minutes import YEAR_OF_MINUTES
 
 from backtest_store import AsyncBacktestStore, BacktestStore, json_policy
-from tests.support.minutes import YEAR_OF_MINUTES
 
 
 @pytest.mark.parametrize(

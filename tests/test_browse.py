@@ -10,11 +10,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import result
 
 from backtest_store import BacktestResult, ValidationError
 from backtest_store.operations.browse import cursor_of
 from backtest_store.queries.browse import SORTS
-from tests.support.records import result
 
 Store = Any
 

@@ -2,7 +2,7 @@
 
 Columns (order, type, nullability, default), primary and foreign keys and all
 20 indexes are compared against the Alembic revision itself
-(tests/support/seed_contract.py). The Python column facts the DAO validates with are
+(devkit/seed_contract.py). The Python column facts the DAO validates with are
 compared against the same catalog, so the SQL stays the one source of truth.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit import seed_contract
 
 from backtest_store import rules, tables
-from tests.support import seed_contract
 
 SEED = seed_contract.load()
 

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devkit.dbs import scratch_database
+from devkit.records import optimization, portfolio, result, trade, window
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.documents import summary
 from backtest_store.metrics import MEASURES, units
 from backtest_store.serialize import from_json, plain, to_json
 from backtest_store.tables import RESULTS, TRADES
-from tests.support.dbs import scratch_database
-from tests.support.records import optimization, portfolio, result, trade, window
 
 BIN = Path(sys.executable).parent / "backtest-store"
 

@@ -12,10 +12,10 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from devkit.records import at, result, row_counts, trade
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from backtest_store import AsyncBacktestStore, BacktestStore, NotFoundError
-from tests.support.records import at, result, row_counts, trade
 
 SAVES = 100
 TRADES_EACH = 5

@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from tools.schema_dump import dump
+from devkit.schema_dump import dump
 from yoyo import read_migrations
 
 from backtest_store.cli.main import main

@@ -18,6 +18,9 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from devkit import clusters
+from devkit.dbs import maintenance
+from devkit.records import result, row_counts, trade
 
 from backtest_store import (
     BacktestStore,
@@ -30,9 +33,6 @@ from backtest_store import (
     migrations,
 )
 from backtest_store.errors import ConflictError, DatabaseError, NotFoundError, ValidationError
-from tests.support import clusters
-from tests.support.dbs import maintenance
-from tests.support.records import result, row_counts, trade
 
 BIN = Path(sys.executable).parent
 

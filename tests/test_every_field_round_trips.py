@@ -9,6 +9,8 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+from devkit.records import result
+from devkit.strategies import records
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,8 +23,6 @@ from backtest_store.tables import (
     WALK_FORWARD,
     TableSpec,
 )
-from tests.support.records import result
-from tests.support.strategies import records
 
 Store = Any
 SETTINGS = settings(

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import psycopg
+from devkit.dbs import scratch_database
 from psycopg import sql
 
 from backtest_store import migrations
 from backtest_store.tables import ALL
-from tests.support.dbs import scratch_database
 
 BIN = Path(sys.executable).parent
 
@@ -131,8 +131,9 @@ def test_a_file_that_is_not_text_is_bad_input(db_url: str, tmp_path: Path) -> No
 def test_prune_says_when_a_backtest_it_counted_was_held_by_another_session(db_url: str) -> None:
     """Retention skips rows that saves hold locked (it never blocks them); what it skipped
     is reported, exit 4, rather than passed over in silence."""
+    from devkit.records import result
+
     from backtest_store import BacktestStore
-    from tests.support.records import result
 
     with BacktestStore.connect(db_url) as store:
         held = store.save_backtest(result()).backtest_id
@@ -153,8 +154,9 @@ def test_import_records_the_importing_role_and_keeps_the_file_s(
 ) -> None:
     """saved_by is the database's: the file keeps the role that saved the row first, the
     copy the role that imported it; a second import finds the row unchanged all the same."""
+    from devkit.records import result
+
     from backtest_store import BacktestStore
-    from tests.support.records import result
 
     with BacktestStore.connect(logins["app"]) as store:
         saved = store.save_backtest(result(experiment="e1", tags={"k": "v"}))

@@ -21,11 +21,11 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from devkit import clusters
+from devkit.records import result, trade
 from psycopg_pool import ConnectionPool
 
 from backtest_store import BacktestStore, BacktestStoreError, ConnectionLostError, migrations
-from tests.support import clusters
-from tests.support.records import result, trade
 
 pytestmark = pytest.mark.slow
 

@@ -13,6 +13,8 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from devkit.dbs import maintenance
+from devkit.records import result, row_counts, trade
 from psycopg_pool import ConnectionPool
 
 from backtest_store import (
@@ -21,8 +23,6 @@ from backtest_store import (
     ConnectionLostError,
     QueryTimeoutError,
 )
-from tests.support.dbs import maintenance
-from tests.support.records import result, row_counts, trade
 
 TRADES = [trade(i) for i in range(150_000)]
 
@@ -86,7 +86,7 @@ def _private_cluster_directory() -> str | None:
 
 
 def _pg_ctl(*args: str) -> None:
-    from tests.support.dbs import pg_bin
+    from devkit.dbs import pg_bin
 
     cmd = [pg_bin("pg_ctl"), *args]
     if os.getuid() == 0:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from devkit.clusters import free_port
+from devkit.records import result
 
 from backtest_store import BacktestStore, migrations, urls
 from backtest_store.rules import STATUSES
-from tests.support.clusters import free_port
-from tests.support.records import result
 
 BIN = Path(sys.executable).parent
 
@@ -197,7 +197,7 @@ def test_show_and_trades_keep_every_digit_and_the_hour(db_url: str) -> None:
     from datetime import UTC, date, datetime
     from decimal import Decimal
 
-    from tests.support.records import trade
+    from devkit.records import trade
 
     with BacktestStore.connect(db_url) as store:
         saved = store.save_backtest(

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from devkit.records import result, row_counts, trade
 
 from backtest_store import BacktestStore, QueryTimeoutError, ValidationError, columnar
 from backtest_store.operations import writes
 from backtest_store.tables import TRADES
-from tests.support.records import result, row_counts, trade
 
 GENERATED = {"trade_id", "backtest_id", "created_at", "updated_at"}
 

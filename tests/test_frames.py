@@ -11,10 +11,10 @@ from typing import Any
 import pandas as pd
 import psycopg
 import pytest
+from devkit.records import optimization, result, trade, window
 
 from backtest_store import BacktestStore, SeriesNotLoadedError, frames
 from backtest_store.tables import ALL, RESULTS, TRADES
-from tests.support.records import optimization, result, trade, window
 
 KIND_DTYPES = {
     "numeric": "float64",

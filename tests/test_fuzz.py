@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from devkit.records import result, row_counts, trade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,6 @@ from backtest_store import BacktestStoreError, ValidationError
 from backtest_store.columns import Column
 from backtest_store.operations.writes import SET_BY_DATABASE
 from backtest_store.tables import RESULTS, TRADES, TableSpec
-from tests.support.records import result, row_counts, trade
 
 ANYTHING = st.one_of(
     st.none(),

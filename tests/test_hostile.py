@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import optimization, portfolio, result, row_counts, trade, window
 
 from backtest_store import ValidationError
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.support.records import optimization, portfolio, result, row_counts, trade, window
 
 Store = Any
 

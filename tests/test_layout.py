@@ -131,6 +131,28 @@ def test_only_the_migration_runner_reads_the_sql_files() -> None:
         assert "migrations_dir" not in path.read_text(encoding="utf-8"), name
 
 
+def test_dev_code_is_in_one_place_that_the_others_import() -> None:
+    """devkit/ is what tests, bench and tools share: it imports none of them, and bench
+    and tools import no test module (only devkit and the package)."""
+
+    def imported(folder: str) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            names: set[str] = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    names.add(node.module.split(".")[0])
+            out[str(path.relative_to(ROOT))] = names
+        return out
+
+    assert {p: n & {"tests", "bench", "tools"} for p, n in imported("devkit").items()
+            if n & {"tests", "bench", "tools"}} == {}  # fmt: skip
+    for folder in ("bench", "tools"):
+        assert {p: n for p, n in imported(folder).items() if "tests" in n} == {}
+
+
 def test_no_module_is_over_500_lines_but_the_generated_ones() -> None:
     over = {}
     for directory in ("src", "bench", "tools", "tests"):

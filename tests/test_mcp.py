@@ -19,6 +19,10 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP server's extra: pip install 'backtest-store[mcp]'")
 
+from devkit.assistants import COUNT, connected, document, error, seeded_database
+from devkit.dbs import maintenance, scratch_database, url_for
+from devkit.records import result
+from devkit.web import PAYLOADS, Seeded, seed
 from mcp import Client
 from psycopg import sql
 
@@ -29,10 +33,6 @@ from backtest_store.mcp_server.tools import MAX_SERIES, TRADES_PAGE
 from backtest_store.serialize import to_json
 from backtest_store.tables import RESULTS
 from backtest_store.web.filters import PAGE
-from tests.support.assistants import COUNT, connected, document, error, seeded_database
-from tests.support.dbs import maintenance, scratch_database, url_for
-from tests.support.records import result
-from tests.support.web import PAYLOADS, Seeded, seed
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,13 @@ import pytest
 pytest.importorskip("mcp", reason="the MCP server's extra: pip install 'backtest-store[mcp]'")
 
 import httpx2
+from devkit.assistants import (
+    document,
+    error,
+    seeded_database,
+    server_command,
+)
+from devkit.web import Seeded
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -33,13 +40,6 @@ from backtest_store.cli.main import _parser
 from backtest_store.cli.main import main as cli
 from backtest_store.mcp_server.server import NAMES
 from backtest_store.web.filters import PAGE
-from tests.support.assistants import (
-    document,
-    error,
-    seeded_database,
-    server_command,
-)
-from tests.support.web import Seeded
 
 
 @pytest.fixture(scope="module")

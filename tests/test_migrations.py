@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tools.schema_dump import dump
+from devkit.schema_dump import dump
 
 from backtest_store import migrations
 from backtest_store.cli import main as cli

@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import result, trade
 from psycopg import sql
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.tables import ALL
-from tests.support.records import result, trade
 
 NAN_MIGRATION = "0009.refuse-numeric-nan"
 
@@ -72,7 +72,7 @@ def test_nan_written_by_another_writer_is_refused_naming_the_column(
 
 
 def _url(conn: psycopg.Connection[Any]) -> str:
-    from tests.support.dbs import url_for
+    from devkit.dbs import url_for
 
     return url_for(conn.info.dbname)
 

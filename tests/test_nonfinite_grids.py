@@ -7,9 +7,9 @@ import math
 from typing import Any
 
 import pytest
+from devkit.records import optimization, result
 
 from backtest_store import BacktestStore, ValidationError
-from tests.support.records import optimization, result
 
 
 def test_the_refusal_names_every_nonfinite_field_and_the_way_out(db_url: str) -> None:

@@ -12,10 +12,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import optimization, portfolio, result, row_counts, trade, window
 
 from backtest_store import BacktestStore, MigrationError, migrations
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.support.records import optimization, portfolio, result, row_counts, trade, window
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pytest
+from devkit.records import optimization, portfolio, result, trade, window
+from devkit.strategies import numpy_twins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg import sql
 
 from backtest_store import BacktestStore, ValidationError
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
-from tests.support.records import optimization, portfolio, result, trade, window
-from tests.support.strategies import numpy_twins
 from tests.test_every_field_round_trips import rolled_back
 
 NOON = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -13,11 +13,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import portfolio, result, row_counts, trade
 
 from backtest_store import BacktestStore, ConstraintViolation
 from backtest_store.operations import writes
 from backtest_store.tables import RESULTS, TRADES
-from tests.support.records import portfolio, result, row_counts, trade
 
 
 def round_trips(conn: psycopg.Connection[Any], call: Callable[[], Any]) -> int:

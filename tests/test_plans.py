@@ -1,4 +1,4 @@
-"""Query plans at volume: every read the DAO sends is EXPLAIN ANALYZEd on tests/support/volume.sql
+"""Query plans at volume: every read the DAO sends is EXPLAIN ANALYZEd on devkit/volume.sql
 (200,000 results, 2,000,000 trades, ...), built once per run in its own database.
 
 Asserted for each: no mcp_ table is read by a sequential scan, and a LIMIT query stops early
@@ -13,6 +13,8 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.plans import assert_index_friendly, explain, index_names, nodes, scanned
+from devkit.records import row_counts
 
 from backtest_store import BacktestPortfolio, BacktestResult
 from backtest_store.operations import reads, retention
@@ -20,8 +22,6 @@ from backtest_store.operations.arguments import Codec
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS, WALK_FORWARD
-from tests.support.plans import assert_index_friendly, explain, index_names, nodes, scanned
-from tests.support.records import row_counts
 
 CODEC = Codec("refuse")
 

@@ -1,4 +1,4 @@
-"""browse_backtests' plans at volume (tests/support/volume.sql: 200,000 results, a twentieth
+"""browse_backtests' plans at volume (devkit/volume.sql: 200,000 results, a twentieth
 of them without a Sharpe ratio): every sort either way, first pages and deep pages
 forward and back, pages among the rows without the metric, and combined filters read an
 index and stop early, never the table."""
@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.plans import assert_index_friendly, explain, index_names, nodes
 
 from backtest_store.operations import browse
 from backtest_store.operations.arguments import Codec
 from backtest_store.queries.browse import SORTS
-from tests.support.plans import assert_index_friendly, explain, index_names, nodes
 
 CODEC = Codec("refuse")
 LIMIT = 51  # the web view's page and one more

@@ -21,12 +21,12 @@ import pytest
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 from backtesting.test import EURUSD, GOOG, SMA
+from devkit.records import result, trade
 
 from backtest_store import BacktestStore, ValidationError
 from backtest_store.cli.main import main as cli
 from backtest_store.provenance import fingerprint
 from backtest_store.records import AUTO
-from tests.support.records import result, trade
 
 
 def num(value: Any) -> float:
@@ -177,8 +177,7 @@ def seed_table(name: str) -> Any:
     offline mode, which hands back the Table it would create)."""
     from alembic.migration import MigrationContext
     from alembic.operations import Operations
-
-    from tests.support.seed_contract import SEED, _source
+    from devkit.seed_contract import SEED, _source
 
     namespace: dict[str, Any] = {"__name__": "seed_revision"}
     exec(compile(_source(), str(SEED), "exec"), namespace)

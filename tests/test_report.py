@@ -14,15 +14,15 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from devkit.browser import render
+from devkit.minutes import YEAR_OF_MINUTES
+from devkit.records import result, trade
 from PIL import Image, ImageStat
 
 from backtest_store import BacktestStore
 from backtest_store.charts import MAX_POINTS, decimate
 from backtest_store.report import write_html
 from backtest_store.tearsheet import curve_of
-from tests.support.browser import render
-from tests.support.minutes import YEAR_OF_MINUTES
-from tests.support.records import result, trade
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit.records import result, trade
 
 from backtest_store import BacktestStore, PermissionDeniedError
-from tests.support.records import result, trade
 
 
 def test_the_application_role_saves_and_reads_but_cannot_change_the_schema(

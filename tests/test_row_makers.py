@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from devkit.strategies import records
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,6 @@ from backtest_store import NOT_LOADED
 from backtest_store.analytics import SummaryStats
 from backtest_store.operations import rows
 from backtest_store.tables import ALL, TableSpec
-from tests.support.strategies import records
 
 
 def _values(record: Any) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from devkit.records import result, trade
 
 from backtest_store import ConstraintViolation, ValidationError
-from tests.support.records import result, trade
 
 
 def test_end_before_start_names_the_two_dates(store: Any) -> None:

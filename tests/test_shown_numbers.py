@@ -12,10 +12,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from devkit.records import result, trade
 
 from backtest_store import BacktestStore
 from backtest_store.cli.main import main
-from tests.support.records import result, trade
 
 pytest.importorskip("starlette", reason="the web view's extra: pip install 'backtest-store[web]'")
 

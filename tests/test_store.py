@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from devkit.records import at, optimization, portfolio, result, row_counts, trade, window
 
 from backtest_store import (
     NOT_LOADED,
@@ -23,9 +24,8 @@ from backtest_store import (
     SeriesNotLoadedError,
     ValidationError,
 )
-from tests.support.records import at, optimization, portfolio, result, row_counts, trade, window
 
-Store = Any  # BacktestStore, or the async store behind tests.support.Blocking
+Store = Any  # BacktestStore, or the async store behind devkit.records.Blocking
 
 
 def count(conn: psycopg.Connection[Any], table: str) -> int:

@@ -9,10 +9,10 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from devkit.records import result
 
 from backtest_store import BacktestStore, charts, tearsheet
 from backtest_store.tearsheet import Curve, curve_of
-from tests.support.records import result
 
 
 def daily(values: list[float], start: datetime = datetime(2024, 1, 1, tzinfo=UTC)) -> Curve:
@@ -125,9 +125,9 @@ def test_curves_that_share_no_span_are_each_rebased_at_their_own_start() -> None
 def test_a_backtesting_run_gives_the_library_s_own_figures(db_url: str) -> None:
     from backtesting import Backtest
     from backtesting.test import GOOG
+    from devkit.engines import SmaCross
 
     from backtest_store.adapters.backtesting import from_stats
-    from tests.test_adapter_backtesting import SmaCross
 
     stats = Backtest(GOOG, SmaCross, cash=10_000, commission=0.002).run()
     result, _ = from_stats(stats, symbol="GOOG")

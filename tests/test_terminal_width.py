@@ -4,49 +4,17 @@ output stands whole in the table), every short id shown resolves, and --wide sho
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
-import select
-import struct
 import subprocess
-import sys
-import termios
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from devkit.records import optimization, random_curve, result, trade
+from devkit.terminal import BIN, on_terminal
 
 from backtest_store import BacktestStore
-from tests.support.records import optimization, result, trade
-
-BIN = Path(sys.executable).parent
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-def on_terminal(args: list[str], columns: int) -> str:
-    """What ``backtest-store ARGS`` shows on a terminal ``columns`` wide."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: the command on the pseudo-terminal
-        env = {**os.environ, "COLUMNS": str(columns), "LINES": "60", "TERM": "xterm"}
-        os.execve(str(BIN / "backtest-store"), [str(BIN / "backtest-store"), *args], env)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 60, columns, 0, 0))
-    out = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.waitpid(pid, 0)
-    return ANSI.sub("", out.decode()).replace("\r", "")
 
 
 @pytest.fixture
@@ -196,18 +164,13 @@ def test_assess_fits_80_columns_and_keeps_every_figure(db_url: str) -> None:
     """Skill or selection on a terminal 80 wide: every line fits, the verdict stands
     whole (wrapped, never cut), and every figure of --json is shown."""
     import random
-    from datetime import UTC, datetime, timedelta
 
     from backtest_store import OptimizationResult
 
     rng = random.Random(3)
-    start = datetime(2020, 1, 1, tzinfo=UTC)
     with BacktestStore.connect(db_url) as store:
         for n in range(6):
-            value, points = 100.0, []
-            for d in range(400):
-                value *= 1 + rng.gauss(0.0005, 0.01)
-                points.append([(start + timedelta(days=d)).isoformat(), value])
+            points = random_curve(rng, 400, drift=0.0005)
             saved = store.save_backtest(result(experiment="wide-research", equity_curve=points,
                                                bars_per_year=252, parameters={"n": n}))  # fmt: skip
         store.save_optimization_results(saved.backtest_id, [

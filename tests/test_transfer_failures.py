@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devkit.records import result, trade
+from devkit.terminal import on_terminal
 
 from backtest_store import BacktestStore
 from backtest_store.cli import transfer
 from backtest_store.cli.main import main
-from tests.support.records import result, trade
-from tests.test_terminal_width import on_terminal
 
 
 @pytest.fixture
@@ -90,8 +90,9 @@ def test_a_malformed_line_is_one_message_naming_the_line_and_field(
 
 @pytest.fixture
 def empty_migrated(db_url: str) -> Iterator[str]:
+    from devkit.dbs import scratch_database
+
     from backtest_store import migrations
-    from tests.support.dbs import scratch_database
 
     with scratch_database("bt_import_into") as url:
         migrations.apply(url)

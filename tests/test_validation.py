@@ -10,9 +10,9 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
+from devkit.records import optimization, portfolio, result, row_counts, trade
 
 from backtest_store import BacktestStore, ValidationError, convert, json_policy
-from tests.support.records import optimization, portfolio, result, row_counts, trade
 
 Store = Any
 

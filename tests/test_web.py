@@ -13,6 +13,9 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web view's extra: pip install 'backtest-store[web]'")
 
+from devkit.dbs import copy_of, scratch_database
+from devkit.records import result
+from devkit.web import Seeded, link, listed_ids, pages, seed
 from starlette.testclient import TestClient
 
 from backtest_store import BacktestStore, migrations
@@ -20,9 +23,6 @@ from backtest_store.cli.main import main as cli
 from backtest_store.queries.browse import SORTS
 from backtest_store.web import create_app
 from backtest_store.web.filters import PAGE
-from tests.support.dbs import copy_of, scratch_database
-from tests.support.records import result
-from tests.support.web import Seeded, link, listed_ids, pages, seed
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +165,10 @@ def test_each_metric_is_shown_in_its_unit(metric: str, value: Any, text: str) ->
     list page, the CLI and the report show a metric alike."""
     from decimal import Decimal
 
+    from devkit.records import result
+
     from backtest_store.metrics import shown
     from backtest_store.web.table import row
-    from tests.support.records import result
 
     number = Decimal(value) if isinstance(value, str) else value
     assert shown(metric, number) == text

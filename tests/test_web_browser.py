@@ -8,7 +8,6 @@ from __future__ import annotations
 import random
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,14 +15,15 @@ import pytest
 pytest.importorskip("starlette", reason="the web view's extra: pip install 'backtest-store[web]'")
 pytest.importorskip("playwright", reason="the browser tests need playwright (a dev dependency)")
 
+from devkit.browser import chromium
+from devkit.records import random_curve, result
+from devkit.serving import Watched, browser, served
+from devkit.web import PAYLOADS, Seeded, seed
+
 from backtest_store import BacktestStore
 from backtest_store.assessment import panel
 from backtest_store.web import create_app
 from backtest_store.web.filters import PAGE
-from tests.support.browser import chromium
-from tests.support.records import result
-from tests.support.serving import Watched, browser, served
-from tests.support.web import PAYLOADS, Seeded, seed
 
 pytestmark = pytest.mark.slow
 
@@ -125,14 +125,10 @@ def test_skill_or_selection_draws(page: Watched, db_url: str) -> None:
     """The tearsheet's panel shows its figures, and the experiment page draws the
     histogram of λ (a bar per bin) and the selected runs' scatter."""
     rng = random.Random(5)
-    start = datetime(2020, 1, 1, tzinfo=UTC)
     with BacktestStore.connect(db_url) as store:
         ids = []
         for n in range(8):
-            value, points = 100.0, []
-            for d in range(513):
-                value *= 1 + rng.gauss(0.0, 0.01)
-                points.append([(start + timedelta(days=d)).isoformat(), value])
+            points = random_curve(rng, 513)
             saved = store.save_backtest(result(experiment="grid", equity_curve=points,
                                                bars_per_year=252, parameters={"n": n}))  # fmt: skip
             ids.append(saved.backtest_id)

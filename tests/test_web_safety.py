@@ -19,6 +19,8 @@ import pytest
 
 pytest.importorskip("starlette", reason="the web view's extra: pip install 'backtest-store[web]'")
 
+from devkit.dbs import maintenance, url_for
+from devkit.web import Seeded, seed
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 from starlette.testclient import TestClient
@@ -26,8 +28,6 @@ from starlette.testclient import TestClient
 from backtest_store import BacktestStore
 from backtest_store.urls import conninfo
 from backtest_store.web import create_app
-from tests.support.dbs import maintenance, url_for
-from tests.support.web import Seeded, seed
 
 TOKEN = "s3cret-token-for-the-tests"
 

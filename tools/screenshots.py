@@ -17,10 +17,10 @@ from typing import Any
 
 from backtesting import Backtest
 from backtesting.test import GOOG
-from tests.support.browser import render
-from tests.support.dbs import scratch_database
-from tests.support.serving import browser, served
-from tests.test_adapter_backtesting import SmaCross
+from devkit.browser import render
+from devkit.dbs import scratch_database
+from devkit.engines import SmaCross
+from devkit.serving import browser, served
 
 from backtest_store import BacktestStore, WalkForwardTest, migrations
 from backtest_store.adapters.backtesting import from_heatmap, from_stats

@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 import pytest
+from devkit import citus
 
 from backtest_store import migrations
 from backtest_store.distribution import distribute
-from tests.support import citus
 
 SHARDS = 4  # per table: enough to show routing, few enough to build fast
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from devkit import citus, legacy
+from devkit.adopting import SHAPES
 
 from backtest_store.distribution import distribute
 from backtest_store.schema.adoption.run import adopt
 from backtest_store.tables import ALL
 from tests.citus.conftest import SHARDS
 from tests.citus.test_citus_distribute import distribution_of
-from tests.support import citus, legacy
-from tests.support.adopting import SHAPES
 
 
 @pytest.mark.parametrize("shape", SHAPES)

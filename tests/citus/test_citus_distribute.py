@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from devkit import citus
+from devkit.records import optimization, portfolio, result, trade, window
+from devkit.schema_dump import dump
 from psycopg import sql
-from tools.schema_dump import dump
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.cli.main import main
@@ -26,8 +28,6 @@ from backtest_store.distribution import DistributionError, distribute
 from backtest_store.errors import SchemaVersionError
 from backtest_store.tables import ALL
 from tests.citus.conftest import SHARDS
-from tests.support import citus
-from tests.support.records import optimization, portfolio, result, trade, window
 
 ROOT = Path(__file__).resolve().parents[2]
 

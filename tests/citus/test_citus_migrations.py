@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import psycopg
 import pytest
-from tools.schema_dump import dump
+from devkit import citus
+from devkit.schema_dump import dump
 
 from backtest_store import migrations
 from backtest_store.schema import files
@@ -16,7 +17,6 @@ from backtest_store.schema.version import CHECKSUM_TABLE
 from backtest_store.tables import RESULTS
 from tests.citus.conftest import SHARDS
 from tests.citus.test_citus_distribute import distribution_of, every_row, fill
-from tests.support import citus
 
 IDS = files.migration_ids()
 PROVENANCE = "0011.record-provenance"

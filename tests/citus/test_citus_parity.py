@@ -15,11 +15,11 @@ from typing import Any
 from uuid import UUID, uuid5
 
 import pytest
+from devkit.records import opened, optimization, portfolio, result, trade, window
 
 from backtest_store import BacktestStore
 from backtest_store.cli.main import main
 from backtest_store.errors import BacktestStoreError, DatabaseError
-from tests.support.records import opened, optimization, portfolio, result, trade, window
 
 NS = UUID("2f1e4c3a-0000-4000-8000-000000000000")
 CLOCK = {"created_at", "updated_at", "optimization_date", "test_date"}  # the server's now()

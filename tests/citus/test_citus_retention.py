@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import threading
 
+from devkit.records import at, result, trade
+
 from backtest_store import BacktestStore
-from tests.support.records import at, result, trade
 
 
 def test_delete_backtests_skips_a_backtest_a_save_holds_and_never_waits(

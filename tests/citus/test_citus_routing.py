@@ -16,14 +16,14 @@ from uuid import uuid4
 
 import psycopg
 import pytest
+from devkit.citus import RemoteCommands
+from devkit.records import optimization, portfolio, result, trade, window
 from psycopg.types.json import Jsonb
 
 from backtest_store import BacktestStore
 from backtest_store.queries import analytics as analytics_sql
 from backtest_store.queries import reads as read_sql
 from tests.citus.conftest import SHARDS
-from tests.support.citus import RemoteCommands
-from tests.support.records import optimization, portfolio, result, trade, window
 
 
 @pytest.fixture

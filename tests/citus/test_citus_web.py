@@ -5,9 +5,9 @@ compares)."""
 from __future__ import annotations
 
 import pytest
+from devkit.web import pages, seed
 
 from backtest_store import BacktestStore
-from tests.support.web import pages, seed
 
 
 def test_every_page_answers_on_the_distributed_database(distributed_url: str) -> None:

@@ -1,7 +1,7 @@
 """Databases as the replaced service left them, made by running the Alembic revision itself.
 
 ``make_legacy(url, shape)`` runs ``013_add_backtest_persistence_models`` (the seed file,
-re-indented by tests/support/seed_contract.py) through Alembic's operations on SQLAlchemy, then,
+re-indented by devkit/seed_contract.py) through Alembic's operations on SQLAlchemy, then,
 for the models' shape, applies the differences the service's ``create_all`` made. The
 fill functions write rows the way that service's SQLAlchemy writer did: json text,
 timestamps set by the writer, curves as objects keyed by "YYYY-MM-DD HH:MM:SS".
@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import psycopg
 
-from tests.support.dbs import copy_of, scratch_database
-from tests.support.seed_contract import SEED, _source
+from devkit.dbs import copy_of, scratch_database
+from devkit.seed_contract import SEED, _source
 
 Shape = Literal["revision", "models"]
 REVISION = "013_add_backtest_persistence_models"
@@ -209,7 +209,7 @@ def fill(url: str, *, results: int = 40) -> dict[str, int]:
 
 
 def fill_volume(url: str, *, results: int) -> None:
-    """The legacy volume (tests/support/legacy_volume.sql): ``results`` backtests, ten trades each."""
+    """The legacy volume (devkit/legacy_volume.sql): ``results`` backtests, ten trades each."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT set_config('bt.results', %s, false)", (str(results),))
         conn.execute(LEGACY_VOLUME_SQL.read_text().encode())

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.support.browser import chromium
+from devkit.browser import chromium
 
 OFFLINE = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -13,7 +13,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-SEED = Path(__file__).parents[1] / "seed" / "013_add_backtest_persistence_models.txt"
+SEED = Path(__file__).parents[1] / "tests" / "seed" / "013_add_backtest_persistence_models.txt"
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from mcp import Client
 from backtest_store import BacktestStore, migrations
 from backtest_store.mcp_server import create_server, read_only_store
 from backtest_store.mcp_server.tools import MAX_SERIES
-from tests.support.dbs import scratch_database
-from tests.support.records import result
-from tests.support.web import Seeded, seed
+from devkit.dbs import scratch_database
+from devkit.records import result
+from devkit.web import Seeded, seed
 
 COUNT = 60  # more than a page of the list (50)
 

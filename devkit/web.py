@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import BacktestStore
-from tests.support.records import optimization, portfolio, result, trade, window
+from devkit.records import optimization, portfolio, result, trade, window
 
 SYMBOLS = ("AAPL", "MSFT", "EURUSD")
 STRATEGIES = ("sma_cross", "rsi")

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from tools.schema_dump import dump
 
 from backtest_store.schema import runner
 from backtest_store.tables import ALL
-from tests.support import legacy
+from devkit import legacy
+from devkit.schema_dump import dump
 
 BIN = Path(sys.executable).parent
 # The application's other tables (and their sequences) beside ours: never touched.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.support.dbs import pg_bin
+from devkit.dbs import pg_bin
 
 ROOT = Path("/var/tmp/backtest-store-pg/clusters")
 

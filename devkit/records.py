@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import random
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -173,3 +174,15 @@ def assert_stored(record: Any, expected: dict[str, Any]) -> None:
             )
         else:
             assert got == want, f"{name}: stored {got!r}, expected {want!r}"
+
+
+def random_curve(
+    rng: random.Random, bars: int, drift: float = 0.0, vol: float = 0.01
+) -> list[list[Any]]:
+    """An equity curve of ``bars`` daily points from 2020-01-01 (UTC), starting at 100,
+    each return drawn from a normal distribution of mean ``drift`` and deviation ``vol``."""
+    start, value, out = datetime(2020, 1, 1, tzinfo=UTC), 100.0, []
+    for d in range(bars):
+        value *= 1 + rng.gauss(drift, vol)
+        out.append([(start + timedelta(days=d)).isoformat(), value])
+    return out
