@@ -359,6 +359,16 @@ def test_each_filter_through_the_dao_the_cli_the_web_list_and_api(
 def test_bad_filters_are_refused_by_name(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli(["list", "--tag", "universe", "--database", db_url]) == 2
     assert "--tag 'universe': give key=value" in capsys.readouterr().err
+    # the CLI reads key=value as the web view and MCP do (pairs.py), with their limits:
+    # a 5,000-digit number is refused by name, where json.loads once raised a traceback
+    for flag, pair, said in (
+        ("--param", "fast=" + "9" * 5000, "--param fast: a value of at most 200 characters"),
+        ("--param", "fast=" + "9" * 40, "--param fast: a number of at most 30 digits"),
+        ("--param", "fast=" + "[" * 9 + "]" * 9, "--param fast: at most 8 levels"),
+        ("--tag", "k=" + "v" * 300, "--tag at most 200 characters"),
+    ):  # fmt: skip
+        assert cli(["list", flag, pair, "--database", db_url]) == 2, flag
+        assert said in capsys.readouterr().err, said
     with BacktestStore.connect(db_url) as store, pytest.raises(ValidationError) as caught:
         store.list_backtests(tags={"k": 1})  # type: ignore[dict-item]
     assert caught.value.field == "tags"

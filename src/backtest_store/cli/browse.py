@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from typing import Any
 
-from backtest_store import documents
+from backtest_store import documents, pairs
 from backtest_store.assessment import assess_backtest
 from backtest_store.cli.console import (
     BAD_INPUT,
@@ -49,6 +48,7 @@ from backtest_store.metrics import (
     sparkline,
 )
 from backtest_store.operations.arguments import MAX_LIMIT
+from backtest_store.pairs import BadPair
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
@@ -56,34 +56,21 @@ from backtest_store.serialize import to_json
 # -- commands -------------------------------------------------------------------------
 
 
-def param_filters(pairs: list[str] | None) -> dict[str, Any] | None:
+def param_filters(given: list[str] | None) -> dict[str, Any] | None:
     """--param key=value ...: a jsonb containment filter; a value that reads as JSON is
     taken as such (fast=10 is the number 10, flag=true a boolean), else as text."""
-    if not pairs:
-        return None
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise CommandError(f"--param {pair!r}: give key=value (fast=10)", BAD_INPUT)
-        try:
-            out[key] = json.loads(text)
-        except json.JSONDecodeError:
-            out[key] = text
-    return out
+    try:
+        return pairs.parameters(given) if given else None
+    except BadPair as error:
+        raise CommandError(f"--param {error}", BAD_INPUT) from None
 
 
-def tag_filters(pairs: list[str] | None) -> dict[str, str] | None:
+def tag_filters(given: list[str] | None) -> dict[str, str] | None:
     """--tag key=value ...: runs whose tags hold every pair (values are text)."""
-    if not pairs:
-        return None
-    out: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise CommandError(f"--tag {pair!r}: give key=value (universe=sp500)", BAD_INPUT)
-        out[key] = text
-    return out
+    try:
+        return pairs.tags(given) if given else None
+    except BadPair as error:
+        raise CommandError(f"--tag {error}", BAD_INPUT) from None
 
 
 def origin_filters(args: argparse.Namespace) -> dict[str, Any]:

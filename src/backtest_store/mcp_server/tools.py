@@ -9,18 +9,18 @@ tool error.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import Field
 from starlette.datastructures import QueryParams
 
-from backtest_store import documents
+from backtest_store import documents, pairs
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.lookup import BadArgument, NotFound, backtest_id
 from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.operations.browse import cursor_of
+from backtest_store.pairs import BadPair
 from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
 from backtest_store.serialize import to_json
@@ -123,7 +123,7 @@ class Tools:
             list[str] | None,
             Field(
                 default=None,
-                max_length=filters.MAX_TAGS,
+                max_length=pairs.MAX_TAGS,
                 description="runs tagged key=value (all must hold)",
             ),
         ] = None,
@@ -355,21 +355,11 @@ class Tools:
         return Answer(documents.tearsheet(result.equity_curve, WORST))
 
 
-_PAIR = re.compile(r"^([^=]+)=(.*)$", re.DOTALL)
-
-
-def _pairs(pairs: list[str] | None) -> dict[str, Any] | None:
+def _pairs(given: list[str] | None) -> dict[str, Any] | None:
     """``param``'s key=value conditions, each value read as the web list reads one."""
-    if not pairs:
+    if not given:
         return None
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        match = _PAIR.match(pair)
-        if match is None:
-            raise BadArgument("param", f"{pair[:40]!r}: give key=value (fast=10)")
-        key, text = match.groups()
-        try:
-            out[key] = filters.parameter_value(key, text)
-        except BadArgument as error:
-            raise BadArgument("param", str(error).partition(": ")[2]) from None
-    return out
+    try:
+        return pairs.parameters(given)
+    except BadPair as error:
+        raise BadArgument("param", str(error)) from None

@@ -17,7 +17,6 @@ names the field and says what it takes (a 400 page, never a 500).
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -27,22 +26,20 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from backtest_store import pairs
 from backtest_store.lookup import BadArgument
 from backtest_store.metrics import units
 from backtest_store.operations.browse import RANGED, Cursor
+from backtest_store.pairs import MAX_DIGITS, MAX_VALUE, BadPair
 from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
 
 PAGE = 50
 MAX_SYMBOLS = 50
 MAX_CONDITIONS = 20  # key=value conditions of one alternative
-MAX_VALUE = 200  # characters of one parameter value
-MAX_NESTING = 8  # levels of [ and { in one parameter value
-MAX_DIGITS = 30  # digits of a number in a parameter value or a `where` condition
 # The list page's query parameters: any other name is refused (a 400 that lists these).
 NAMES = ("symbol", "strategy", "since", "until", "min_trades", "params", "where", "sort",
          "order", "after", "before", "experiment", "run_by", "code_version", "tag")  # fmt: skip
 ORIGIN = ("experiment", "run_by", "code_version")  # where the runs came from, exactly
-MAX_TAGS = 20
 
 
 # A URL's value that cannot be read: ``field`` names it (a 400).
@@ -157,17 +154,10 @@ def listing(params: Any) -> Listing:
 
 def tag_pairs(values: list[str]) -> dict[str, str]:
     """``tag=key=value`` (repeatable): runs whose tags hold every pair."""
-    if len(values) > MAX_TAGS:
-        raise BadRequest("tag", f"at most {MAX_TAGS} tags")
-    out: dict[str, str] = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise BadRequest("tag", f"{value[:40]!r}: give key=value (universe=sp500)")
-        if len(value) > MAX_VALUE:
-            raise BadRequest("tag", f"at most {MAX_VALUE} characters")
-        out[key] = text
-    return out
+    try:
+        return pairs.tags(values)
+    except BadPair as error:
+        raise BadRequest("tag", str(error)) from None
 
 
 def _day(params: Any, name: str, query: dict[str, str]) -> date | None:
@@ -218,39 +208,13 @@ def _alternatives(text: str) -> tuple[dict[str, Any], ...]:
             raise BadRequest("params", "an empty alternative: give key=value on each side of |")
         if len(words) > MAX_CONDITIONS:
             raise BadRequest("params", f"at most {MAX_CONDITIONS} conditions in an alternative")
-        wanted: dict[str, Any] = {}
-        for word in words:
-            key, sep, value = word.partition("=")
-            if not sep or not key:
-                raise BadRequest("params", f"{word[:40]!r}: give key=value (fast=10)")
-            wanted[key] = parameter_value(key, value)
-        out.append(wanted)
+        try:
+            out.append(pairs.parameters(words))
+        except BadPair as error:
+            raise BadRequest("params", str(error)) from None
     if len(out) > MAX_ALTERNATIVES:
         raise BadRequest("params", f"at most {MAX_ALTERNATIVES} alternatives")
     return tuple(out)
-
-
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-
-
-def parameter_value(key: str, text: str) -> Any:
-    """A parameter's value: JSON when it reads as JSON (10 is a number), else the text;
-    its size, nesting and digits capped, so that no value can exhaust the parser."""
-    if len(text) > MAX_VALUE:
-        raise BadRequest("params", f"{key}: a value of at most {MAX_VALUE} characters")
-    depth = most = 0
-    for char in text:
-        depth += 1 if char in "[{" else -1 if char in "]}" else 0
-        most = max(most, depth)
-    if most > MAX_NESTING:
-        raise BadRequest("params", f"{key}: at most {MAX_NESTING} levels of [ and {{ }}")
-    for match in _NUMBER.finditer(text):
-        if sum(c.isdigit() for c in match.group()) > MAX_DIGITS:
-            raise BadRequest("params", f"{key}: a number of at most {MAX_DIGITS} digits")
-    try:
-        return json.loads(text)
-    except ValueError:  # JSONDecodeError, and numbers past Python's own limits
-        return text
 
 
 _RANGE = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|>|<)\s*(\S+?)\s*(%?)\s*$")
