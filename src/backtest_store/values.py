@@ -14,10 +14,29 @@ equity curve) is stored as ``[[timestamp, value], ...]`` pairs, the timestamp an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 _MISSING_TYPES = ("NAType", "NaTType")
+
+
+class _Ordered(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+
+
+Ranked = TypeVar("Ranked", bound=_Ordered)
+
+
+def ranks(values: Sequence[Ranked | None]) -> list[int | None]:
+    """Competition ranks: 1 = the highest, equal values share the best rank of their
+    group (1, 2, 2, 4); None has no rank. The one ranking of a grid's rows, for the
+    adapters and for save_optimization_results alike."""
+    ordered = sorted((v for v in values if v is not None), reverse=True)
+    first: dict[Any, int] = {}
+    for position, value in enumerate(ordered, start=1):
+        first.setdefault(value, position)
+    return [None if v is None else first[v] for v in values]
 
 
 def is_missing(value: Any) -> bool:

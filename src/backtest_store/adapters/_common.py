@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from backtest_store._extras import need
+from backtest_store.values import ranks as competition_ranks
 
 R = TypeVar("R")
 
@@ -34,11 +35,7 @@ def _finite(value: float | Decimal) -> bool:
 def ranks(values: Sequence[float | None]) -> list[int | None]:
     """1 = highest, ties share the best rank; a non-finite or missing value gets no rank
     (NULL: it is not better or worse than the others, it is undefined)."""
-    finite = sorted((v for v in values if v is not None and math.isfinite(v)), reverse=True)
-    first: dict[float, int] = {}
-    for position, value in enumerate(finite, start=1):
-        first.setdefault(value, position)
-    return [None if v is None or not math.isfinite(v) else first[v] for v in values]
+    return competition_ranks([v if v is not None and math.isfinite(v) else None for v in values])
 
 
 def pandas(extra: str) -> Any:

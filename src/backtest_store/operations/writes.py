@@ -41,7 +41,7 @@ from backtest_store.tables import (
     WALK_FORWARD,
     TableSpec,
 )
-from backtest_store.values import is_missing, plain_scalar
+from backtest_store.values import is_missing, plain_scalar, ranks
 
 SMALL_SAVE = 100
 
@@ -375,16 +375,12 @@ def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[Optimizatio
         return None if converted is None else Decimal(converted).quantize(step, ROUND_HALF_UP)
 
     values = [stored(r.objective_value) for r in records]
-    ordered = sorted((v for v in values if v is not None), reverse=True)
-    first_rank: dict[Decimal, int] = {}
-    for position, value in enumerate(ordered, start=1):
-        first_rank.setdefault(value, position)
     out = []
-    for r, v in zip(records, values, strict=True):
+    for r, v, rank in zip(records, values, ranks(values), strict=True):
         if v is None and not_finite(r.objective_value):
             r = dataclasses.replace(r, rank=None)  # stored NULL (or refused): no rank
-        elif _field(r, "rank") is None and v is not None:
-            r = dataclasses.replace(r, rank=first_rank[v])
+        elif _field(r, "rank") is None and rank is not None:
+            r = dataclasses.replace(r, rank=rank)
         out.append(r)
     return out
 
