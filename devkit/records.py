@@ -35,9 +35,13 @@ class Blocking:
         return attr
 
     def iter_trades(self, *args: Any, **kwargs: Any) -> Iterator[BacktestTrade]:
-        agen: AsyncIterator[BacktestTrade] = self._store.iter_trades(*args, **kwargs)
+        return self._collected(self._store.iter_trades(*args, **kwargs))
 
-        async def collect() -> list[BacktestTrade]:
+    def iter_children(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        return self._collected(self._store.iter_children(*args, **kwargs))
+
+    def _collected(self, agen: AsyncIterator[Any]) -> Iterator[Any]:
+        async def collect() -> list[Any]:
             return [t async for t in agen]
 
         return iter(self._loop.run_until_complete(collect()))

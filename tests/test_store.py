@@ -107,6 +107,36 @@ def test_get_trades_orders_and_filters_by_outcome(store: Store) -> None:
         store.get_trades(saved.backtest_id, outcome="draws")
 
 
+def test_iter_children_streams_each_child_table_in_its_total_order(store: Store) -> None:
+    """What export writes: every row of each child table, in an order that ends in the
+    key (two trades of one date and number still come in one order), in batches."""
+    saved = store.save_backtest(result())
+    assert saved.backtest_id is not None
+    trades = store.save_trades(saved.backtest_id, [
+        trade(1, trade_number=1, entry_date=date(2024, 2, 1)),
+        trade(2, trade_number=1, entry_date=date(2024, 2, 1)),
+        trade(3, trade_number=2, entry_date=date(2024, 1, 1))])  # fmt: skip
+    assert trades == 3
+    store.save_optimization_results(saved.backtest_id, [optimization(i) for i in (3, 1, 2)])
+    store.save_walk_forward_tests(saved.backtest_id, [window(i) for i in (2, 0, 1)])
+    streamed = list(store.iter_children(saved.backtest_id, "trades", batch_size=2))
+    assert [(t.entry_date, t.trade_number) for t in streamed] == [
+        (date(2024, 1, 1), 2), (date(2024, 2, 1), 1), (date(2024, 2, 1), 1)]  # fmt: skip
+    tied = [t.trade_id for t in streamed[1:]]
+    assert tied == sorted(tied)  # the key ends the order
+    grid = list(store.iter_children(saved.backtest_id, "optimizations", batch_size=1))
+    assert [o.parameter_set for o in grid] == sorted(
+        o.parameter_set for o in store.optimization_results(saved.backtest_id)
+    )
+    windows = list(store.iter_children(saved.backtest_id, "walk_forward"))
+    assert [w.test_period_start for w in windows] == sorted(
+        w.test_period_start for w in store.walk_forward_tests(saved.backtest_id)
+    )
+    assert len(windows) == 3
+    with pytest.raises(ValidationError, match="kind"):
+        list(store.iter_children(saved.backtest_id, "portfolios"))
+
+
 # -- lists, pagination, ranking ------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from backtest_store.operations import (
 )
 from backtest_store.operations.browse import Cursor
 from backtest_store.operations.duplicates import DuplicateGroup
+from backtest_store.operations.reads import ChildKind
 from backtest_store.provenance import Origin
 from backtest_store.queries.common import Outcome
 from backtest_store.records import (
@@ -290,6 +291,16 @@ class AsyncBacktestStore(AsyncStoreBase):
         exhausted or closed.
         """
         return self._stream(reads.iter_trades(backtest_id, batch_size), "iter_trades")
+
+    def iter_children(
+        self, backtest_id: UUID | None, kind: ChildKind, *, batch_size: int = 2000
+    ) -> AsyncIterator[Any]:
+        """Stream every row of one of a backtest's child tables (``"trades"``,
+        ``"optimizations"`` or ``"walk_forward"``) in a total order that ends in the key,
+        through a server-side cursor, with bounded memory (what ``export`` writes: the
+        same rows give the same bytes). The connection is held until the iterator is
+        exhausted or closed."""
+        return self._stream(reads.iter_children(backtest_id, kind, batch_size), "iter_children")
 
     # -- optimizations and walk-forward tests -----------------------------------------
 

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal
 from uuid import UUID
 
 import psycopg
@@ -40,47 +40,28 @@ from backtest_store.cli.console import (
 )
 from backtest_store.cli.progress import progress
 from backtest_store.errors import BacktestStoreError, ValidationError, translate
-from backtest_store.json_policy import fast_json
-from backtest_store.operations.rows import record_row
-from backtest_store.queries import reads as read_sql
 from backtest_store.records import (
     BacktestPortfolio,
     BacktestResult,
     BacktestTrade,
     OptimizationResult,
-    Record,
     WalkForwardTest,
 )
 from backtest_store.serialize import from_json, to_json
 from backtest_store.store import BacktestStore
-from backtest_store.tables import OPTIMIZATIONS, TRADES, WALK_FORWARD, TableSpec
 from backtest_store.urls import connect
-
-R = TypeVar("R", bound=Record)
 
 PAGE = 200
 
-# Each child table of a backtest, in the file's order, with a total order on its rows
-# (ending in the key), so that exporting the same rows writes the same bytes.
-CHILDREN: tuple[tuple[str, TableSpec[Any], tuple[str, ...]], ...] = (
-    ("trades", TRADES, ("entry_date", "trade_number", "trade_id")),
-    ("optimizations", OPTIMIZATIONS, ("parameter_set", "optimization_id")),
-    ("walk_forward", WALK_FORWARD, ("test_period_start", "walk_forward_id")),
-)
+# Each child table of a backtest, in the file's order (store.iter_children streams each in
+# a total order: exporting the same rows writes the same bytes)
+CHILDREN: tuple[Literal["trades", "optimizations", "walk_forward"], ...] = (
+    "trades", "optimizations", "walk_forward",
+)  # fmt: skip
 
 
 def dumps(document: Any) -> str:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-
-
-def children(conn: psycopg.Connection[Any], spec: TableSpec[R], parent_id: UUID,
-             order_by: tuple[str, ...]) -> Iterator[R]:  # fmt: skip
-    """Every child row of a backtest, streamed (one query, rows as they arrive: memory
-    stays bounded however many there are). No filter, no limit."""
-    statement = read_sql.children(spec, parent_id, order_by)
-    with conn.cursor(row_factory=record_row(spec)) as cur:
-        fast_json(cur)
-        yield from cur.stream(statement.sql, statement.params)
 
 
 def listed_ids(
@@ -122,15 +103,15 @@ def portfolio_lines(store: BacktestStore) -> Iterator[str]:
         after = portfolios[-1]
 
 
-def backtest_line(conn: psycopg.Connection[Any], result: BacktestResult) -> Iterator[str]:
+def backtest_line(store: BacktestStore, result: BacktestResult) -> Iterator[str]:
     """``{"kind": "backtest", "backtest": {...}, "trades": [...], "optimizations": [...],
     "walk_forward": [...]}`` and a newline, the same text ``dumps`` makes of the whole
     document, in pieces."""
     assert result.backtest_id is not None
     yield '{"kind":"backtest","backtest":' + dumps(to_json(result))
-    for name, spec, order_by in CHILDREN:
+    for name in CHILDREN:
         yield f',"{name}":['
-        for n, row in enumerate(children(conn, spec, result.backtest_id, order_by)):
+        for n, row in enumerate(store.iter_children(result.backtest_id, name)):
             yield ("," if n else "") + dumps(to_json(row))
         yield "]"
     yield "}\n"
@@ -156,9 +137,9 @@ def export(args: argparse.Namespace) -> int:
         portfolios = not (args.ids or filtered)  # portfolios have no symbol or strategy
         try:
             if args.output in (None, "-"):
-                written = _write(store, conn, ids, portfolios, sys.stdout)
+                written = _write(store, ids, portfolios, sys.stdout)
             else:
-                written = _write_file(store, conn, ids, portfolios, args.output)
+                written = _write_file(store, ids, portfolios, args.output)
             conn.rollback()  # read only: nothing to commit
         except psycopg.Error as exc:  # a child stream (the store's own calls translate theirs)
             raise translate(exc, "export") from exc
@@ -167,8 +148,7 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_file(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[UUID],
-                portfolios: bool, path: str) -> int:  # fmt: skip
+def _write_file(store: BacktestStore, ids: list[UUID], portfolios: bool, path: str) -> int:
     """The export written beside ``path`` under a temporary name, renamed to ``path`` only
     once it is whole: an export that stops part-way (Ctrl-C, an error) leaves no file that
     looks complete, and an older file at ``path`` stays as it was."""
@@ -180,7 +160,7 @@ def _write_file(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[U
     try:
         os.chmod(partial, 0o666 & ~umask)  # as open() would make it, not mkstemp's 0600
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            written = _write(store, conn, ids, portfolios, out)
+            written = _write(store, ids, portfolios, out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, target)
@@ -190,13 +170,12 @@ def _write_file(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[U
     return written
 
 
-def _write(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[UUID],
-           portfolios: bool, out: IO[str]) -> int:  # fmt: skip
+def _write(store: BacktestStore, ids: list[UUID], portfolios: bool, out: IO[str]) -> int:
     """Every backtest of ``ids`` with its children (the progress bar counts them against
     their total), then the portfolios when ``portfolios``; the lines written."""
     written = 0
     with progress("exporting backtests", len(ids)) as advance:
-        for piece in chosen_lines(store, conn, ids):
+        for piece in chosen_lines(store, ids):
             out.write(piece)
             if piece.endswith("\n"):
                 written += 1
@@ -208,13 +187,12 @@ def _write(store: BacktestStore, conn: psycopg.Connection[Any], ids: list[UUID],
     return written
 
 
-def chosen_lines(store: BacktestStore, conn: psycopg.Connection[Any],
-                 ids: list[UUID]) -> Iterator[str]:  # fmt: skip
+def chosen_lines(store: BacktestStore, ids: list[UUID]) -> Iterator[str]:
     """The lines of the backtests given by id, in the order given."""
     for the_id in ids:
         result = store.get_backtest(the_id)  # with its series, one at a time
         if result is not None:  # never None in the export's snapshot
-            yield from backtest_line(conn, result)
+            yield from backtest_line(store, result)
 
 
 @dataclass

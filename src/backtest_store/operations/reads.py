@@ -4,7 +4,7 @@ children, the comparison and the summary."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from psycopg.rows import dict_row
@@ -42,6 +42,7 @@ from backtest_store.tables import (
     PORTFOLIOS,
     RESULTS,
     TRADES,
+    WALK_FORWARD,
     TableSpec,
 )
 
@@ -263,6 +264,30 @@ def iter_trades(backtest_id: UUID | None, batch_size: int) -> Stream:
     batch_size = check_limit("iter_trades", batch_size, "batch_size")
     statement = read_sql.trades(backtest_id, "all")
     return Stream(statement.sql, statement.params, record_row(TRADES), batch_size)
+
+
+ChildKind = Literal["trades", "optimizations", "walk_forward"]
+
+# Each child table of a backtest as ``iter_children`` names it, with a total order on its
+# rows (ending in the key): exporting the same rows writes the same bytes.
+CHILDREN: dict[str, tuple[TableSpec[Any], tuple[str, ...]]] = {
+    "trades": (TRADES, ("entry_date", "trade_number", "trade_id")),
+    "optimizations": (OPTIMIZATIONS, ("parameter_set", "optimization_id")),
+    "walk_forward": (WALK_FORWARD, ("test_period_start", "walk_forward_id")),
+}
+
+
+def iter_children(backtest_id: UUID | None, kind: str, batch_size: int) -> Stream:
+    """Every row of one child table of a backtest (``CHILDREN``), in its total order,
+    through a server-side cursor."""
+    m = "iter_children"
+    the_id = check_id(m, "backtest_id", backtest_id)
+    if kind not in CHILDREN:
+        raise ValidationError(m, "kind", kind, ", ".join(CHILDREN))
+    batch_size = check_limit(m, batch_size, "batch_size")
+    spec, order_by = CHILDREN[kind]
+    statement = read_sql.children(spec, the_id, order_by)
+    return Stream(statement.sql, statement.params, record_row(spec), batch_size)
 
 
 def check_schema() -> Operation[None]:
