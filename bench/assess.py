@@ -78,7 +78,7 @@ def bench_assess(runs: int = 10, rounds: int = 5) -> dict[str, Any]:
             return store._run(inputs.backtest_inputs(the_id, 0.05), "assess", read=True)
 
         def experiment_read() -> Any:
-            op = inputs.experiment_inputs(store._codec, "bench-cscv", blocks=BLOCKS, alpha=0.05)
+            op = inputs.experiment_inputs(store._settings, "bench-cscv", blocks=BLOCKS, alpha=0.05)
             return store._run(op, "assess_experiment", read=True)
 
         result, grid, windows, _ = backtest_read()

@@ -173,7 +173,7 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
     from backtest_store.tables import RESULTS, TRADES
 
     out: dict[str, Any] = {"saves_per_round": saves, "rounds": rounds, "sizes": {}}
-    codec = arguments.Codec("refuse")
+    settings = arguments.StoreSettings("refuse")
     with psycopg.connect(url, autocommit=True) as conn:
         store = BacktestStore(conn)
         for n in sizes:
@@ -187,11 +187,11 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
             def floor_params(
                 result: BacktestResult, trades: list[BacktestTrade]
             ) -> tuple[Any, Any]:
-                override = {"backtest_id": uuid4(), **codec.provenance(result)}
+                override = {"backtest_id": uuid4(), **settings.provenance(result)}
                 columns = writes._columns_given(RESULTS, result, override)
-                values = codec.preparer(RESULTS, columns).row(result, None, override)
+                values = settings.preparer(RESULTS, columns).row(result, None, override)
                 cols, rows = writes._child_rows(
-                    codec, TRADES, trades, override["backtest_id"], number="trade_number"
+                    settings, TRADES, trades, override["backtest_id"], number="trade_number"
                 )
                 arrays = [list(c) for c in zip(*rows, strict=True)]
                 statement = write_sql.insert_with_children(

@@ -18,12 +18,12 @@ from devkit.records import row_counts
 
 from backtest_store import BacktestPortfolio, BacktestResult
 from backtest_store.operations import reads, retention
-from backtest_store.operations.arguments import Codec
+from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS, WALK_FORWARD
 
-CODEC = Codec("refuse")
+CODEC = StoreSettings("refuse")
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,10 @@ import pytest
 from devkit.plans import assert_index_friendly, explain, index_names, nodes
 
 from backtest_store.operations import browse
-from backtest_store.operations.arguments import Codec
+from backtest_store.operations.arguments import StoreSettings
 from backtest_store.queries.browse import SORTS
 
-CODEC = Codec("refuse")
+CODEC = StoreSettings("refuse")
 LIMIT = 51  # the web view's page and one more
 
 

@@ -76,12 +76,16 @@ class AsyncBacktestStore(AsyncStoreBase):
         Absent ``trade_number`` s are filled 1..n; an absent ``data_points`` is
         the length of the equity curve.
         """
-        return await self._run(writes.save_backtest(self._codec, result, trades), "save_backtest")
+        return await self._run(
+            writes.save_backtest(self._settings, result, trades), "save_backtest"
+        )
 
     async def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
         """Append trades (records, or a pandas DataFrame) to a backtest through binary COPY;
         return how many were saved."""
-        return await self._run(writes.save_trades(self._codec, backtest_id, trades), "save_trades")
+        return await self._run(
+            writes.save_trades(self._settings, backtest_id, trades), "save_trades"
+        )
 
     async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
@@ -107,7 +111,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         ``with_series=True``. ``origin``: where the runs came from (provenance.Origin).
         """
         op = reads.list_backtests(
-            self._codec, symbol=symbol, strategy_type=strategy_type, status=status,
+            self._settings, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
             origin=origin,
         )  # fmt: skip
@@ -129,7 +133,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         """Best first by a whitelisted metric (queries.common.METRICS); rows without it are
         left out. ``parameters``: parameters containing these (jsonb @>); ``origin``: too."""
         op = reads.top_backtests(
-            self._codec, metric=metric, symbol=symbol, strategy_type=strategy_type,
+            self._settings, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
             parameters=parameters,
             origin=origin,
@@ -147,7 +151,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> list[BacktestResult]:
         """Backtests whose parameters contain the given key/values (jsonb @>), newest first."""
         op = reads.find_backtests(
-            self._codec, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
+            self._settings, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
         return await self._run(op, "find_backtests", read=True)
@@ -177,7 +181,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         (rows without it last), keyset pages: ``after=cursor_of(last row, sort)`` for the
         next page, ``before=cursor_of(first row, sort)`` for the previous; ``origin`` too."""
         op = browse.browse_backtests(
-            self._codec, symbols=symbols, strategy_type=strategy_type, status=status,
+            self._settings, symbols=symbols, strategy_type=strategy_type, status=status,
             since=since, until=until, min_trades=min_trades, parameters_any=parameters_any,
             ranges=ranges, sort=sort, descending=descending, after=after, before=before,
             limit=limit, with_series=with_series,
@@ -190,7 +194,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> list[ExperimentSummary]:
         """The experiments, the newest run's first: each one's runs, first and last run, and
         its runs by who ran them and by code version; ``experiment``: that one alone."""
-        op = experiments.list_experiments(self._codec, experiment=experiment, limit=limit)
+        op = experiments.list_experiments(self._settings, experiment=experiment, limit=limit)
         return await self._run(op, "list_experiments", read=True)
 
     async def duplicate_counts(self, results: Iterable[BacktestResult]) -> dict[UUID, int]:
@@ -223,7 +227,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> ExperimentAssessment:
         """An experiment's runs judged together: the best run's DSR over every trial, and
         the probability of backtest overfitting by CSCV in ``blocks`` blocks."""
-        op = assessment.experiment_inputs(self._codec, name, blocks=blocks, alpha=alpha)
+        op = assessment.experiment_inputs(self._settings, name, blocks=blocks, alpha=alpha)
         experiment, runs, grids = await self._run(op, "assess_experiment", read=True)
         return await self._computed(judge.assess_runs, experiment, runs, grids, blocks=blocks,
                                     alpha=alpha)  # fmt: skip
@@ -247,7 +251,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         """What ``delete_backtests`` with the same arguments would delete: backtests and,
         by cascade, trades, optimizations and walk_forward windows, counted in one query."""
         op = reads.count_backtests(
-            self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type
+            self._settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type
         )
         return await self._run(op, "count_backtests", read=True)
 
@@ -269,7 +273,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         each batch's count.
         """
         batches = retention.delete_backtests(
-            self._codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
+            self._settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
             batch_size=batch_size, progress=progress,
         )  # fmt: skip
         return await self._run_each(batches, "delete_backtests")
@@ -312,7 +316,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         Absent ``parameter_set`` s are numbered 1..n; absent ranks are computed
         in SQL from ``objective_value`` (1 = highest, ties share a rank).
         """
-        op = writes.save_optimization_results(self._codec, backtest_id, results)
+        op = writes.save_optimization_results(self._settings, backtest_id, results)
         return await self._run(op, "save_optimization_results")
 
     async def best_parameters(
@@ -334,7 +338,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
     ) -> list[WalkForwardTest]:
         """Save walk-forward windows of a backtest; return them as stored, in input order."""
-        op = writes.save_walk_forward_tests(self._codec, parent_backtest_id, windows)
+        op = writes.save_walk_forward_tests(self._settings, parent_backtest_id, windows)
         return await self._run(op, "save_walk_forward_tests")
 
     async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
@@ -349,7 +353,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def save_portfolio(self, portfolio: BacktestPortfolio) -> BacktestPortfolio:
         """Save a portfolio backtest; return it as stored."""
-        return await self._run(writes.save_portfolio(self._codec, portfolio), "save_portfolio")
+        return await self._run(writes.save_portfolio(self._settings, portfolio), "save_portfolio")
 
     async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
@@ -366,7 +370,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> list[BacktestPortfolio]:
         """Newest backtest_date first, keyset-paginated like list_backtests."""
         op = reads.list_portfolios(
-            self._codec, portfolio_name=portfolio_name, limit=limit, after=after,
+            self._settings, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip
         return await self._run(op, "list_portfolios", read=True)
@@ -392,6 +396,6 @@ class AsyncBacktestStore(AsyncStoreBase):
         """Count and mean/best/worst return, mean Sharpe and win rate: overall, per strategy,
         per symbol, aggregated in SQL (in one read of the table)."""
         op = reads.performance_summary(
-            self._codec, since=since, symbol=symbol, strategy_type=strategy_type, status=status
+            self._settings, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
         return await self._run(op, "performance_summary", read=True)

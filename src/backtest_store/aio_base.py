@@ -18,7 +18,7 @@ from backtest_store.convert import NonFinite
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
 from backtest_store.operations import reads
-from backtest_store.operations.arguments import Codec
+from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Done, Operation, Stream, first_step, one_statement
 from backtest_store.urls import conninfo, redact
 
@@ -30,7 +30,7 @@ T = TypeVar("T")
 
 class AsyncStoreBase:
     """A store's connection (a psycopg ``AsyncConnection`` or ``AsyncConnectionPool``), its
-    validation settings (``Codec``) and its schema check; ``AsyncBacktestStore`` adds the
+    validation settings (``StoreSettings``) and its schema check; ``AsyncBacktestStore`` adds the
     methods."""
 
     def __init__(
@@ -43,7 +43,7 @@ class AsyncStoreBase:
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self._source = source
-        self._codec = Codec(nonfinite, fill, defaults)
+        self._settings = StoreSettings(nonfinite, fill, defaults)
         self._schema_checked = not check_schema
         if True:  # ASYNC
             pass  # a constructor cannot await: checked before the first call
@@ -149,7 +149,7 @@ class AsyncStoreBase:
     def _bound(self, conn: Connection) -> Self:
         store = object.__new__(type(self))
         store._source = conn
-        store._codec = self._codec
+        store._settings = self._settings
         store._schema_checked = True
         return store
 

@@ -16,7 +16,7 @@ from backtest_store.driver import Connection, commits, drive, idle, scope
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
 from backtest_store.operations import reads
-from backtest_store.operations.arguments import Codec
+from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Done, Operation, Stream, first_step, one_statement
 from backtest_store.urls import conninfo, redact
 
@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 class StoreBase:
     """A store's connection (a psycopg ``Connection`` or ``ConnectionPool``), its
-    validation settings (``Codec``) and its schema check; ``BacktestStore`` adds the
+    validation settings (``StoreSettings``) and its schema check; ``BacktestStore`` adds the
     methods."""
 
     def __init__(
@@ -41,7 +41,7 @@ class StoreBase:
         defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self._source = source
-        self._codec = Codec(nonfinite, fill, defaults)
+        self._settings = StoreSettings(nonfinite, fill, defaults)
         self._schema_checked = not check_schema
         if check_schema:
             self.check_schema()
@@ -142,7 +142,7 @@ class StoreBase:
     def _bound(self, conn: Connection) -> Self:
         store = object.__new__(type(self))
         store._source = conn
-        store._codec = self._codec
+        store._settings = self._settings
         store._schema_checked = True
         return store
 

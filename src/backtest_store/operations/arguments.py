@@ -1,5 +1,5 @@
 """The checks of the arguments every operation takes: ids, limits, times, pages, metric
-names, parameter filters, and filter values checked like their columns (``Codec``)."""
+names, parameter filters, and filter values checked like their columns (``StoreSettings``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from backtest_store.values import plain_scalar
 MAX_LIMIT = 10_000
 
 
-class Codec:
+class StoreSettings:
     """Validation settings of a store, with a cache of row preparers.
 
     ``fill=False`` stores records as given: None is NULL even where the column has a
@@ -154,7 +154,11 @@ def page_key(method: str, after: Any, record: type[Any], key: str) -> tuple[date
 
 
 def retention(
-    method: str, codec: Codec, older_than: Any, symbol: str | None, strategy_type: str | None
+    method: str,
+    settings: StoreSettings,
+    older_than: Any,
+    symbol: str | None,
+    strategy_type: str | None,
 ) -> dict[str, Any]:
     """The checked arguments of a retention query: which backtests are old enough."""
     cutoff = check_aware(method, "older_than", older_than)
@@ -162,20 +166,20 @@ def retention(
         raise ValidationError(method, "older_than", None, "a timezone-aware datetime")
     return {
         "older_than": cutoff,
-        "symbol": codec.argument(RESULTS, "symbol", symbol, method=method),
-        "strategy_type": codec.argument(RESULTS, "strategy_type", strategy_type, method=method),
+        "symbol": settings.argument(RESULTS, "symbol", symbol, method=method),
+        "strategy_type": settings.argument(RESULTS, "strategy_type", strategy_type, method=method),
     }
 
 
-def parameters_filter(codec: Codec, method: str, parameters: Any) -> Any:
+def parameters_filter(settings: StoreSettings, method: str, parameters: Any) -> Any:
     """A jsonb containment filter: a dict of parameter names to values."""
     if not isinstance(parameters, dict):
         raise ValidationError(method, "parameters", parameters,
                               "a dict of parameter names to values")  # fmt: skip
-    return codec.argument(RESULTS, "parameters", parameters, method=method)
+    return settings.argument(RESULTS, "parameters", parameters, method=method)
 
 
-def origin(codec: Codec, method: str, **values: Any) -> dict[str, Any]:
+def origin(settings: StoreSettings, method: str, **values: Any) -> dict[str, Any]:
     """The provenance filters given (experiment, run_by, code_version, data_fingerprint:
     each checked like its column; tags: an object of strings, matched by containment)."""
     out: dict[str, Any] = {}
@@ -184,7 +188,7 @@ def origin(codec: Codec, method: str, **values: Any) -> dict[str, Any]:
             continue
         if name == "tags":
             provenance.check_tags(method, value)
-            out[name] = codec.argument(RESULTS, "tags", value, method=method)
+            out[name] = settings.argument(RESULTS, "tags", value, method=method)
         else:
-            out[name] = codec.argument(RESULTS, name, value, method=method)
+            out[name] = settings.argument(RESULTS, name, value, method=method)
     return out

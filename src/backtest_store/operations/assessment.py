@@ -11,7 +11,7 @@ from backtest_store import assessment
 from backtest_store.assessment import Assessment
 from backtest_store.errors import NotFoundError, ValidationError
 from backtest_store.operations import reads
-from backtest_store.operations.arguments import MAX_LIMIT, Codec, check_id
+from backtest_store.operations.arguments import MAX_LIMIT, StoreSettings, check_id
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import experiments as experiments_sql
@@ -66,12 +66,12 @@ def assess(backtest_id: UUID | None, alpha: float) -> Operation[Assessment]:
 
 
 def experiment_inputs(
-    codec: Codec, name: str, *, blocks: int, alpha: float
+    settings: StoreSettings, name: str, *, blocks: int, alpha: float
 ) -> Operation[ExperimentInputs]:
     """What ``assess_experiment`` judges: the runs with their curves, oldest first, and
     their grids (``blocks`` and ``alpha`` are checked here, before anything is read)."""
     m = "assess_experiment"
-    experiment = codec.argument(RESULTS, "experiment", name, method=m)
+    experiment = settings.argument(RESULTS, "experiment", name, method=m)
     if experiment is None:
         raise ValidationError(m, "experiment", name, "an experiment's name")
     blocks, alpha = check_blocks(m, blocks), check_alpha(m, alpha)

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import (
-    Codec,
+    StoreSettings,
     check_aware,
     check_id,
     check_limit,
@@ -39,7 +39,7 @@ def cursor_of(record: BacktestResult, sort: str) -> Cursor:
 
 
 def browse_backtests(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     symbols: Sequence[str] | None,
     strategy_type: str | None,
@@ -67,19 +67,19 @@ def browse_backtests(
         raise ValidationError(M, "parameters_any", alternatives,
                               f"at most {browse_sql.MAX_ALTERNATIVES} alternatives")  # fmt: skip
     params: dict[str, Any] = given(
-        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=M),
-        status=codec.argument(RESULTS, "status", status, method=M),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=M),
+        status=settings.argument(RESULTS, "status", status, method=M),
         since=check_aware(M, "since", since),
         until=check_aware(M, "until", until),
         min_trades=min_trades or None,
         limit=check_limit(M, limit),
     )
-    params.update(check_origin(codec, M, **(origin or {})))
+    params.update(check_origin(settings, M, **(origin or {})))
     if symbols:
-        wanted = [codec.argument(RESULTS, "symbol", s, method=M) for s in symbols]
+        wanted = [settings.argument(RESULTS, "symbol", s, method=M) for s in symbols]
         params["symbols"] = list(dict.fromkeys(wanted))  # each once
     for n, alternative in enumerate(alternatives):
-        params[f"parameters_{n}"] = parameters_filter(codec, M, alternative)
+        params[f"parameters_{n}"] = parameters_filter(settings, M, alternative)
     shapes: list[tuple[str, str]] = []
     if len(ranges or ()) > browse_sql.MAX_RANGES:
         raise ValidationError(M, "ranges", ranges, f"at most {browse_sql.MAX_RANGES} ranges")
@@ -88,14 +88,14 @@ def browse_backtests(
             raise ValidationError(M, "ranges", metric, "a metric: one of " + ", ".join(RANGED))
         if op not in browse_sql.RANGE_OPERATORS:
             raise ValidationError(M, "ranges", op, "one of " + " ".join(browse_sql.RANGE_OPERATORS))
-        params[f"range_{n}"] = codec.argument(RESULTS, metric, value, method=M)
+        params[f"range_{n}"] = settings.argument(RESULTS, metric, value, method=M)
         if params[f"range_{n}"] is None:
             raise ValidationError(M, "ranges", value, f"a number to compare {metric} with")
         shapes.append((metric, op))
     edge = after if after is not None else before
     cursor: tuple[Any, ...] = ()
     if edge is not None:
-        cursor = _cursor(codec, edge, sort, "after" if after is not None else "before")
+        cursor = _cursor(settings, edge, sort, "after" if after is not None else "before")
     filtered = ("symbols", "strategy_type", "status", "since", "until", "min_trades", *ORIGIN,
                 "tags")  # fmt: skip
     filters = frozenset(k for k in params if k in filtered)
@@ -113,7 +113,7 @@ def browse_backtests(
     return page[::-1] if before is not None else page
 
 
-def _cursor(codec: Codec, edge: Any, sort: str, name: str) -> tuple[Any, ...]:
+def _cursor(settings: StoreSettings, edge: Any, sort: str, name: str) -> tuple[Any, ...]:
     if not (isinstance(edge, tuple) and len(edge) == 2):
         raise ValidationError(M, name, edge, "a (sort value, backtest_id) pair (cursor_of)")
     value, key = edge
@@ -125,4 +125,4 @@ def _cursor(codec: Codec, edge: Any, sort: str, name: str) -> tuple[Any, ...]:
         return (when, key)
     if value is None:
         return (key,)
-    return (codec.argument(RESULTS, sort, value, method=M), key)
+    return (settings.argument(RESULTS, sort, value, method=M), key)

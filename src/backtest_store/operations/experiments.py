@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backtest_store.analytics import ExperimentSummary
-from backtest_store.operations.arguments import Codec, check_limit
+from backtest_store.operations.arguments import StoreSettings, check_limit
 from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import experiments as experiments_sql
 from backtest_store.tables import RESULTS
@@ -15,9 +15,9 @@ M = "list_experiments"
 
 
 def list_experiments(
-    codec: Codec, *, experiment: str | None, limit: int
+    settings: StoreSettings, *, experiment: str | None, limit: int
 ) -> Operation[list[ExperimentSummary]]:
-    name = codec.argument(RESULTS, "experiment", experiment, method=M)
+    name = settings.argument(RESULTS, "experiment", experiment, method=M)
     rows: list[Any] = yield fetch(experiments_sql.experiments(name, check_limit(M, limit)), "all")
     if not rows:
         return []

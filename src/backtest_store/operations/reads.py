@@ -13,7 +13,7 @@ from backtest_store.analytics import BacktestComparison, PerformanceSummary, Sum
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import (
     HEX,
-    Codec,
+    StoreSettings,
     check_aware,
     check_id,
     check_limit,
@@ -48,10 +48,10 @@ from backtest_store.tables import (
 
 
 def count_backtests(
-    codec: Codec, *, older_than: Any, symbol: str | None, strategy_type: str | None
+    settings: StoreSettings, *, older_than: Any, symbol: str | None, strategy_type: str | None
 ) -> Operation[dict[str, int]]:
     statement = write_sql.prune_counts(
-        **retention("count_backtests", codec, older_than, symbol, strategy_type)
+        **retention("count_backtests", settings, older_than, symbol, strategy_type)
     )
     row = yield fetch(statement, "one", dict_row, custom_plan=True)
     return {k: int(v) for k, v in row.items()}
@@ -76,7 +76,7 @@ def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | 
 
 
 def list_backtests(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     symbol: str | None,
     strategy_type: str | None,
@@ -89,11 +89,11 @@ def list_backtests(
     origin: Mapping[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     m = "list_backtests"
-    origin = check_origin(codec, m, **(origin or {}))
+    origin = check_origin(settings, m, **(origin or {}))
     statement = read_sql.list_backtests(
-        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
-        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
-        status=codec.argument(RESULTS, "status", status, method=m),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=settings.argument(RESULTS, "status", status, method=m),
         since=check_aware(m, "since", since),
         until=check_aware(m, "until", until),
         after=page_key(m, after, BacktestResult, "backtest_id"),
@@ -106,7 +106,7 @@ def list_backtests(
 
 
 def top_backtests(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     metric: str,
     symbol: str | None,
@@ -119,19 +119,19 @@ def top_backtests(
     origin: Mapping[str, Any] | None = None,
 ) -> Operation[list[BacktestResult]]:
     m = "top_backtests"
-    origin = check_origin(codec, m, **(origin or {}))
+    origin = check_origin(settings, m, **(origin or {}))
     if metric not in METRICS:
         raise unknown_metric(m, "metric", metric)
     min_trades = check_min_trades(m, min_trades)
     statement = read_sql.top_backtests(
         metric=metric,
-        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
-        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
         min_trades=min_trades,
-        status=codec.argument(RESULTS, "status", status, method=m),
+        status=settings.argument(RESULTS, "status", status, method=m),
         limit=check_limit(m, limit),
         with_series=bool(with_series),
-        parameters=None if parameters is None else parameters_filter(codec, m, parameters),
+        parameters=None if parameters is None else parameters_filter(settings, m, parameters),
         origin=origin,
     )
     custom = parameters is not None or "tags" in origin  # a plan for the values: GIN
@@ -140,7 +140,7 @@ def top_backtests(
 
 
 def find_backtests(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     parameters: dict[str, Any],
     symbol: str | None,
@@ -150,9 +150,9 @@ def find_backtests(
 ) -> Operation[list[BacktestResult]]:
     m = "find_backtests"
     statement = read_sql.find_backtests(
-        parameters=parameters_filter(codec, m, parameters),
-        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
-        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        parameters=parameters_filter(settings, m, parameters),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
         limit=check_limit(m, limit),
         with_series=bool(with_series),
     )
@@ -184,7 +184,7 @@ def children(
 
 
 def list_portfolios(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     portfolio_name: str | None,
     limit: int,
@@ -193,7 +193,7 @@ def list_portfolios(
 ) -> Operation[list[BacktestPortfolio]]:
     m = "list_portfolios"
     statement = read_sql.list_portfolios(
-        portfolio_name=codec.argument(PORTFOLIOS, "portfolio_name", portfolio_name, method=m),
+        portfolio_name=settings.argument(PORTFOLIOS, "portfolio_name", portfolio_name, method=m),
         after=page_key(m, after, BacktestPortfolio, "portfolio_backtest_id"),
         limit=check_limit(m, limit),
         with_series=bool(with_series),
@@ -227,14 +227,19 @@ def compare_backtests(
 
 
 def performance_summary(
-    codec: Codec, *, since: Any, symbol: str | None, strategy_type: str | None, status: str | None
+    settings: StoreSettings,
+    *,
+    since: Any,
+    symbol: str | None,
+    strategy_type: str | None,
+    status: str | None,
 ) -> Operation[PerformanceSummary]:
     m = "performance_summary"
     statement = analytics_sql.performance_summary(
         since=check_aware(m, "since", since),
-        symbol=codec.argument(RESULTS, "symbol", symbol, method=m),
-        strategy_type=codec.argument(RESULTS, "strategy_type", strategy_type, method=m),
-        status=codec.argument(RESULTS, "status", status, method=m),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=settings.argument(RESULTS, "status", status, method=m),
     )
     rows = yield fetch(statement, "all", custom_plan=True)
     overall = SummaryStats(0, None, None, None, None, None)

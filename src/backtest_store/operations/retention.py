@@ -8,14 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
-from backtest_store.operations.arguments import Codec, check_limit, retention
+from backtest_store.operations.arguments import StoreSettings, check_limit, retention
 from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries import writes as write_sql
 from backtest_store.tables import RESULTS
 
 
 def delete_batch(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     older_than: Any,
     symbol: str | None,
@@ -23,7 +23,7 @@ def delete_batch(
     batch_size: int,
     distributed: bool = False,
 ) -> Operation[int]:
-    arguments = retention("delete_backtests", codec, older_than, symbol, strategy_type)
+    arguments = retention("delete_backtests", settings, older_than, symbol, strategy_type)
     limit = check_limit("delete_backtests", batch_size, "batch_size")
     if not distributed:
         statement = write_sql.delete_batch(**arguments, batch_size=limit)
@@ -48,7 +48,7 @@ def is_distributed() -> Operation[bool]:
 
 
 def delete_backtests(
-    codec: Codec,
+    settings: StoreSettings,
     *,
     older_than: Any,
     symbol: str | None,
@@ -63,7 +63,7 @@ def delete_backtests(
     distributed = yield is_distributed()
     while True:
         deleted = yield delete_batch(
-            codec, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
+            settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
             batch_size=batch_size, distributed=bool(distributed),
         )  # fmt: skip
         total += deleted

@@ -20,7 +20,7 @@ from psycopg.rows import dict_row
 from backtest_store import columnar, provenance
 from backtest_store.convert import Refused, converter, not_finite
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
-from backtest_store.operations.arguments import Codec, check_id, is_series
+from backtest_store.operations.arguments import StoreSettings, check_id, is_series
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import CopyIn, Fetch, Operation, R, fetch
 from backtest_store.queries import reads as read_sql
@@ -84,7 +84,7 @@ _GIVEN: dict[tuple[str, ...], tuple[str, ...]] = {}  # (table, columns left out)
 
 
 def _insert_one(
-    codec: Codec,
+    settings: StoreSettings,
     spec: TableSpec[R],
     record: Any,
     override: dict[str, Any],
@@ -95,7 +95,7 @@ def _insert_one(
     """INSERT one record RETURNING it as stored; with ``children`` (a table, its columns
     and one array per column) their rows go in by the same statement."""
     columns = _columns_given(spec, record, override)
-    values = codec.preparer(spec, columns).row(record, None, override)
+    values = settings.preparer(spec, columns).row(record, None, override)
     # A series that comes back from jsonb exactly as sent is not sent back: a year of
     # minutes is ~9 MB each way. Any other series is returned as PostgreSQL stored it.
     echoed = {s: getattr(record, s) for s in spec.series if _reads_back_equal(getattr(record, s))}
@@ -135,13 +135,13 @@ def _reads_back_equal(series: Any) -> bool:
 
 
 def _insert_or_recognise(
-    codec: Codec, spec: TableSpec[R], record: Any, override: dict[str, Any]
+    settings: StoreSettings, spec: TableSpec[R], record: Any, override: dict[str, Any]
 ) -> Operation[tuple[R, bool]]:
     """Insert a record whose key the caller chose; if that key is stored already (an
     earlier attempt committed but its acknowledgement was lost), return the stored row
     when it is the same record, else raise ConflictError. The flag says it was inserted."""
     columns = _columns_given(spec, record, override)
-    values = codec.preparer(spec, columns).row(record, None, override)
+    values = settings.preparer(spec, columns).row(record, None, override)
     statement = write_sql.insert_returning(spec, columns, retry=True)
     row = yield Fetch(statement, values, "one", record_row(spec))
     if row is not None:
@@ -176,7 +176,7 @@ def explain_check(exc: Exception, spec: TableSpec[Any], row: dict[str, Any], *,
 
 
 def _child_rows(
-    codec: Codec,
+    settings: StoreSettings,
     spec: TableSpec[Any],
     records: Sequence[Any],
     parent_id: UUID | None,
@@ -195,7 +195,7 @@ def _child_rows(
             kind = spec.columns[name].kind
             fill[name] = uuid4 if kind == "uuid" else partial(datetime.now, UTC)
     columns = tuple(n for n in spec.column_names if n not in spec.db_filled or n in fill)
-    prep = codec.preparer(spec, columns)
+    prep = settings.preparer(spec, columns)
     parent_key = spec.parent_key
 
     def rows() -> Iterator[tuple[Any, ...]]:
@@ -218,7 +218,7 @@ def _child_rows(
 
 
 def _copy_children(
-    codec: Codec,
+    settings: StoreSettings,
     spec: TableSpec[Any],
     records: Sequence[Any],
     parent_id: UUID | None,
@@ -228,7 +228,7 @@ def _copy_children(
 ) -> Operation[int]:
     """COPY child records under parent_id; fill absent numbers from first_number."""
     columns, rows = _child_rows(
-        codec, spec, records, parent_id, number=number, first_number=first_number
+        settings, spec, records, parent_id, number=number, first_number=first_number
     )
     types = tuple(spec.columns[c].pg_type for c in columns)
     try:
@@ -244,7 +244,7 @@ def _copy_children(
 
 
 def save_backtest(
-    codec: Codec, result: BacktestResult, trades: Iterable[BacktestTrade]
+    settings: StoreSettings, result: BacktestResult, trades: Iterable[BacktestTrade]
 ) -> Operation[BacktestResult]:
     if type(result) is not BacktestResult:
         raise ValidationError(
@@ -258,18 +258,18 @@ def save_backtest(
     trade_list: list[Any] = [] if frame is not None else list(trades)
     n_trades = len(frame) if frame is not None else len(trade_list)
     override: dict[str, Any] = {"backtest_id": _key_or_new(result, "backtest_id")}
-    override.update(codec.provenance(result))
+    override.update(settings.provenance(result))
     provenance.check_tags("BacktestResult", override.get("tags", result.tags))
     provenance.check_extra_metrics("BacktestResult", result.extra_metrics)
     curve = result.equity_curve
-    if codec.fill and _field(result, "data_points") is None and is_series(curve):  # a series
+    if settings.fill and _field(result, "data_points") is None and is_series(curve):  # a series
         override["data_points"] = len(curve)
     if _field(result, "backtest_id") is None and frame is None and n_trades <= SMALL_SAVE:
-        return (yield from _insert_with_trades(codec, result, trade_list, override))
+        return (yield from _insert_with_trades(settings, result, trade_list, override))
     if _field(result, "backtest_id") is None:
-        saved = yield from _insert_one(codec, RESULTS, result, override)
+        saved = yield from _insert_one(settings, RESULTS, result, override)
     else:  # the caller chose the id: this may be the retry of a save that did commit
-        saved, inserted = yield from _insert_or_recognise(codec, RESULTS, result, override)
+        saved, inserted = yield from _insert_or_recognise(settings, RESULTS, result, override)
         if not inserted:
             stored_trades = yield fetch(write_sql.trade_count(result.backtest_id), "value")
             if stored_trades != n_trades:
@@ -281,16 +281,18 @@ def save_backtest(
             return saved
     if frame is not None:
         if n_trades:
-            yield from _copy_frame(codec, TRADES, frame, override["backtest_id"], "trade_number", 1)
+            yield from _copy_frame(
+                settings, TRADES, frame, override["backtest_id"], "trade_number", 1
+            )
     elif trade_list:
         yield from _copy_children(
-            codec, TRADES, trade_list, override["backtest_id"], number="trade_number"
+            settings, TRADES, trade_list, override["backtest_id"], number="trade_number"
         )
     return saved
 
 
 def _copy_frame(
-    codec: Codec,
+    settings: StoreSettings,
     spec: TableSpec[Any],
     frame: Any,
     parent_id: UUID,
@@ -299,36 +301,41 @@ def _copy_frame(
 ) -> Operation[int]:
     """COPY a DataFrame of child rows, validated and encoded column by column."""
     assert spec.parent_key is not None
-    if not codec.fill:  # a frame's gaps are its missing values: they take the defaults
+    if not settings.fill:  # a frame's gaps are its missing values: they take the defaults
         raise ValidationError("save_trades", "trades", "a DataFrame", "records, under fill=False",
                               problem="cannot be stored exactly as given")  # fmt: skip
     fixed = {spec.parent_key: parent_id}
-    columns = columnar.plan(spec, frame, fixed, number, codec.nonfinite)
-    stream = columnar.chunks(spec, frame, columns, fixed, number, first_number, codec.nonfinite)
+    columns = columnar.plan(spec, frame, fixed, number, settings.nonfinite)
+    stream = columnar.chunks(spec, frame, columns, fixed, number, first_number, settings.nonfinite)
     count = yield CopyIn(write_sql.copy_rows(spec, columns), (), stream, encoded=len(frame))
     return int(count)
 
 
 def _insert_with_trades(
-    codec: Codec, result: BacktestResult, trades: list[BacktestTrade], override: dict[str, Any]
+    settings: StoreSettings,
+    result: BacktestResult,
+    trades: list[BacktestTrade],
+    override: dict[str, Any],
 ) -> Operation[BacktestResult]:
     """A result and its trades in one statement: every row is validated first, then one
     round trip inserts both (a data-modifying CTE, atomic on its own)."""
     if not trades:
-        return (yield from _insert_one(codec, RESULTS, result, override, whole=True))
+        return (yield from _insert_one(settings, RESULTS, result, override, whole=True))
     trade_columns, rows = _child_rows(
-        codec, TRADES, trades, override["backtest_id"], number="trade_number"
+        settings, TRADES, trades, override["backtest_id"], number="trade_number"
     )
     arrays = [list(column) for column in zip(*rows, strict=True)]
     for i, name in enumerate(trade_columns):  # one element type per array: ints as Decimal
         if name in TRADES.numeric and int in set(map(type, arrays[i])):
             arrays[i] = [v if v is None or type(v) is Decimal else Decimal(v) for v in arrays[i]]
     children = (TRADES, trade_columns, arrays)
-    return (yield from _insert_one(codec, RESULTS, result, override, children=children, whole=True))
+    return (
+        yield from _insert_one(settings, RESULTS, result, override, children=children, whole=True)
+    )
 
 
 def save_trades(
-    codec: Codec, backtest_id: UUID | None, trades: Iterable[BacktestTrade]
+    settings: StoreSettings, backtest_id: UUID | None, trades: Iterable[BacktestTrade]
 ) -> Operation[int]:
     backtest_id = check_id("save_trades", "backtest_id", backtest_id)
     frame: Any = trades if columnar.is_frame(trades) else None
@@ -343,11 +350,13 @@ def save_trades(
     last = yield fetch(write_sql.last_trade_number(backtest_id), "value")
     if frame is not None:
         return (
-            yield from _copy_frame(codec, TRADES, frame, backtest_id, "trade_number", int(last) + 1)
+            yield from _copy_frame(
+                settings, TRADES, frame, backtest_id, "trade_number", int(last) + 1
+            )
         )
     return (
         yield from _copy_children(
-            codec,
+            settings,
             TRADES,
             trade_list,
             backtest_id,
@@ -357,13 +366,13 @@ def save_trades(
     )
 
 
-def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[OptimizationResult]:
+def _ranked(settings: StoreSettings, records: list[OptimizationResult]) -> list[OptimizationResult]:
     """Fill absent ranks by objective_value (1 = highest, ties share a rank), comparing the
     values as PostgreSQL will store them (rounded half away from zero to the column's scale).
     A non-finite objective has no rank, given or not: it is stored NULL (nonfinite="null")
     or refused."""
     column = OPTIMIZATIONS.columns["objective_value"]
-    convert = converter(column, codec.nonfinite)
+    convert = converter(column, settings.nonfinite)
     step = Decimal(10) ** -(column.scale or 0)
 
     def stored(value: Any) -> Decimal | None:
@@ -386,7 +395,7 @@ def _ranked(codec: Codec, records: list[OptimizationResult]) -> list[Optimizatio
 
 
 def _save_children(
-    codec: Codec,
+    settings: StoreSettings,
     spec: TableSpec[R],
     parent_id: UUID | None,
     records: Sequence[Any],
@@ -398,7 +407,7 @@ def _save_children(
     check_id(method, spec.parent_key or "", parent_id)
     ids = [_key_or_new(r, spec.key) for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
-    yield from _copy_children(codec, spec, with_ids, parent_id, number=number)
+    yield from _copy_children(settings, spec, with_ids, parent_id, number=number)
     statement = read_sql.get_by_keys(spec, ids, (spec.key,), parent=parent_id)
     rows = yield fetch(statement, "all", record_row(spec))
     by_key = {getattr(r, spec.key): r for r in rows}
@@ -412,16 +421,16 @@ def _replace_key(spec: TableSpec[Any], record: Any, key: UUID | None) -> Any:
 
 
 def save_optimization_results(
-    codec: Codec, backtest_id: UUID | None, results: Iterable[OptimizationResult]
+    settings: StoreSettings, backtest_id: UUID | None, results: Iterable[OptimizationResult]
 ) -> Operation[list[OptimizationResult]]:
     records = list(results)
     if not records:
         return []
-    if codec.fill and all(type(r) is OptimizationResult for r in records):  # else refused
-        records = _ranked(codec, records)
+    if settings.fill and all(type(r) is OptimizationResult for r in records):  # else refused
+        records = _ranked(settings, records)
     return (
         yield from _save_children(
-            codec,
+            settings,
             OPTIMIZATIONS,
             backtest_id,
             records,
@@ -432,14 +441,14 @@ def save_optimization_results(
 
 
 def save_walk_forward_tests(
-    codec: Codec, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
+    settings: StoreSettings, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
 ) -> Operation[list[WalkForwardTest]]:
     records = list(windows)
     if not records:
         return []
     return (
         yield from _save_children(
-            codec,
+            settings,
             WALK_FORWARD,
             parent_backtest_id,
             records,
@@ -449,8 +458,10 @@ def save_walk_forward_tests(
     )
 
 
-def save_portfolio(codec: Codec, portfolio: BacktestPortfolio) -> Operation[BacktestPortfolio]:
-    return (yield from _insert_one(codec, PORTFOLIOS, portfolio, {}, whole=True))
+def save_portfolio(
+    settings: StoreSettings, portfolio: BacktestPortfolio
+) -> Operation[BacktestPortfolio]:
+    return (yield from _insert_one(settings, PORTFOLIOS, portfolio, {}, whole=True))
 
 
 def delete_backtest(backtest_id: UUID | None) -> Operation[bool]:
