@@ -27,8 +27,9 @@ from backtest_store.operations.arguments import origin as check_origin
 from backtest_store.operations.rows import _stats_maker, record_row
 from backtest_store.operations.steps import Fetch, Operation, R, Stream, fetch
 from backtest_store.queries import analytics as analytics_sql
+from backtest_store.queries import catalog
 from backtest_store.queries import reads as read_sql
-from backtest_store.queries import writes as write_sql
+from backtest_store.queries import retention as retention_sql
 from backtest_store.queries.common import METRICS, Outcome
 from backtest_store.records import (
     BacktestPortfolio,
@@ -36,7 +37,7 @@ from backtest_store.records import (
     BacktestTrade,
     OptimizationResult,
 )
-from backtest_store.schema.version import APPLIED_SQL, CHECK_TABLE_SQL, verify_applied
+from backtest_store.schema.version import APPLIED_SQL, YOYO_MIGRATION_TABLE, verify_applied
 from backtest_store.tables import (
     OPTIMIZATIONS,
     PORTFOLIOS,
@@ -50,7 +51,7 @@ from backtest_store.tables import (
 def count_backtests(
     settings: StoreSettings, *, older_than: Any, symbol: str | None, strategy_type: str | None
 ) -> Operation[dict[str, int]]:
-    statement = write_sql.prune_counts(
+    statement = retention_sql.prune_counts(
         **retention("count_backtests", settings, older_than, symbol, strategy_type)
     )
     row = yield fetch(statement, "one", dict_row, custom_plan=True)
@@ -297,7 +298,7 @@ def iter_children(backtest_id: UUID | None, kind: str, batch_size: int) -> Strea
 
 def check_schema() -> Operation[None]:
     """Raise SchemaVersionError unless the database is at this package's last migration."""
-    exists = yield Fetch(CHECK_TABLE_SQL, None, "value")
+    exists = yield Fetch(catalog.RELATION_EXISTS, {"name": YOYO_MIGRATION_TABLE}, "value")
     applied: set[str] = set()
     if exists:
         rows = yield Fetch(APPLIED_SQL, None, "all")

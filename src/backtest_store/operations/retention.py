@@ -10,7 +10,8 @@ from typing import Any
 
 from backtest_store.operations.arguments import StoreSettings, check_limit, retention
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries import writes as write_sql
+from backtest_store.queries import catalog
+from backtest_store.queries import retention as retention_sql
 from backtest_store.tables import RESULTS
 
 
@@ -26,25 +27,25 @@ def delete_batch(
     arguments = retention("delete_backtests", settings, older_than, symbol, strategy_type)
     limit = check_limit("delete_backtests", batch_size, "batch_size")
     if not distributed:
-        statement = write_sql.delete_batch(**arguments, batch_size=limit)
+        statement = retention_sql.delete_batch(**arguments, batch_size=limit)
         count = yield fetch(statement, "rowcount", custom_plan=True)
         return int(count)
-    groups = yield fetch(write_sql.pick_batch(**arguments, batch_size=limit), "all")
+    groups = yield fetch(retention_sql.pick_batch(**arguments, batch_size=limit), "all")
     deleted = 0
     for _shard, ids in groups:  # each group's statements run on its shard alone
-        locked = yield fetch(write_sql.lock_picked(ids, **arguments), "all")
+        locked = yield fetch(retention_sql.lock_picked(ids, **arguments), "all")
         if locked:
-            count = yield fetch(write_sql.delete_ids([r[0] for r in locked]), "rowcount")
+            count = yield fetch(retention_sql.delete_ids([r[0] for r in locked]), "rowcount")
             deleted += int(count)
     return deleted
 
 
 def is_distributed() -> Operation[bool]:
     """Whether mcp_backtest_results is a distributed table (a Citus coordinator)."""
-    has_citus = yield fetch(write_sql.has_citus(), "value")
+    has_citus = yield fetch(catalog.is_citus(), "value")
     if not has_citus:
         return False
-    return bool((yield fetch(write_sql.is_distributed(RESULTS), "value")))
+    return bool((yield fetch(catalog.is_distributed(RESULTS), "value")))
 
 
 def delete_backtests(

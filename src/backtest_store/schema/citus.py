@@ -27,6 +27,7 @@ import psycopg
 import sqlparse
 from psycopg import sql
 
+from backtest_store.queries import catalog
 from backtest_store.schema import files
 from backtest_store.tables import ALL
 
@@ -39,7 +40,7 @@ def one(conn: psycopg.Connection[Any], query: str, params: Any = None) -> Any:
 
 
 def is_citus(conn: psycopg.Connection[Any]) -> bool:
-    return bool(one(conn, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')"))
+    return catalog.citus_installed(conn)
 
 
 def distributed_tables(conn: psycopg.Connection[Any]) -> dict[str, tuple[str, int, int]]:
@@ -69,7 +70,7 @@ def describe(conn: psycopg.Connection[Any]) -> str | None:
 
 def recorded(conn: psycopg.Connection[Any]) -> int | None:
     """The shard count ``distribute`` recorded, or None if it never ran here."""
-    if not one(conn, "SELECT to_regclass(%s) IS NOT NULL", (MARKER_TABLE,)):
+    if not catalog.relation_exists(conn, MARKER_TABLE):
         return None
     query = sql.SQL("SELECT shard_count FROM {}").format(sql.Identifier(MARKER_TABLE))
     return one(conn, query.as_string(None))  # type: ignore[no-any-return]

@@ -32,6 +32,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
 )
+from backtest_store.queries import catalog
 from backtest_store.schema import citus, files, sharding
 from backtest_store.schema.version import CHECKSUM_TABLE, YOYO_LOCK_TABLE, YOYO_MIGRATION_TABLE
 from backtest_store.urls import connect, redact, resolve_url, yoyo_url
@@ -153,8 +154,7 @@ def serialised(url: str, lock_wait_seconds: float) -> Iterator[psycopg.Connectio
 
 
 def table_exists(conn: psycopg.Connection[Any], name: str) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
-    return bool(row and row[0])
+    return catalog.relation_exists(conn, name)
 
 
 def _applied(conn: psycopg.Connection[Any]) -> list[str]:

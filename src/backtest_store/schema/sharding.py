@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from backtest_store.errors import DistributionError, MigrationError
+from backtest_store.queries import catalog
 from backtest_store.schema.citus import MARKER_TABLE, distributed_tables, one, recorded
 from backtest_store.tables import ALL, TableSpec
 
@@ -232,7 +233,7 @@ def run_steps(
 def finish(conn: psycopg.Connection[Any], *, progress: Callable[[str], None] | None = None) -> None:
     """On a store ``distribute`` ran on: distribute the tables that exist and are local (a
     migration recreated them after a rollback), as ``distribute`` would, in one transaction."""
-    present = [s.name for s in ALL if one(conn, "SELECT to_regclass(%s) IS NOT NULL", (s.name,))]
+    present = [s.name for s in ALL if catalog.relation_exists(conn, s.name)]
     if not present:
         return
     steps = plan_steps(conn, recorded(conn), present=present)

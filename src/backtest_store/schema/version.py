@@ -12,9 +12,6 @@ YOYO_MIGRATION_TABLE = "_yoyo_migration"
 YOYO_LOCK_TABLE = "yoyo_lock"
 CHECKSUM_TABLE = "_backtest_store_checksums"
 
-CHECK_TABLE_SQL = sql.SQL("SELECT to_regclass({}) IS NOT NULL").format(
-    sql.Literal(YOYO_MIGRATION_TABLE)
-)
 APPLIED_SQL = sql.SQL("SELECT migration_id FROM {}").format(sql.Identifier(YOYO_MIGRATION_TABLE))
 
 
