@@ -137,6 +137,9 @@ def scenario(store: Recorder) -> list[tuple[str, Any]]:
     windows = [window(n, walk_forward_id=uid("wf", n)) for n in range(3)]
     note("save_walk_forward_tests", store.save_walk_forward_tests(ids[2], windows))
     note("walk_forward_tests", store.walk_forward_tests(ids[2]))
+    for kind in ("trades", "optimizations", "walk_forward"):
+        note("iter_children", list(store.iter_children(ids[2], kind, batch_size=2)))
+    note("iter_children", list(store.iter_children(ids[0], "trades")))
     for n in range(3):
         store.save_portfolio(portfolio(portfolio_backtest_id=uid("pf", n), portfolio_name=f"p{n % 2}",
                                        backtest_date=base - timedelta(days=n)))  # fmt: skip
