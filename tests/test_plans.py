@@ -21,7 +21,7 @@ from backtest_store.operations import reads, retention
 from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
-from backtest_store.tables import RESULTS, WALK_FORWARD
+from backtest_store.tables import RESULTS
 
 CODEC = StoreSettings("refuse")
 
@@ -236,12 +236,7 @@ def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, An
     assert "mcp_optimization_results_backtest_idx" in index_names(plan)
     plan = explain(
         volume,
-        reads.children(
-            WALK_FORWARD,
-            sample["walk_forward_parent"],
-            ("test_period_start", "walk_forward_id"),
-            "walk_forward_tests",
-        ),
+        reads.children("walk_forward", sample["walk_forward_parent"], "walk_forward_tests"),
     )
     assert_index_friendly(plan)
     assert "mcp_walk_forward_tests_parent_idx" in index_names(plan)

@@ -39,7 +39,7 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, WALK_FORWARD
+from backtest_store.tables import PORTFOLIOS, RESULTS
 
 
 class AsyncBacktestStore(AsyncStoreBase):
@@ -328,10 +328,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
         """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
-        op = reads.children(
-            OPTIMIZATIONS, backtest_id, ("parameter_set", "optimization_id"),
-            "optimization_results",
-        )  # fmt: skip
+        op = reads.children("optimizations", backtest_id, "optimization_results")
         return await self._run(op, "optimization_results", read=True)
 
     async def save_walk_forward_tests(
@@ -343,10 +340,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
-        op = reads.children(
-            WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
-            "walk_forward_tests",
-        )  # fmt: skip
+        op = reads.children("walk_forward", parent_backtest_id, "walk_forward_tests")
         return await self._run(op, "walk_forward_tests", read=True)
 
     # -- portfolios ---------------------------------------------------------------

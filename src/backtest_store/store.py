@@ -38,7 +38,7 @@ from backtest_store.records import (
     WalkForwardTest,
 )
 from backtest_store.store_base import StoreBase
-from backtest_store.tables import OPTIMIZATIONS, PORTFOLIOS, RESULTS, WALK_FORWARD
+from backtest_store.tables import PORTFOLIOS, RESULTS
 
 
 class BacktestStore(StoreBase):
@@ -323,10 +323,7 @@ class BacktestStore(StoreBase):
 
     def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
         """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
-        op = reads.children(
-            OPTIMIZATIONS, backtest_id, ("parameter_set", "optimization_id"),
-            "optimization_results",
-        )  # fmt: skip
+        op = reads.children("optimizations", backtest_id, "optimization_results")
         return self._run(op, "optimization_results", read=True)
 
     def save_walk_forward_tests(
@@ -338,10 +335,7 @@ class BacktestStore(StoreBase):
 
     def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
-        op = reads.children(
-            WALK_FORWARD, parent_backtest_id, ("test_period_start", "walk_forward_id"),
-            "walk_forward_tests",
-        )  # fmt: skip
+        op = reads.children("walk_forward", parent_backtest_id, "walk_forward_tests")
         return self._run(op, "walk_forward_tests", read=True)
 
     # -- portfolios ---------------------------------------------------------------

@@ -244,7 +244,7 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
     out.print(f"skill or selection: {escape(judged.verdict)}")
     if optimizations:
         _optimization_table(optimizations[:20], len(optimizations), wide,
-                            judged.trial_p_values)  # fmt: skip
+                            judged.trial_p_values, judged.alpha)  # fmt: skip
     if windows:
         texts, shared = differing([w.optimal_parameters for w in windows])
         table = Table(title=f"walk-forward: {len(windows)} windows"
@@ -262,10 +262,11 @@ def _show_table(result: BacktestResult, tally: dict[str, int], optimizations: li
 
 
 def _optimization_table(best: list[Any], count: int, wide: bool,
-                        p_values: dict[Any, float | None] | None = None) -> None:  # fmt: skip
+                        p_values: dict[Any, float | None] | None = None,
+                        alpha: float = 0.05) -> None:  # fmt: skip
     """The best parameter sets: each a line, its parameters as ``fast=10`` (only those
     that differ: the title says what they share), headers whole; ``p``: each set's
-    Sharpe ratio tested against the grid's hurdle SR0, ``*`` where below 0.05."""
+    Sharpe ratio tested against the grid's hurdle SR0, ``*`` where below ``alpha``."""
     p_values = p_values or {}
     texts, shared = _parameters([o.parameters for o in best], wide)
     columns = [Col("rank"), Col("parameters", 9, text=True),
@@ -273,15 +274,16 @@ def _optimization_table(best: list[Any], count: int, wide: bool,
                Col("sharpe_ratio", 4, right=True), Col("total_return", 3, right=True),
                Col("p", 6, right=True)]  # fmt: skip
     cells = [[str(o.rank), params, o.objective_function or "", number(o.objective_value),
-              number(o.sharpe_ratio), percent(o.total_return), _p(p_values.get(o.optimization_id))]
+              number(o.sharpe_ratio), percent(o.total_return),
+              _p(p_values.get(o.optimization_id), alpha)]
              for o, params in zip(best, texts, strict=True)]  # fmt: skip
     print_table(f"optimization: {count} parameter sets, best {len(best)} first (p: against "
                 "the hurdle of the whole grid; * significant)", columns, cells, wide=wide,
                 shared=shared)  # fmt: skip
 
 
-def _p(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}" + (" *" if value < 0.05 else "")
+def _p(value: float | None, alpha: float) -> str:
+    return "" if value is None else f"{value:.3f}" + (" *" if value < alpha else "")
 
 
 def trades(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import assessment
-from backtest_store.assessment import Assessment
 from backtest_store.errors import NotFoundError, ValidationError
 from backtest_store.operations import reads
 from backtest_store.operations.arguments import MAX_LIMIT, StoreSettings, check_id
@@ -18,7 +17,7 @@ from backtest_store.queries import experiments as experiments_sql
 from backtest_store.queries import reads as read_sql
 from backtest_store.queries.common import Statement
 from backtest_store.records import BacktestResult, OptimizationResult, WalkForwardTest
-from backtest_store.tables import OPTIMIZATIONS, RESULTS, WALK_FORWARD
+from backtest_store.tables import OPTIMIZATIONS, RESULTS
 
 MAX_BLOCKS = 24  # C(24, 12) = 2,704,156 splits: the most a call may ask for
 
@@ -53,16 +52,9 @@ def backtest_inputs(backtest_id: UUID | None, alpha: float) -> Operation[Backtes
     result = yield fetch(read_sql.get_by_key(RESULTS, the_id), "one", record_row(RESULTS))
     if result is None:
         raise NotFoundError(f"no backtest {the_id}")
-    grid = yield from reads.children(OPTIMIZATIONS, the_id, ("parameter_set", "optimization_id"),
-                                     m)  # fmt: skip
-    windows = yield from reads.children(WALK_FORWARD, the_id,
-                                        ("test_period_start", "walk_forward_id"), m)  # fmt: skip
+    grid = yield from reads.children("optimizations", the_id, m)
+    windows = yield from reads.children("walk_forward", the_id, m)
     return result, grid, windows, alpha
-
-
-def assess(backtest_id: UUID | None, alpha: float) -> Operation[Assessment]:
-    result, grid, windows, alpha = yield from backtest_inputs(backtest_id, alpha)
-    return assessment.assess_backtest(result, grid, windows, alpha)
 
 
 def experiment_inputs(
@@ -139,7 +131,8 @@ def record_assessment(
     m = "record_assessment"
     if not isinstance(overwrite, bool):
         raise ValidationError(m, "overwrite", overwrite, "True or False")
-    found = yield from assess(backtest_id, alpha)
+    result, grid_rows, windows, alpha = yield from backtest_inputs(backtest_id, alpha)
+    found = assessment.assess_backtest(result, grid_rows, windows, alpha)
     the_id = found.backtest_id
     grid = {k: v for k, v in found.trial_p_values.items()}
     ids = list(grid)
@@ -150,8 +143,6 @@ def record_assessment(
             "overwrite": overwrite, "ids": ids, "p_values": p_values,
             "significant": [None if p is None else p < found.alpha for p in p_values],
             "backtest_id": the_id}), "rowcount")  # fmt: skip
-    windows = yield from reads.children(WALK_FORWARD, the_id,
-                                        ("test_period_start", "walk_forward_id"), m)  # fmt: skip
     judged = 0
     wf = found.walk_forward
     if windows and wf is not None:

@@ -176,9 +176,20 @@ def best_parameters(backtest_id: UUID | None, limit: int) -> Operation[list[Opti
     return list(rows)
 
 
-def children(
-    spec: TableSpec[R], parent_id: UUID | None, order_by: tuple[str, ...], method: str
-) -> Operation[list[R]]:
+ChildKind = Literal["trades", "optimizations", "walk_forward"]
+
+# Each child table of a backtest as ``iter_children`` names it, with a total order on its
+# rows (ending in the key): exporting the same rows writes the same bytes.
+CHILDREN: dict[str, tuple[TableSpec[Any], tuple[str, ...]]] = {
+    "trades": (TRADES, ("entry_date", "trade_number", "trade_id")),
+    "optimizations": (OPTIMIZATIONS, ("parameter_set", "optimization_id")),
+    "walk_forward": (WALK_FORWARD, ("test_period_start", "walk_forward_id")),
+}
+
+
+def children(kind: ChildKind, parent_id: UUID | None, method: str) -> Operation[list[Any]]:
+    """Every row of one child table of a backtest, in its total order (``CHILDREN``)."""
+    spec, order_by = CHILDREN[kind]
     check_id(method, spec.parent_key or "", parent_id)
     rows = yield fetch(read_sql.children(spec, parent_id, order_by), "all", record_row(spec))
     return list(rows)
@@ -270,17 +281,6 @@ def iter_trades(backtest_id: UUID | None, batch_size: int) -> Stream:
     batch_size = check_limit("iter_trades", batch_size, "batch_size")
     statement = read_sql.trades(backtest_id, "all")
     return Stream(statement.sql, statement.params, record_row(TRADES), batch_size)
-
-
-ChildKind = Literal["trades", "optimizations", "walk_forward"]
-
-# Each child table of a backtest as ``iter_children`` names it, with a total order on its
-# rows (ending in the key): exporting the same rows writes the same bytes.
-CHILDREN: dict[str, tuple[TableSpec[Any], tuple[str, ...]]] = {
-    "trades": (TRADES, ("entry_date", "trade_number", "trade_id")),
-    "optimizations": (OPTIMIZATIONS, ("parameter_set", "optimization_id")),
-    "walk_forward": (WALK_FORWARD, ("test_period_start", "walk_forward_id")),
-}
 
 
 def iter_children(backtest_id: UUID | None, kind: str, batch_size: int) -> Stream:
