@@ -1334,12 +1334,6 @@ CREATE INDEX mcp_backtest_results_calmar_idx ON public.mcp_backtest_results USIN
 CREATE INDEX mcp_backtest_results_code_version_date_idx ON public.mcp_backtest_results USING btree (code_version, backtest_date, backtest_id);
 
 --
--- Name: mcp_backtest_results_data_fingerprint_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX mcp_backtest_results_data_fingerprint_idx ON public.mcp_backtest_results USING btree (data_fingerprint);
-
---
 -- Name: mcp_backtest_results_date_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1380,6 +1374,12 @@ CREATE INDEX mcp_backtest_results_profit_factor_idx ON public.mcp_backtest_resul
 --
 
 CREATE INDEX mcp_backtest_results_run_by_date_idx ON public.mcp_backtest_results USING btree (run_by, backtest_date, backtest_id);
+
+--
+-- Name: mcp_backtest_results_same_run_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX mcp_backtest_results_same_run_idx ON public.mcp_backtest_results USING btree (data_fingerprint, jsonb_hash(parameters));
 
 --
 -- Name: mcp_backtest_results_sharpe_idx; Type: INDEX; Schema: public; Owner: -

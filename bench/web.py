@@ -78,17 +78,24 @@ async def pages(
         return (await s.get_backtest(one), await s.get_trades(one),
                 await s.optimization_results(one), await s.walk_forward_tests(one))  # fmt: skip
 
+    def listed(**arguments: Any) -> Reads:
+        """A list page's reads: a page of rows, and how many repeats each shown row has."""
+
+        async def reads(s: AsyncBacktestStore) -> Any:
+            rows = await s.browse_backtests(limit=51, **arguments)
+            return rows, await s.duplicate_counts(rows[:50])
+
+        return reads
+
     async def compare(s: AsyncBacktestStore) -> Any:
         return await s.compare_backtests(five), [await s.get_backtest(i) for i in five]
 
     return {
-        "list, newest first": ("/", lambda s: s.browse_backtests(limit=51)),
-        "list, page 1,000": (f"/?after={cursor}", lambda s: s.browse_backtests(after=after, limit=51)),
-        "list, by Sharpe ratio": ("/?sort=sharpe_ratio",
-                                  lambda s: s.browse_backtests(sort="sharpe_ratio", limit=51)),
+        "list, newest first": ("/", listed()),
+        "list, page 1,000": (f"/?after={cursor}", listed(after=after)),
+        "list, by Sharpe ratio": ("/?sort=sharpe_ratio", listed(sort="sharpe_ratio")),
         "list, filtered": ("/?symbol=S1,S2&where=sharpe_ratio+%3E%3D+1",
-                           lambda s: s.browse_backtests(symbols=["S1", "S2"], limit=51,
-                                                        ranges=[("sharpe_ratio", ">=", 1)])),
+                           listed(symbols=["S1", "S2"], ranges=[("sharpe_ratio", ">=", 1)])),
         "tearsheet": (f"/backtests/{one}", tearsheet),
         "compare (5)": ("/compare?ids=" + ",".join(map(str, five)), compare),
         "summary (kept)": ("/summary", lambda s: s.performance_summary()),

@@ -183,19 +183,21 @@ def test_foreign_keys_cascade(conn: psycopg.Connection[Any]) -> None:
 
 
 INDEXES_SQL = """
-SELECT i.relname, t.relname, array_agg(a.attname ORDER BY k.ord), ix.indisunique,
+SELECT i.relname, t.relname,
+       array_agg(coalesce(a.attname, pg_get_indexdef(ix.indexrelid, k.ord::int, true))
+                 ORDER BY k.ord), ix.indisunique,
        am.amname, ix.indpred IS NULL
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_class t ON t.oid = ix.indrelid
 JOIN pg_am am ON am.oid = i.relam
 CROSS JOIN unnest(ix.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum  -- 0: an expression
 WHERE t.relname LIKE 'mcp\\_%%' AND NOT ix.indisprimary
 GROUP BY i.relname, t.relname, ix.indisunique, am.amname, ix.indpred
 """
 
-# Indexes that 0008 and 0012 add for the DAO's queries (never replacing the seed's): name -> (table,
+# Indexes that 0008, 0012 and 0013 add for the DAO's queries (never replacing the seed's): name -> (table,
 # columns, access method).
 _R, _P = "mcp_backtest_results", "mcp_backtest_portfolios"
 ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], str]] = {
@@ -225,8 +227,10 @@ ADDED_INDEXES: dict[str, tuple[str, tuple[str, ...], str]] = {
         )
         for column in ("experiment", "run_by", "code_version")
     },
-    "mcp_backtest_results_data_fingerprint_idx": (_R, ("data_fingerprint",), "btree"),
     "mcp_backtest_results_tags_idx": (_R, ("tags",), "gin"),
+    # 0013: the runs that are the same run (in place of 0012's index on data_fingerprint)
+    "mcp_backtest_results_same_run_idx": (_R, ("data_fingerprint", "jsonb_hash(parameters)"),
+                                          "btree"),
 }  # fmt: skip
 
 
@@ -241,6 +245,8 @@ def test_all_twenty_seed_indexes_with_names_and_column_order(conn: psycopg.Conne
     assert extra == set(ADDED_INDEXES), (
         "an index exists that neither the seed nor a migration names"
     )
+    for name, (table, columns, method) in ADDED_INDEXES.items():
+        assert live[name][:2] == (table, columns) and live[name][3] == method, name
 
 
 def test_every_table_and_column_is_documented(conn: psycopg.Connection[Any]) -> None:

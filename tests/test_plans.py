@@ -127,7 +127,7 @@ def test_list_backtests_page_1000_reads_as_little_as_page_1(
         ),
         (
             {"origin": {"data_fingerprint": "sha256:" + md5(b"bars 7 7").hexdigest()}},
-            "mcp_backtest_results_data_fingerprint_idx",
+            "mcp_backtest_results_same_run_idx",  # its leading column (0013)
         ),
         # jsonb containment has no statistics: the planner takes the GIN index or walks the
         # date index, by its run's estimate; either way it stops early (checked above)

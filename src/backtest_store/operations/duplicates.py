@@ -48,10 +48,10 @@ def duplicate_counts(results: Iterable[BacktestResult]) -> Operation[dict[UUID, 
             raise ValidationError("duplicate_counts", "results", r, "BacktestResult records")
         the_id = check_id("duplicate_counts", "backtest_id", r.backtest_id)
         keyed[the_id] = _key(getattr(r, c) for c in duplicates_sql.KEY)
-    fingerprints = sorted({k[4] for k in keyed.values() if k[4] is not None})
-    if not fingerprints:
+    ids = [i for i, k in keyed.items() if k[4] is not None]
+    if not ids:
         return {}
-    found: list[Any] = yield fetch(duplicates_sql.counts(fingerprints), "all", custom_plan=True)
+    found: list[Any] = yield fetch(duplicates_sql.counts(ids), "all")
     many = {_key(row[:-1]): row[-1] for row in found}
     return {i: many[k] - 1 for i, k in keyed.items() if k in many}
 

@@ -1,12 +1,13 @@
 """The statements that find duplicate runs: runs of the same strategy, parameters, period,
 data fingerprint and code version (a run without a fingerprint has no duplicate: nothing
-says its data was the same). Single-table GROUP BYs, as Citus runs them too."""
+says its data was the same)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from uuid import UUID
 
-from pypika import Order, PostgreSQLQuery
+from pypika import AliasedQuery, Order, PostgreSQLQuery, Table
 from pypika import functions as fn
 from pypika.terms import Function
 
@@ -20,21 +21,37 @@ KEY = ("strategy_type", "parameters", "start_date", "end_date", "data_fingerprin
 
 @lru_cache(maxsize=1)
 def _counts_sql() -> str:
-    t = RESULTS.table
-    key = [column_of(t, c) for c in KEY]
-    query = (
+    t, r = RESULTS.table, Table(RESULTS.name, alias="r")
+    shown = (
         PostgreSQLQuery.from_(t)
+        .select(t.data_fingerprint, t.parameters)
+        .distinct()
+        .where(t.backtest_id == Function("ANY", param("ids")))
+        .where(t.data_fingerprint.notnull())
+    )
+    s = AliasedQuery("shown")
+    key = [column_of(r, c) for c in KEY]
+    # each shown run is one probe of mcp_backtest_results_same_run_idx (0013); the
+    # parameters' hash narrows, their equality decides
+    query = (
+        PostgreSQLQuery.with_(shown, "shown")
+        .from_(r)
+        .join(s)
+        .on((r.data_fingerprint == s.data_fingerprint)
+            & (Function("jsonb_hash", r.parameters) == Function("jsonb_hash", s.parameters))
+            & (r.parameters == s.parameters))
         .select(*key, fn.Count("*"))
-        .where(column_of(t, "data_fingerprint") == Function("ANY", param("fingerprints")))
         .groupby(*key)
         .having(fn.Count("*") > 1)
-    )
+    )  # fmt: skip
     return render(query)
 
 
-def counts(fingerprints: list[str]) -> Statement:
-    """Each key among runs of these fingerprints that more than one run has, and how many."""
-    return Statement(_counts_sql(), {"fingerprints": fingerprints})
+def counts(ids: list[UUID]) -> Statement:
+    """Each key that more than one run has, among the keys of the runs of these ids that
+    have a fingerprint, and how many runs have it (a key not among theirs may come too,
+    if it shares a fingerprint and the parameters' hash)."""
+    return Statement(_counts_sql(), {"ids": ids})
 
 
 @lru_cache(maxsize=1)
