@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,80 @@ def test_dev_code_is_in_one_place_that_the_others_import() -> None:
             if n & {"tests", "bench", "tools"}} == {}  # fmt: skip
     for folder in ("bench", "tools"):
         assert {p: n for p, n in imported(folder).items() if "tests" in n} == {}
+
+
+# Text that is a SQL statement or clause, as a built string's constant parts show it
+SQL_TEXT = re.compile(
+    r"\bSELECT\b.*\bFROM\b|\bINSERT INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE FROM\b"
+    r"|\b(CREATE|ALTER|DROP)\s+(TABLE|INDEX|VIEW|FUNCTION|TRIGGER)\b|\bUNION ALL\b"
+    r"|\bWITH\s+\w+\s+AS\s*\(|\bCASE WHEN\b|\bIS NOT DISTINCT FROM\b|\bCOPY\s+\S+"
+    r"|\bGROUP BY\b|\bORDER BY\b|\bWHERE\b",
+    re.S,
+)
+
+
+def sql_made_by_formatting(source: str) -> list[tuple[int, str]]:
+    """Where ``source`` builds SQL text by string formatting: an f-string, ``%``, ``+``,
+    ``str.format`` or ``str.join`` on text that reads as SQL, and any ``get_sql`` (a
+    custom pypika term writes its SQL by hand)."""
+
+    def text(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+        return None
+
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        parts: list[ast.AST] = []
+        if isinstance(node, ast.JoinedStr) and any(
+            isinstance(v, ast.FormattedValue) for v in node.values
+        ):
+            parts = [node]
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod | ast.Add):
+            parts = [node.left, node.right]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in ("format", "join")):  # fmt: skip
+            parts = [node.func.value]
+        elif isinstance(node, ast.FunctionDef) and node.name == "get_sql":
+            found.append((node.lineno, "get_sql"))
+        for part in parts:
+            written = text(part)
+            if written and SQL_TEXT.search(written):
+                found.append((getattr(node, "lineno", 0), written[:60]))
+    return found
+
+
+def test_the_sql_finder_finds_sql_made_by_formatting() -> None:
+    made = sql_made_by_formatting(
+        'a = f"SELECT {x} FROM t"\n'
+        'b = "DELETE FROM %s" % t\n'
+        'c = "SELECT * FROM " + t\n'
+        'd = "UPDATE {} SET a = 1".format(t)\n'
+        'e = " UNION ALL ".join(parts)\n'
+        "class T:\n    def get_sql(self): ...\n"
+    )
+    assert [line for line, _ in made] == [1, 2, 3, 4, 5, 7]
+    assert (
+        sql_made_by_formatting(
+            'sql.SQL("SELECT {} FROM t").format(sql.Identifier(n))\n'  # composed, not formatted
+            'm = f"SHARE UPDATE EXCLUSIVE on {table}"\n'
+            'q = "SELECT a FROM t WHERE b = %s"\n'
+        )
+        == []
+    )
+
+
+def test_no_sql_is_made_by_string_formatting_in_the_package() -> None:
+    """Statements are pypika's, and psycopg.sql composes where identifiers or COPY need
+    it: no module writes SQL text by formatting strings."""
+    made = {
+        name: found
+        for name, path in modules().items()
+        if (found := sql_made_by_formatting(path.read_text(encoding="utf-8")))
+    }
+    assert made == {}
 
 
 def test_no_module_is_over_500_lines_but_the_generated_ones() -> None:

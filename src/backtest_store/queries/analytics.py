@@ -7,10 +7,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pypika import Order, PostgreSQLQuery
+from pypika import AliasedQuery, Field, Order, PostgreSQLQuery
 from pypika import analytics as an
 from pypika import functions as fn
-from pypika.terms import Function, Term
+from pypika.queries import QueryBuilder
+from pypika.terms import Case, Function, NullValue, Star, Term, ValueWrapper
 
 from backtest_store.queries.common import (
     METRICS,
@@ -43,30 +44,13 @@ def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
         rank = rank.orderby(column.isnull())
         rank = rank.orderby(column, order=Order.desc if METRICS[metric] == "desc" else Order.asc)
         terms.append(column.as_(metric))
-        terms.append(_CaseNull(column, rank).as_(f"{metric}_rank"))
+        terms.append(Case().when(column.isnull(), NullValue()).else_(rank).as_(f"{metric}_rank"))
     query = (
         PostgreSQLQuery.from_(t)
         .select(*terms)
         .where(t.backtest_id == Function("ANY", param("ids")))
     )
     return render(query)
-
-
-class _CaseNull(Term):
-    """CASE WHEN <column> IS NULL THEN NULL ELSE <value> END."""
-
-    def __init__(self, column: Term, value: Term, alias: str | None = None) -> None:
-        super().__init__(alias=alias)
-        self.column = column
-        self.value = value
-
-    def get_sql(self, **kwargs: Any) -> str:
-        inner = (
-            f"CASE WHEN {self.column.get_sql(**kwargs)} IS NULL THEN NULL "
-            f"ELSE {self.value.get_sql(**kwargs)} END"
-        )
-        alias = kwargs.get("with_alias") and self.alias
-        return f'{inner} "{self.alias}"' if alias else inner
 
 
 def performance_summary(
@@ -89,14 +73,36 @@ def performance_summary(
 # over their count, which is how PostgreSQL's avg(numeric) computes it (numeric_avg
 # divides the same sum by the same count), so the figures are the same to the last digit.
 _MEANS = ("total_return", "sharpe_ratio", "win_rate")
-_ROLL_UP = """
-SELECT {by_strategy} AS by_strategy, {by_symbol} AS by_symbol, {strategy} AS strategy_type,
-       {symbol} AS symbol, COALESCE(sum(n), 0)::bigint AS count,
-       sum(sum_total_return) / NULLIF(sum(n_total_return), 0) AS mean_return,
-       max(best_return) AS best_return, min(worst_return) AS worst_return,
-       sum(sum_sharpe_ratio) / NULLIF(sum(n_sharpe_ratio), 0) AS mean_sharpe,
-       sum(sum_win_rate) / NULLIF(sum(n_win_rate), 0) AS mean_win_rate
-FROM pairs{group}"""
+
+
+def _rolled_up(pairs: AliasedQuery, strategy: bool, symbol: bool) -> QueryBuilder:
+    """One grouping of the summary, rolled up from the pairs: per strategy, per symbol, or
+    overall (neither)."""
+    cast: Any = fn.Cast  # untyped in pypika
+    coalesce: Any = fn.Coalesce
+
+    def mean(name: str) -> Term:
+        return fn.Sum(Field(f"sum_{name}", table=pairs)) / fn.NullIf(  # type: ignore[no-untyped-call]
+            fn.Sum(Field(f"n_{name}", table=pairs)), 0)  # fmt: skip
+
+    by_strategy, by_symbol = Field("strategy_type", table=pairs), Field("symbol", table=pairs)
+    query = PostgreSQLQuery.from_(pairs).select(
+        ValueWrapper(0 if strategy else 1).as_("by_strategy"),
+        ValueWrapper(0 if symbol else 1).as_("by_symbol"),
+        (by_strategy if strategy else NullValue()).as_("strategy_type"),
+        (by_symbol if symbol else NullValue()).as_("symbol"),
+        cast(coalesce(fn.Sum(Field("n", table=pairs)), 0), "bigint").as_("count"),
+        mean("total_return").as_("mean_return"),
+        fn.Max(Field("best_return", table=pairs)).as_("best_return"),
+        fn.Min(Field("worst_return", table=pairs)).as_("worst_return"),
+        mean("sharpe_ratio").as_("mean_sharpe"),
+        mean("win_rate").as_("mean_win_rate"),
+    )
+    if strategy:
+        query = query.groupby(by_strategy)
+    if symbol:
+        query = query.groupby(by_symbol)
+    return query
 
 
 @lru_cache(maxsize=16)
@@ -113,15 +119,10 @@ def _performance_summary_sql(present: frozenset[str]) -> str:
         pairs = pairs.where(t.backtest_date >= param("since"))
     pairs = equal_filters(RESULTS, pairs, present, ("symbol", "strategy_type", "status"))
     pairs = pairs.groupby(t.strategy_type, t.symbol)
+    named = AliasedQuery("pairs")
     groupings = (
-        _ROLL_UP.format(by_strategy=1, by_symbol=1, strategy="NULL", symbol="NULL", group=""),
-        _ROLL_UP.format(
-            by_strategy=0, by_symbol=1, strategy="strategy_type", symbol="NULL",
-            group=" GROUP BY strategy_type",
-        ),
-        _ROLL_UP.format(
-            by_strategy=1, by_symbol=0, strategy="NULL", symbol="symbol",
-            group=" GROUP BY symbol",
-        ),
-    )  # fmt: skip
-    return f"WITH pairs AS ({render(pairs)})" + "\nUNION ALL".join(groupings)
+        _rolled_up(named, strategy=False, symbol=False)
+        .union_all(_rolled_up(named, strategy=True, symbol=False))
+        .union_all(_rolled_up(named, strategy=False, symbol=True))
+    )
+    return render(PostgreSQLQuery.with_(pairs, "pairs").from_(groupings).select(Star()))

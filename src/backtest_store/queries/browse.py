@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pypika import Criterion, Field, Order, Parameter, PostgreSQLQuery, Tuple
+from pypika import Criterion, Field, Order, PostgreSQLQuery, Tuple
 from pypika.queries import QueryBuilder
 from pypika.terms import Function, Term, ValueWrapper
 
@@ -120,18 +120,17 @@ def _browse_sql(shape: Shape, with_series: bool) -> str:
             return render(query.orderby(t.backtest_date, key, order=order).limit(param("limit")))
         branches = []
         for n in range(1, shape.symbols + 1):
-            query = _filtered(shape, with_series, Parameter(f"(%(symbols)s::text[])[{n}]"))
+            query = _filtered(shape, with_series, param(f"symbol_{n}"))
             if shape.direction:
                 query = query.where(_beyond(shape, (t.backtest_date, key), forwards))
-            query = query.orderby(t.backtest_date, key, order=order).limit(param("limit"))
-            branches.append(f"({render(query)})")
+            branches.append(query.orderby(t.backtest_date, key, order=order).limit(param("limit")))
         if len(branches) == 1:
-            return branches[0][1:-1]
-        way = "DESC" if order is Order.desc else "ASC"
-        return (
-            f"SELECT page.* FROM ({' UNION ALL '.join(branches)}) page "  # noqa: S608
-            f"ORDER BY page.backtest_date {way}, page.backtest_id {way} LIMIT %(limit)s"
-        )
+            return render(branches[0])
+        merged: Any = branches[0]  # a QueryBuilder, then pypika's _SetOperation
+        for branch in branches[1:]:
+            merged = merged.union_all(branch)
+        return render(merged.orderby(Field("backtest_date"), Field("backtest_id"), order=order)
+                      .limit(param("limit")))  # fmt: skip
     metric: Any = column_of(t, shape.sort)
     having = _filtered(shape, with_series).where(metric < NAN)
     lacking = _filtered(shape, with_series).where(metric.isnull() | (metric == NAN))
@@ -168,4 +167,6 @@ def browse_backtests(
     bound = dict(params)
     for n, value in enumerate(cursor):
         bound[f"cursor_{n}"] = value
+    for n, value in enumerate(params.get("symbols") or (), start=1):
+        bound[f"symbol_{n}"] = value  # each symbol's own page (_browse_sql)
     return Statement(_browse_sql(shape, with_series), bound)

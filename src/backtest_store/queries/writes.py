@@ -10,8 +10,9 @@ from typing import Any
 from psycopg import sql
 from pypika import Parameter, PostgreSQLQuery
 from pypika import functions as fn
+from pypika.enums import Comparator
 from pypika.functions import Cast
-from pypika.terms import Term
+from pypika.terms import BasicCriterion, Term
 
 from backtest_store.queries.common import Statement, column_of, param, render
 from backtest_store.tables import (
@@ -49,16 +50,15 @@ def insert_returning(
     return render(query.returning(*(column_of(t, c) for c in back)))
 
 
-class _NotDistinct(Term):
-    """<left> IS NOT DISTINCT FROM <right>: equality where NULL equals NULL."""
+class _Distinctness(Comparator):
+    """pypika's comparison for equality where NULL equals NULL."""
 
-    def __init__(self, left: Term, right: Term, alias: str | None = None) -> None:
-        super().__init__(alias=alias)
-        self.left, self.right = left, right
+    not_distinct = " IS NOT DISTINCT FROM "
 
-    def get_sql(self, **kwargs: Any) -> str:
-        sql_ = f"{self.left.get_sql(**kwargs)} IS NOT DISTINCT FROM {self.right.get_sql(**kwargs)}"
-        return f'{sql_} "{self.alias}"' if kwargs.get("with_alias") and self.alias else sql_
+
+def _not_distinct(left: Term, right: Term) -> Term:
+    """<left> IS NOT DISTINCT FROM <right>."""
+    return BasicCriterion(_Distinctness.not_distinct, left, right)
 
 
 @lru_cache(maxsize=64)
@@ -71,7 +71,7 @@ def same_as_stored(spec: TableSpec[Any], columns: tuple[str, ...]) -> str:
     t = spec.table
     cast: Any = Cast  # untyped in pypika
     checks = [
-        _NotDistinct(cast(Parameter("%s"), spec.columns[c].sql_type), column_of(t, c)).as_(c)
+        _not_distinct(cast(Parameter("%s"), spec.columns[c].sql_type), column_of(t, c)).as_(c)
         for c in columns
     ]
     query = (

@@ -39,12 +39,12 @@ from backtest_store.urls import connect, redact, resolve_url, yoyo_url
 
 # Key of the session-level advisory lock that serialises migration runs.
 _ADVISORY_LOCK_KEY = 0x6274_7374_6F72_65  # "btstore"
-_CREATE_CHECKSUM_TABLE = f"""
-CREATE TABLE IF NOT EXISTS {CHECKSUM_TABLE} (
+_CREATE_CHECKSUM_TABLE = sql.SQL("""
+CREATE TABLE IF NOT EXISTS {} (
     migration_id text PRIMARY KEY,
     sha256 text NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now()
-)"""
+)""").format(sql.Identifier(CHECKSUM_TABLE))
 
 
 _EXISTS_SQL = {
