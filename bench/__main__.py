@@ -4,7 +4,7 @@
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
-README's performance table (bench/readme.py). Sections, each
+docs/performance.md's table (bench/readme.py). Sections, each
 with its ``bench_*`` and ``report_*``: data (the rows), harness (server, timers, spreads),
 ingest, saves, memory, reads, adopt, web, mcp, assess; this module only parses the arguments. Databases bt_bench, bt_bench_volume and the
 adopt copies are (re)created on the DATABASE_URL server.
@@ -149,7 +149,9 @@ def main() -> None:
         print(f"\nfigures: {out.relative_to(ROOT)}")
         return
     readme.write(figures)
-    print(f"\nfigures: {out.relative_to(ROOT)}, {readme.LATEST.relative_to(ROOT)}; README updated")
+    print(
+        f"\nfigures: {out.relative_to(ROOT)}, {readme.LATEST.relative_to(ROOT)}; docs/performance.md updated"
+    )
 
 
 if __name__ == "__main__":

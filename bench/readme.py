@@ -1,7 +1,7 @@
-"""The README's performance table, written from one ``make bench`` run's figures.
+"""docs/performance.md's table, written from one ``make bench`` run's figures.
 
 ``make bench`` saves its figures to ``bench/results/latest.json`` (kept in git) and
-rewrites the table between the markers below; tests/test_readme.py holds the README's
+rewrites the table between the markers below; tests/test_readme.py holds the page's
 table equal to ``table(latest.json)``, so the table is always one run's figures.
 """
 
@@ -108,8 +108,8 @@ def table(f: dict[str, Any]) -> str:
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-def write(figures: dict[str, Any], readme: Path = ROOT / "README.md") -> None:
-    """Save the figures as latest.json and put their table into the README."""
+def write(figures: dict[str, Any], readme: Path = ROOT / "docs" / "performance.md") -> None:
+    """Save the figures as latest.json and put their table into docs/performance.md."""
     figures = json.loads(json.dumps(figures, default=str))  # as the JSON reads back
     LATEST.parent.mkdir(exist_ok=True)
     LATEST.write_text(json.dumps(figures, indent=2) + "\n")
@@ -119,6 +119,6 @@ def write(figures: dict[str, Any], readme: Path = ROOT / "README.md") -> None:
     readme.write_text(f"{head}{START}\n{table(figures)}\n{END}{tail}")
 
 
-def current(readme: Path = ROOT / "README.md") -> str:
-    """The table the README holds now."""
+def current(readme: Path = ROOT / "docs" / "performance.md") -> str:
+    """The table docs/performance.md holds now."""
     return readme.read_text().split(START, 1)[1].split(END, 1)[0].strip()

@@ -143,11 +143,12 @@ def test_each_later_migration_upgrades_an_adopted_database_and_a_fresh_one(
 
 
 def test_the_readme_adopt_commands_run_as_written(legacy_url: str) -> None:
-    """The shell block of the README's adoption section, line by line, on a legacy database."""
+    """The shell block of docs/operations.md's adoption section, line by line, on a legacy
+    database."""
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("### Adopting a database the Alembic revision made", 1)[1]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "operations.md").read_text()
+    section = page.split("## Adopting a database the Alembic revision made", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
     assert block is not None
     commands = [line.split("#", 1)[0].split() for line in block.group(1).splitlines()]

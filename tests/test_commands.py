@@ -269,11 +269,11 @@ def test_units_come_from_the_schema_comments() -> None:
 
 
 def test_the_readme_commands_run_as_written(filled: tuple[str, list[Any]], tmp_path: Path) -> None:
-    """The shell block of the README's "Looking at results", run by bash as it is."""
+    """The shell block of docs/cli.md ("Looking at results"), run by bash as it is."""
     import re
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("## Looking at results", 1)[1]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text()
+    section = page.split("# Looking at results", 1)[1]
     block = re.search(r"```sh\n(.*?)```", section, flags=re.S)
     assert block is not None
     url, _ = filled

@@ -273,6 +273,16 @@ def test_the_record_tests_pass_under_python_O() -> None:
     assert " passed" in done.stdout and " failed" not in done.stdout
 
 
+def test_the_readme_is_a_newcomer_s_page_and_the_rest_is_in_docs() -> None:
+    """Within 400 lines: the two commands, the API by example, the map, and a link to each
+    page of docs/ (operations, Citus, the web view, failures, performance live there)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme.count("\n") <= 400
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", readme))
+    assert linked == pages
+
+
 def test_the_readme_map_names_files_that_exist_and_every_module_of_the_package() -> None:
     """README's "What is where" names real paths, and leaves no module of the package out."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

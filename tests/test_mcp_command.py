@@ -239,7 +239,7 @@ def test_a_short_token_is_refused(tmp_path: Path, db_url: str,
     assert "at least 16" in capsys.readouterr().err
 
 
-# -- the configurations that README.md and docs/mcp.md give ------------------------------
+# -- the configurations that docs/web.md and docs/mcp.md give ----------------------------
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -259,7 +259,7 @@ def mcp_arguments(words: list[str]) -> argparse.Namespace:
 async def test_the_claude_desktop_configuration_starts_the_server(db_url: str) -> None:
     """Both pages' JSON, run as Claude Desktop runs it (its DATABASE_URL pointed at the
     test's database): the client lists the tools."""
-    configs = [json.loads(b) for page in (ROOT / "README.md", ROOT / "docs" / "mcp.md")
+    configs = [json.loads(b) for page in (ROOT / "docs" / "web.md", ROOT / "docs" / "mcp.md")
                for b in blocks(page, "json")]  # fmt: skip
     assert len(configs) == 2 and configs[0] == configs[1]
     entry = configs[0]["mcpServers"]["backtest-store"]
@@ -276,7 +276,7 @@ async def test_the_claude_desktop_configuration_starts_the_server(db_url: str) -
 
 def test_the_shell_lines_and_the_proxy_are_well_formed() -> None:
     page = ROOT / "docs" / "mcp.md"
-    lines = [line for b in [*blocks(ROOT / "README.md", "sh"), *blocks(page, "sh")]
+    lines = [line for b in [*blocks(ROOT / "docs" / "web.md", "sh"), *blocks(page, "sh")]
              for line in b.splitlines() if line.startswith(("claude mcp", "backtest-store mcp"))]  # fmt: skip
     assert len(lines) == 4
     served = None

@@ -17,7 +17,7 @@ from devkit.records import optimization, portfolio, result, row_counts, trade, w
 from backtest_store import BacktestStore, MigrationError, migrations
 from backtest_store.tables import ALL, OPTIMIZATIONS, PORTFOLIOS, RESULTS, TRADES, WALK_FORWARD
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DATA_PAGE = Path(__file__).resolve().parents[1] / "docs" / "data.md"
 
 # The issue's cases, tried with backtesting.py's EURUSD and a crypto book: each was
 # rounded by the seed's types and must now read back as given.
@@ -222,13 +222,13 @@ def _type(conn: psycopg.Connection[Any], table: str, column: str) -> str:
     return str(row[0])
 
 
-# -- what the README tells -----------------------------------------------------------------
+# -- what docs/data.md tells ---------------------------------------------------------------
 
 
 def test_the_readme_lists_every_numeric_column_with_its_type() -> None:
-    """The README's table of numeric types equals the column facts (which test_catalog holds
+    """docs/data.md's table of numeric types equals the column facts (which test_catalog holds
     equal to the live catalog)."""
-    section = README.read_text().split("### What each number keeps", 1)[1].split("\n## ", 1)[0]
+    section = DATA_PAGE.read_text().split("## What each number keeps", 1)[1].split("\n## ", 1)[0]
     listed: dict[tuple[str, str], str] = {}
     for table, columns, kind in re.findall(r"^\| `(\w+)` \| (.+?) \| `(numeric\(\d+,\d+\))` \|",
                                            section, flags=re.M):  # fmt: skip

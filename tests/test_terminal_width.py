@@ -82,11 +82,11 @@ def test_wide_shows_every_column(db_url: str, grid: list[str]) -> None:
     assert "sma_cross_with_a_long_name" in shown and "left out" not in shown
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CLI_PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 
 
 def readme_grid(db_url: str) -> None:
-    """The README's example: three runs of a grid, fixed ids and dates."""
+    """docs/cli.md's example: three runs of a grid, fixed ids and dates."""
     from datetime import UTC, datetime
     from uuid import UUID
 
@@ -105,10 +105,10 @@ def readme_grid(db_url: str) -> None:
             ))  # fmt: skip
 
 
-def test_the_readme_shows_list_as_it_prints_at_80_columns(db_url: str) -> None:
+def test_the_cli_page_shows_list_as_it_prints_at_80_columns(db_url: str) -> None:
     readme_grid(db_url)
     shown = on_terminal(["list", "--database", db_url], 80)
-    block = README.read_text().split("<!-- list at 80 columns -->", 1)[1]
+    block = CLI_PAGE.read_text().split("<!-- list at 80 columns -->", 1)[1]
     text = re.search(r"```text\n(.*?)```", block, flags=re.S)
     assert text is not None
     assert [line.rstrip() for line in text.group(1).splitlines()] == [
