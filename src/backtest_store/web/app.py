@@ -99,6 +99,8 @@ def create_app(
     # client chooses (http://evil.example/summary): a path the view does not have is a 404.
     app.router.redirect_slashes = False
     app.state.token = token
+    # where a worker process may read a tearsheet's series itself (web/compute.py)
+    app.state.url = read_only(database) if isinstance(database, str) else None
     return app
 
 

@@ -7,10 +7,7 @@ turns those, and a database that cannot be reached (503), into pages.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -19,7 +16,7 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backtest_store import assessment, charts, documents, tearsheet
+from backtest_store import charts, documents
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.lookup import NotFound, backtest_id
 from backtest_store.metrics import aligned, incomparable, label, number, percent
@@ -28,7 +25,7 @@ from backtest_store.queries.browse import SORTS
 from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
-from backtest_store.web import filters, table
+from backtest_store.web import compute, filters, table
 from backtest_store.web.filters import PAGE, BadRequest, cursor_text
 from backtest_store.web.guard import COOKIE, JSON, route_path, same
 from backtest_store.web.render import document, page, wants_json
@@ -36,7 +33,6 @@ from backtest_store.web.render import document, page, wants_json
 T = TypeVar("T")
 TRADES_PAGE = 100
 MAX_COMPARED = 10
-WORST = 5
 
 
 def store_of(request: Request) -> AsyncBacktestStore:
@@ -111,20 +107,34 @@ async def backtest(request: Request) -> Response:
         raise BadRequest("outcome", "all, winning or losing")
     number = _whole(request.query_params.get("trades_page"), "trades_page", 1)
     log = request.query_params.get("log") == "1"
-    store, the_id, result = await stored(request)
+    if wants_json(request):
+        store, the_id, result = await stored(request)
+        trades = await store.get_trades(the_id)
+        optimizations = documents.best_first(await store.optimization_results(the_id))
+        windows = await store.walk_forward_tests(the_id)
+        return document(documents.backtest(result, trades, optimizations, windows))
+    store = store_of(request)
+    the_id = await backtest_id(store, request.path_params["id"])
+    url: str | None = request.app.state.url
+    made = None
+    if url is not None:  # the series read and their figures made in a worker process
+        made = await compute.in_process(url, the_id, log)
+        if made is None:
+            raise NotFound(f"no backtest {the_id}")
     trades = await store.get_trades(the_id)
     optimizations = documents.best_first(await store.optimization_results(the_id))
     windows = await store.walk_forward_tests(the_id)
-    if wants_json(request):
-        return document(documents.backtest(result, trades, optimizations, windows))
+    if isinstance(made, tuple):
+        result, figures = made
+    else:  # over the caller's pool, or the worker failed: read here, figures in a thread
+        store, the_id, result = await stored(request)
+        figures = await compute.in_thread(compute.figures, result, trades, optimizations,
+                                          windows, log)  # fmt: skip
     shown = _outcome(trades, outcome)
     pages = max(1, -(-len(shown) // TRADES_PAGE))
     if number > pages:
         raise BadRequest("trades_page", f"from 1 to {pages}")
     on_page = shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE]
-    # the work over every bar runs in a worker thread: a year of minutes never holds the
-    # event loop, and the other pages are answered meanwhile
-    figures = await computed(_tearsheet, result, trades, optimizations, windows, log)
     return page(
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
@@ -134,36 +144,6 @@ async def backtest(request: Request) -> Response:
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),
     )  # fmt: skip
-
-
-# The work over a whole curve runs in worker threads, one at a time: each such thread
-# competes with the event loop for the GIL, and light pages wait longer the more there are.
-_COMPUTING = threading.BoundedSemaphore(1)
-
-
-async def computed(work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``work(*args, **kwargs)`` in a worker thread, one such work at a time."""
-
-    def one_at_a_time() -> T:
-        with _COMPUTING:
-            return work(*args, **kwargs)
-
-    return await asyncio.to_thread(one_at_a_time)
-
-
-def _tearsheet(result: BacktestResult, trades: list[BacktestTrade], optimizations: list[Any],
-               windows: list[Any], log: bool) -> dict[str, Any]:  # fmt: skip
-    """The tearsheet's figures and worst drawdowns, computed over the whole curve."""
-    curve = tearsheet.curve_of(result.equity_curve)
-    judged = assessment.assess_backtest(result, optimizations, windows)
-    equity, notes = charts.equity_figure([result], {result.backtest_id: trades}, gl=False,
-                                         log=log, curves=[curve])  # fmt: skip
-    return {"equity": equity, "notes": notes, "calendar": charts.calendar_figure(curve),
-            "rolling": charts.rolling_figure(curve, gl=False),
-            "drawdowns": tearsheet.worst_drawdowns(curve, WORST),
-            "grid": charts.optimization_figure(optimizations),
-            "walk_forward": charts.walk_forward_figure(windows),
-            "judged": judged, "panel": assessment.panel(judged)}  # fmt: skip
 
 
 def _aligned(trades: list[BacktestTrade]) -> dict[str, list[str]]:
@@ -194,7 +174,7 @@ async def report(request: Request) -> Response:
     trades = await store.get_trades(the_id)
     judged = await store.assess(the_id)
     # plotly writes the file in a worker thread: the other pages go on meanwhile
-    body = await computed(render, [result], {the_id: trades}, {the_id: judged})
+    body = await compute.in_thread(render, [result], {the_id: trades}, {the_id: judged})
     name = f"backtest-{str(the_id)[:8]}.html"
     return Response(body, media_type="text/html", headers={
         "content-disposition": f'attachment; filename="{name}"',
@@ -221,7 +201,7 @@ async def compare(request: Request) -> Response:
     if wants_json(request):
         return document(rows)
     results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
-    equity, notes = await computed(charts.equity_figure, results, {}, gl=False)
+    equity, notes = await compute.in_thread(charts.equity_figure, results, {}, gl=False)
     differs, affected = incomparable(results)
     return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
                 equity=equity, notes=notes, metrics=list(rows[0].values), differs=differs,
@@ -311,7 +291,7 @@ async def portfolio(request: Request) -> Response:
         return document(to_json(found))
     components = found.component_backtest_ids if isinstance(found.component_backtest_ids,
                                                             list) else []  # fmt: skip
-    equity = await computed(charts.portfolio_figure, found)
+    equity = await compute.in_thread(charts.portfolio_figure, found)
     return page(request, "portfolio.html", portfolio=found, components=components,
                 equity=equity)  # fmt: skip
 
@@ -340,7 +320,7 @@ async def experiment(request: Request) -> Response:
     judged = await store.assess_experiment(name)
     return page(request, "experiment.html", summary=found[0], best=best[0] if best else None,
                 runs=runs, judged=judged,
-                overfit=await computed(charts.overfitting_figures, judged))  # fmt: skip
+                overfit=await compute.in_thread(charts.overfitting_figures, judged))  # fmt: skip
 
 
 def _alpha_blocks(request: Request, blocks: bool) -> tuple[float, int]:
