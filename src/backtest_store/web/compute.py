@@ -5,17 +5,18 @@ Python objects; however the parsing and the figures are moved to worker threads,
 garbage collector then walks those objects while it holds the GIL, and every request the
 event loop serves waits (0.3 to 0.5 s at a time with 5 such pages loading). So, for an
 app made from a database URL, a tearsheet's series are read, parsed and reduced to its
-figures in a worker process of their own (one, shared by the apps of this process; a
-connection a page, closed after it): the server's process holds only the figures, a few
-thousand points a chart, and the record without its series. An app over a pool the
-caller made computes in a worker thread instead (its connection settings are the pool's
-own and cannot be sent to another process).
+figures in a worker process of their own (one, shared by the apps of this process, with
+a connection per database): the server's process holds only the figures, a few thousand
+points a chart, and the record without its series. An app over a pool the caller made
+computes in a worker thread instead (its connection settings are the pool's own and
+cannot be sent to another process).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -50,6 +51,35 @@ def figures(result: BacktestResult, trades: list[BacktestTrade], optimizations: 
 
 
 Made = tuple[BacktestResult, dict[str, Any]]  # the record without its series, the figures
+
+# In the worker process: a store per database over one connection of its own, opened on
+# first use and kept (the fewest databases at once); one that failed is dropped, and the
+# next page opens a new one.
+_STORES: dict[str, tuple[Any, Any]] = {}  # url -> (connection, store); the last used last
+KEPT = 4
+
+
+def _store(url: str) -> Any:
+    from backtest_store.store import BacktestStore
+    from backtest_store.urls import connect
+
+    kept = _STORES.pop(url, None)
+    if kept is None:
+        while len(_STORES) >= KEPT:  # the database used longest ago goes
+            _drop(next(iter(_STORES)))
+        conn = connect(url)
+        kept = (conn, BacktestStore(conn))
+    _STORES[url] = kept
+    return kept[1]
+
+
+def _drop(url: str) -> None:
+    kept = _STORES.pop(url, None)
+    if kept is not None:
+        with contextlib.suppress(Exception):
+            kept[0].close()
+
+
 FAILED = "failed"  # what the worker process answers when its work raised
 
 
@@ -58,18 +88,17 @@ def _in_process(url: str, backtest_id: UUID, log: bool) -> Made | str | None:
     without its series. An error is logged here and answered as ``FAILED``: the page then
     does the work itself, and meets the error where the store's typed errors become pages
     (the database down is a 503); an error object is not always rebuilt by pickle."""
-    from backtest_store.store import BacktestStore
-
     try:
-        with BacktestStore.connect(url) as store:
-            result = store.get_backtest(backtest_id)
-            if result is None:
-                return None
-            trades = store.get_trades(backtest_id)
-            optimizations = documents.best_first(store.optimization_results(backtest_id))
-            windows = store.walk_forward_tests(backtest_id)
+        store = _store(url)
+        result = store.get_backtest(backtest_id)
+        if result is None:
+            return None
+        trades = store.get_trades(backtest_id)
+        optimizations = documents.best_first(store.optimization_results(backtest_id))
+        windows = store.walk_forward_tests(backtest_id)
         made = figures(result, trades, optimizations, windows, log)
     except Exception:
+        _drop(url)
         log_.warning("the tearsheet of %s in the worker process failed", backtest_id,
                      exc_info=True)  # fmt: skip
         return FAILED
