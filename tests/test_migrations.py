@@ -10,11 +10,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from devkit.dbs import copy_of
 from devkit.schema_dump import dump
+from psycopg import sql
 
 from backtest_store import migrations
 from backtest_store.cli import main as cli
-from backtest_store.errors import MigrationChecksumError, MigrationLockedError
+from backtest_store.errors import MigrationChecksumError, MigrationError, MigrationLockedError
 from backtest_store.schema import files, runner, version
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,22 +72,54 @@ def test_rollback_of_everything_leaves_nothing_and_reapply_is_identical(db_url: 
     assert dump(db_url) == before
 
 
+def validated(url: str) -> str:
+    """The dump of a copy of the database at ``url`` with every NOT VALID check validated."""
+    with copy_of(url, "bt_validated") as copy, psycopg.connect(copy, autocommit=True) as conn:
+        checks = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint"
+            " WHERE contype = 'c' AND NOT convalidated"
+        ).fetchall()
+        for table, name in checks:
+            conn.execute(sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                sql.Identifier(table), sql.Identifier(name)))  # fmt: skip
+        return dump(copy)
+
+
 def test_each_migration_rolls_back_to_the_previous_state_and_reapplies(empty_db_url: str) -> None:
-    """sqitch-style: for every migration, apply, roll back, compare, re-apply."""
-    dumps = [dump(empty_db_url)]
-    ids = migrations.migration_ids()
-    for i, mid in enumerate(ids):
-        # apply exactly one more migration by rolling back the rest after a full apply
-        migrations.apply(empty_db_url)
-        migrations.rollback(empty_db_url, steps=len(ids) - i - 1) if i < len(ids) - 1 else None
-        assert migrations.status(empty_db_url).applied == ids[: i + 1]
+    """sqitch-style: for every migration, apply it alone (``to``), roll it back, compare,
+    re-apply, compare. A rollback leaves the checks its migration validated valid (a
+    migration that validates an earlier one's NOT VALID checks, as 0012 does 0011's, does
+    not make them unchecked again): only that may differ from the state before."""
+    before = dump(empty_db_url)
+    for mid in migrations.migration_ids():
+        validates = "VALIDATE CONSTRAINT" in (files.migrations_dir() / f"{mid}.sql").read_text()
+        expected = validated(empty_db_url) if validates else before
+        assert migrations.apply(empty_db_url, to=mid) == [mid]
         after = dump(empty_db_url)
         assert migrations.rollback(empty_db_url, steps=1) == [mid]
-        assert dump(empty_db_url) == dumps[i], f"rollback of {mid} left something behind"
-        migrations.apply(empty_db_url)
-        migrations.rollback(empty_db_url, steps=len(ids) - i - 1) if i < len(ids) - 1 else None
+        assert dump(empty_db_url) == expected, f"rollback of {mid} left something behind"
+        assert migrations.apply(empty_db_url, to=mid) == [mid]
         assert dump(empty_db_url) == after, f"re-applying {mid} differs"
-        dumps.append(after)
+        before = after
+    assert migrations.status(empty_db_url).pending == []
+
+
+def test_apply_to_a_migration_and_migrate_to(
+    empty_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = migrations.migration_ids()
+    assert migrations.apply(empty_db_url, to=ids[2]) == ids[:3]
+    assert migrations.apply(empty_db_url, to=ids[1]) == []  # applied already
+    assert migrations.status(empty_db_url).pending == ids[3:]
+    with pytest.raises(MigrationError, match=r"no migration '9999\.nothing'"):
+        migrations.apply(empty_db_url, to="9999.nothing")
+    assert cli.main(["migrate", "--to", "9999.nothing", "--database", empty_db_url]) == 2
+    assert "--to '9999.nothing' is no migration of this package" in capsys.readouterr().err
+    assert cli.main(["migrate", "--to", ids[4], "--database", empty_db_url]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [f"  {m}" for m in ids[3:5]]
+    assert cli.main(["migrate", "--to", ids[4], "--database", empty_db_url]) == 0
+    assert f"{ids[4]} is applied already, nothing to do" in capsys.readouterr().out
+    assert migrations.apply(empty_db_url) == ids[5:]
 
 
 def test_apply_is_idempotent(db_url: str) -> None:

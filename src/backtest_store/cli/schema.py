@@ -7,10 +7,11 @@ import argparse
 import sys
 from typing import Any
 
+from backtest_store.cli.console import BAD_INPUT, CommandError
 from backtest_store.cli.progress import terminal_progress
 from backtest_store.errors import AdoptionError
 from backtest_store.schema.adoption.run import adopt
-from backtest_store.schema.files import required_version
+from backtest_store.schema.files import migration_ids, required_version
 from backtest_store.schema.runner import (
     apply,
     break_lock,
@@ -24,6 +25,8 @@ from backtest_store.urls import redact, resolve_url
 
 def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
     mg = sub.add_parser("migrate", parents=[database], help="apply every pending migration")
+    mg.add_argument("--to", metavar="ID",
+                    help="apply the pending migrations up to and including this one")  # fmt: skip
     mg.set_defaults(handler=migrate, prefix="backtest-store")
     rb = sub.add_parser("rollback", parents=[database], help="roll back the last migration")
     how = rb.add_mutually_exclusive_group()
@@ -57,13 +60,17 @@ def add_commands(sub: Any, database: argparse.ArgumentParser) -> None:
 
 def migrate(args: argparse.Namespace) -> int:
     url = resolve_url(args.database)
-    done = apply(url, progress=terminal_progress())
+    if args.to is not None and args.to not in migration_ids():
+        raise CommandError(f"--to {args.to!r} is no migration of this package; they are "
+                           f"{', '.join(migration_ids())}", BAD_INPUT)  # fmt: skip
+    done = apply(url, progress=terminal_progress(), to=args.to)
     if done:
         print(f"applied {len(done)} migration(s) to {redact(url)}:")
         for m in done:
             print(f"  {m}")
     else:
-        print(f"{redact(url)} is up to date at {required_version()}")
+        print(f"{redact(url)}: {args.to} is applied already, nothing to do" if args.to
+              else f"{redact(url)} is up to date at {required_version()}")  # fmt: skip
     return 0
 
 

@@ -238,11 +238,16 @@ def apply(
     *,
     lock_wait_seconds: float = 300,
     progress: Callable[[str], None] | None = None,
+    to: str | None = None,
 ) -> list[str]:
-    """Apply every pending migration; return the ids applied (empty: nothing to do).
-    ``progress`` hears a line as each migration starts and ends (an index built on a
-    large table can take minutes)."""
+    """Apply every pending migration, or with ``to`` (a migration id) those up to and
+    including it, in order; return the ids applied (empty: nothing to do). ``progress``
+    hears a line as each migration starts and ends (an index built on a large table can
+    take minutes)."""
     url = resolve_url(url)
+    known = files.migration_ids()
+    if to is not None and to not in known:
+        raise MigrationError(f"no migration {to!r}; the migrations are {', '.join(known)}")
     with serialised(url, lock_wait_seconds) as conn:
         before = current_status(conn)
         refuse_edited(before)
@@ -264,6 +269,8 @@ def apply(
         try:
             with citus.migrations_source(on_citus) as source, backend.lock():
                 todo = backend.to_apply(read_migrations(str(source)))
+                if to is not None:  # those up to and including it
+                    todo = todo.__class__([m for m in todo if known.index(m.id) <= known.index(to)])
                 for migration in todo:  # each in its own transaction, as yoyo does
                     started = time.monotonic()
                     if progress is not None:
