@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
 
-from devkit.dbs import copy_of, scratch_database
+from devkit.dbs import kept_database
 from devkit.seed_contract import SEED, _source
 
 Shape = Literal["revision", "models"]
@@ -250,25 +251,42 @@ def _is_nan(value: Any) -> bool:
 SHAPES: tuple[Shape, ...] = ("revision", "models")
 
 
+# What makes the kept templates: a change to any of these builds them again
+ROOT = Path(__file__).resolve().parents[1]
+MADE_OF = [SEED, Path(__file__), Path(__file__).with_name("seed_contract.py")]
+ADOPTED_MADE_OF = [*MADE_OF, *sorted((ROOT / "sql").glob("*.sql")),
+                   *sorted((ROOT / "src" / "backtest_store" / "schema").rglob("*.py"))]  # fmt: skip
+
+
 @contextmanager
 def templates() -> Iterator[dict[tuple[str, str], str]]:
     """Template databases of each shape, for tests to clone (``dbs.copy_of``): ``bare`` as
     the revision (or the models) made it, ``filled`` with the service's rows (``fill``),
-    and ``adopted``: those rows after ``adopt``. Built once: the revision runs through
-    Alembic and SQLAlchemy, which takes seconds; a clone is a file copy."""
+    and ``adopted``: those rows after ``adopt``. The revision runs through Alembic and
+    SQLAlchemy, which takes seconds, so each is built once per server and kept
+    (``dbs.kept_database``, named by a hash of what makes it); a clone is a file copy."""
     from backtest_store import migrations
 
-    with ExitStack() as stack:
-        built: dict[tuple[str, str], str] = {}
-        for shape in SHAPES:
-            bare = stack.enter_context(scratch_database(f"bt_tpl_{shape}_bare"))
-            make_legacy(bare, shape)
-            filled = stack.enter_context(scratch_database(f"bt_tpl_{shape}_filled"))
-            make_legacy(filled, shape)
-            fill(filled)
-            adopted = stack.enter_context(copy_of(filled, f"bt_tpl_{shape}_adopted"))
-            migrations.adopt(adopted)
-            built.update(
-                {(shape, "bare"): bare, (shape, "filled"): filled, (shape, "adopted"): adopted}
+    def filled(url: str, shape: Shape) -> None:
+        make_legacy(url, shape)
+        fill(url)
+
+    def adopted(url: str, shape: Shape) -> None:
+        filled(url, shape)
+        migrations.adopt(url)
+
+    stages: list[tuple[str, Callable[[str, Shape], None], list[Path]]] = [
+        ("bare", make_legacy, MADE_OF), ("filled", filled, MADE_OF),
+        ("adopted", adopted, ADOPTED_MADE_OF),
+    ]  # fmt: skip
+    built: dict[tuple[str, str], str] = {}
+    for shape in SHAPES:
+        for stage, build, made_of in stages:
+            built[shape, stage] = kept_database(
+                f"bt_kept_{shape}_{stage}", made_of, partial(_flip, build, shape)
             )
-        yield built
+    yield built
+
+
+def _flip(build: Callable[[str, Shape], None], shape: Shape, url: str) -> None:
+    build(url, shape)
