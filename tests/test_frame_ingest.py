@@ -249,3 +249,20 @@ def test_a_server_error_while_the_writer_thread_sends_is_raised_and_nothing_stay
         conn.execute("RESET statement_timeout")
         assert row_counts(conn) == before
         assert store.save_trades(saved.backtest_id, frame) == n  # the connection is usable
+
+
+def test_under_fill_false_a_frame_is_refused_naming_the_method_called(db_url: str) -> None:
+    """A frame's gaps are its missing values, which take the defaults: a store that must
+    store exactly what it is given refuses a frame, in the words of the method called."""
+    frame = pd.DataFrame({"entry_date": [datetime(2024, 1, 2, tzinfo=UTC)],
+                          "entry_price": [10.0], "direction": ["long"]})  # fmt: skip
+    with BacktestStore.connect(db_url, fill=False) as store:
+        with pytest.raises(ValidationError, match=r"^save_backtest\.trades = "):
+            store.save_backtest(result(total_trades=1), frame)
+        with BacktestStore.connect(db_url) as filling:
+            saved = filling.save_backtest(result())
+        with pytest.raises(ValidationError, match=r"^save_trades\.trades = "):
+            store.save_trades(saved.backtest_id, frame)
+    with psycopg.connect(db_url) as conn:
+        counts = row_counts(conn)
+    assert counts["mcp_backtest_results"] == 1 and counts["mcp_backtest_trades"] == 0

@@ -274,6 +274,35 @@ def test_the_record_tests_pass_under_python_O() -> None:
     assert " passed" in done.stdout and " failed" not in done.stdout
 
 
+STORE_MODULES = {"aio.py", "store.py", "aio_base.py", "store_base.py"}
+
+
+def test_a_store_method_s_name_is_written_in_one_module_outside_the_store() -> None:
+    """The operation that checks a method's arguments names the method in its errors; no
+    other module writes that name as a string (the MCP tools are named by their methods,
+    and the store calls the operation). A CLI command's name (``add_parser``) is the
+    command line's own contract and is not counted."""
+    from backtest_store.aio import AsyncBacktestStore
+
+    methods = {n for n in vars(AsyncBacktestStore) if not n.startswith("_")}
+    written: dict[str, set[str]] = {}
+    for name, path in modules().items():
+        if path.parent == PACKAGE and path.name in STORE_MODULES:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        commands = {
+            id(node.args[0]) for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_parser" and node.args
+        }  # fmt: skip
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Constant) and node.value in methods
+                    and id(node) not in commands):  # fmt: skip
+                written.setdefault(str(node.value), set()).add(name)
+    assert written["list_backtests"] == {"backtest_store.operations.reads"}  # where it is
+    assert {m: sorted(w) for m, w in written.items() if len(w) > 1} == {}
+
+
 def test_the_readme_is_a_newcomer_s_page_and_the_rest_is_in_docs() -> None:
     """Within 400 lines: the two commands, the API by example, the map, and a link to each
     page of docs/ (operations, Citus, the web view, failures, performance live there)."""

@@ -28,13 +28,11 @@ from backtest_store import documents
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.errors import UNAVAILABLE, BacktestStoreError
 from backtest_store.lookup import BadArgument, NotFound
-from backtest_store.mcp_server.tools import UNITS, Answer, Tools
+from backtest_store.mcp_server.tools import UNITS, Answer, Tools, names
 from backtest_store.urls import read_only
 
 log = logging.getLogger("backtest_store.mcp")
-NAMES = ("list_backtests", "get_backtest", "get_trades", "top_backtests", "compare_backtests",
-         "summary", "best_parameters", "tearsheet", "list_experiments", "assess",
-         "assess_experiment")  # fmt: skip
+NAMES = names()  # the tools, Tools' public coroutines in their order
 INSTRUCTIONS = (
     "Read-only access to a store of trading-strategy backtest results. Find runs with "
     "list_backtests or top_backtests, read one with get_backtest (a 6+ hex-digit id prefix "

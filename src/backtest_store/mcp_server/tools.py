@@ -9,6 +9,7 @@ tool error.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
@@ -61,7 +62,8 @@ class Answer:
 
 
 class Tools:
-    """The tools, over one store whose sessions are read-only."""
+    """The tools, over one store whose sessions are read-only: each public coroutine is
+    one, named as it is (``names``), in the order written here."""
 
     def __init__(self, store: AsyncBacktestStore) -> None:
         self.store = store
@@ -306,6 +308,17 @@ class Tools:
         rows = await self.store.best_parameters(the_id, limit=limit)
         return Answer([to_json(o) for o in rows])
 
+    async def tearsheet(self, id: Id) -> Answer:
+        """A backtest's tearsheet figures, computed from its equity curve as the web view
+        and the report show them: the return of each month and year (fractions), and the
+        5 worst drawdowns (depth a negative fraction, length in bars; recovery null while
+        it lasts)."""
+        the_id = await backtest_id(self.store, id)
+        result = await self.store.get_backtest(the_id)
+        if result is None:
+            raise NotFound(f"no backtest {the_id}")
+        return Answer(documents.tearsheet(result.equity_curve, WORST))
+
     async def list_experiments(
         self, experiment: Name = None, limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
     ) -> Answer:
@@ -343,16 +356,11 @@ class Tools:
         found = await self.store.assess_experiment(experiment, blocks=blocks, alpha=alpha)
         return Answer(documents.assessment(found))
 
-    async def tearsheet(self, id: Id) -> Answer:
-        """A backtest's tearsheet figures, computed from its equity curve as the web view
-        and the report show them: the return of each month and year (fractions), and the
-        5 worst drawdowns (depth a negative fraction, length in bars; recovery null while
-        it lasts)."""
-        the_id = await backtest_id(self.store, id)
-        result = await self.store.get_backtest(the_id)
-        if result is None:
-            raise NotFound(f"no backtest {the_id}")
-        return Answer(documents.tearsheet(result.equity_curve, WORST))
+
+def names() -> tuple[str, ...]:
+    """The tools' names: Tools' public coroutines, in the order they are written."""
+    return tuple(name for name, f in vars(Tools).items()
+                 if not name.startswith("_") and inspect.iscoroutinefunction(f))  # fmt: skip
 
 
 def _pairs(given: list[str] | None) -> dict[str, Any] | None:

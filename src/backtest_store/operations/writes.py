@@ -282,7 +282,7 @@ def save_backtest(
     if frame is not None:
         if n_trades:
             yield from _copy_frame(
-                settings, TRADES, frame, override["backtest_id"], "trade_number", 1
+                "save_backtest", settings, TRADES, frame, override["backtest_id"], "trade_number", 1
             )
     elif trade_list:
         yield from _copy_children(
@@ -292,6 +292,7 @@ def save_backtest(
 
 
 def _copy_frame(
+    method: str,
     settings: StoreSettings,
     spec: TableSpec[Any],
     frame: Any,
@@ -302,7 +303,7 @@ def _copy_frame(
     """COPY a DataFrame of child rows, validated and encoded column by column."""
     assert spec.parent_key is not None
     if not settings.fill:  # a frame's gaps are its missing values: they take the defaults
-        raise ValidationError("save_trades", "trades", "a DataFrame", "records, under fill=False",
+        raise ValidationError(method, "trades", "a DataFrame", "records, under fill=False",
                               problem="cannot be stored exactly as given")  # fmt: skip
     fixed = {spec.parent_key: parent_id}
     columns = columnar.plan(spec, frame, fixed, number, settings.nonfinite)
@@ -351,7 +352,7 @@ def save_trades(
     if frame is not None:
         return (
             yield from _copy_frame(
-                settings, TRADES, frame, backtest_id, "trade_number", int(last) + 1
+                "save_trades", settings, TRADES, frame, backtest_id, "trade_number", int(last) + 1
             )
         )
     return (
