@@ -132,6 +132,29 @@ def test_only_the_migration_runner_reads_the_sql_files() -> None:
         assert "migrations_dir" not in path.read_text(encoding="utf-8"), name
 
 
+# The library's inside: what the faces reach only through the stores and public names
+INSIDE = ("operations", "queries", "tables", "json_policy", "schema", "preparer", "codegen",
+          "convert", "columnar", "driver", "aio_driver", "copy_writer", "store_base",
+          "aio_base")  # fmt: skip
+FACES = ("backtest_store.cli", "backtest_store.web", "backtest_store.mcp_server")
+
+
+def test_the_faces_import_the_library_s_public_names_and_the_presentation_layer_only() -> None:
+    """The CLI, the web view and the MCP server read the store through its methods and
+    the public modules (the package's names, ``facts``, ``migrations``, the records,
+    errors and the presentation modules: metrics, documents, serialize, pairs, lookup,
+    charts, report, tearsheet, assessment). The schema commands (``cli/schema.py``) are
+    the migration runner's own command line."""
+    inside = {f"backtest_store.{name}" for name in INSIDE}
+    reached = {
+        name: sorted(i for i in imported if i in inside or any(i.startswith(f"{m}.") for m in inside))
+        for name, imported in graph().items()
+        if name.startswith(FACES) and name != "backtest_store.cli.schema"
+    }  # fmt: skip
+    assert {name: found for name, found in reached.items() if found} == {}
+    assert any(n.startswith("backtest_store.web") for n in reached)  # the faces were seen
+
+
 def test_dev_code_is_in_one_place_that_the_others_import() -> None:
     """devkit/ is what tests, bench and tools share: it imports none of them, and bench
     and tools import no test module (only devkit and the package)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from backtest_store.aio import AsyncBacktestStore
-from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
+from backtest_store.facts import MIN_ID_PREFIX, id_or_prefix
 
 
 class BadArgument(ValueError):

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from backtest_store.errors import ValidationError
+from backtest_store.json_policy import dump_gaps
 from backtest_store.records import AUTO, NOT_LOADED, Record
 from backtest_store.tables import spec_for
 
@@ -127,3 +128,9 @@ def _parse(kind: str, value: Any) -> Any:
     if not isinstance(value, str):
         raise TypeError
     return value
+
+
+def figure_json(figure: Any) -> str:
+    """JSON for a chart's figure: NaN and Infinity as null, which plotly.js draws as a gap
+    (json_policy.dump_gaps; a stored value's JSON refuses them instead)."""
+    return dump_gaps(figure)

@@ -31,6 +31,7 @@ from backtest_store.cli.console import (
     status_filter,
 )
 from backtest_store.cli.experiments import duplicates
+from backtest_store.facts import MAX_LIMIT, METRICS, TRADE_COLUMNS
 from backtest_store.metrics import (
     FOOTNOTE,
     MEASURES,
@@ -47,9 +48,7 @@ from backtest_store.metrics import (
     shown,
     sparkline,
 )
-from backtest_store.operations.arguments import MAX_LIMIT
 from backtest_store.pairs import BadPair
-from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 
@@ -302,10 +301,9 @@ def trades(args: argparse.Namespace) -> int:
 
 
 def _trades_csv(rows: list[BacktestTrade]) -> None:
-    from backtest_store.tables import TRADES
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(TRADES.column_names)
+    writer.writerow(TRADE_COLUMNS)
     for t in rows:
         writer.writerow(["" if v is None else v for v in to_json(t).values()])
 

@@ -32,7 +32,7 @@ from backtest_store.errors import (
     TransactionRollbackError,
     ValidationError,
 )
-from backtest_store.operations.arguments import MIN_ID_PREFIX, id_or_prefix
+from backtest_store.facts import MIN_ID_PREFIX, id_or_prefix
 from backtest_store.rules import STATUSES
 from backtest_store.store import BacktestStore
 

@@ -18,8 +18,8 @@ from backtest_store.cli.console import (
     print_table,
     short_id,
 )
+from backtest_store.facts import MAX_LIMIT
 from backtest_store.metrics import params_text
-from backtest_store.operations.arguments import MAX_LIMIT
 
 
 def experiments(args: argparse.Namespace) -> int:

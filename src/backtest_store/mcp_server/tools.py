@@ -16,16 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from pydantic import Field
 from starlette.datastructures import QueryParams
 
-from backtest_store import documents, pairs
+from backtest_store import cursor_of, documents, pairs
 from backtest_store.aio import AsyncBacktestStore
+from backtest_store.facts import MAX_LIMIT, METRICS, SERIES, SORTS
 from backtest_store.lookup import BadArgument, NotFound, backtest_id
-from backtest_store.operations.arguments import MAX_LIMIT
-from backtest_store.operations.browse import cursor_of
 from backtest_store.pairs import BadPair
-from backtest_store.queries.browse import SORTS
-from backtest_store.queries.common import METRICS
 from backtest_store.serialize import to_json
-from backtest_store.tables import RESULTS
 from backtest_store.web import filters
 from backtest_store.web.filters import PAGE, cursor_text
 
@@ -189,9 +185,9 @@ class Tools:
         document = documents.backtest(result, trades, optimizations, windows)
         if series == "summary":
             document["series"] = {name: documents.series_summary(getattr(result, name))
-                                  for name in RESULTS.series}  # fmt: skip
+                                  for name in SERIES}  # fmt: skip
         elif series == "full":
-            for name in RESULTS.series:
+            for name in SERIES:
                 points = len(getattr(result, name) or ())
                 if points > MAX_SERIES:
                     raise BadArgument(
@@ -201,7 +197,7 @@ class Tools:
                             "ask for 'summary', or export the backtest (backtest-store export)"
                         ),
                     )
-            document["series"] = {name: to_json(result)[name] for name in RESULTS.series}
+            document["series"] = {name: to_json(result)[name] for name in SERIES}
         return Answer(document)
 
     async def get_trades(

@@ -27,11 +27,10 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from backtest_store import pairs
+from backtest_store.facts import MAX_ALTERNATIVES, MAX_RANGES, RANGED, SORTS, Cursor
 from backtest_store.lookup import BadArgument
 from backtest_store.metrics import units
-from backtest_store.operations.browse import RANGED, Cursor
 from backtest_store.pairs import MAX_DIGITS, MAX_VALUE, BadPair
-from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
 
 PAGE = 50
 MAX_SYMBOLS = 50

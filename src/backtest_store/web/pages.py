@@ -16,13 +16,11 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backtest_store import charts, documents
+from backtest_store import charts, cursor_of, documents
 from backtest_store.aio import AsyncBacktestStore
+from backtest_store.facts import METRICS, SORTS
 from backtest_store.lookup import NotFound, backtest_id
 from backtest_store.metrics import aligned, incomparable, label, number, percent
-from backtest_store.operations.browse import cursor_of
-from backtest_store.queries.browse import SORTS
-from backtest_store.queries.common import METRICS
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import compute, filters, table

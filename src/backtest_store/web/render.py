@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from backtest_store import documents
-from backtest_store.json_policy import dump_gaps
 from backtest_store.metrics import (
     FOOTNOTE,
     MEASURES,
@@ -26,6 +25,7 @@ from backtest_store.metrics import (
     shown,
     units,
 )
+from backtest_store.serialize import figure_json
 from backtest_store.web.guard import JSON
 
 
@@ -47,7 +47,7 @@ def environment() -> Environment:
 def figure(fig: Any) -> str:
     """A chart's figure as JSON for its ``data-figure`` attribute (autoescaped there, so
     no stored text can close the attribute; the page's script parses it)."""
-    return dump_gaps(fig)
+    return figure_json(fig)
 
 
 def day(value: Any) -> str:

@@ -1,0 +1,30 @@
+"""The facts of the API that the faces (the CLI, the web view, the MCP server) build on,
+from where they are kept: which metrics rank and which way is better, the sorts a browse
+takes, the limits of a read and of a browse's filters, the columns a browse ranges over,
+a page's cursor, the trades' columns and the series a result holds. Nothing is defined
+here: each name is the one its query or operation enforces."""
+
+from __future__ import annotations
+
+from backtest_store.operations.arguments import MAX_LIMIT, MIN_ID_PREFIX, id_or_prefix
+from backtest_store.operations.browse import RANGED, Cursor
+from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
+from backtest_store.queries.common import METRICS
+from backtest_store.tables import RESULTS, TRADES
+
+TRADE_COLUMNS = TRADES.column_names  # the trades table's columns, in order
+SERIES = RESULTS.series  # a result's time series, left out of lists unless asked for
+
+__all__ = [
+    "MAX_ALTERNATIVES",
+    "MAX_LIMIT",
+    "MAX_RANGES",
+    "METRICS",
+    "MIN_ID_PREFIX",
+    "RANGED",
+    "SERIES",
+    "SORTS",
+    "TRADE_COLUMNS",
+    "Cursor",
+    "id_or_prefix",
+]
