@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -28,7 +28,6 @@ from backtest_store.web.filters import PAGE, BadRequest, cursor_text
 from backtest_store.web.guard import COOKIE, JSON, route_path, same
 from backtest_store.web.render import document, page, wants_json
 
-T = TypeVar("T")
 TRADES_PAGE = 100
 MAX_COMPARED = 10
 
