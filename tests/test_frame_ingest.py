@@ -266,3 +266,21 @@ def test_under_fill_false_a_frame_is_refused_naming_the_method_called(db_url: st
     with psycopg.connect(db_url) as conn:
         counts = row_counts(conn)
     assert counts["mcp_backtest_results"] == 1 and counts["mcp_backtest_trades"] == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", date(2000, 1, 1), "2000-01-01T00:00:00Z", datetime(2000, 1, 1)],
+    ids=["empty text", "a date", "ISO text", "naive"],
+)
+def test_a_time_column_of_objects_takes_aware_datetimes_only(db_url: str, value: Any) -> None:
+    """As the record path: "" was read by pandas as NaT and stored as year 294247 (which
+    no read could load again), a date as midnight UTC. Each is refused, naming the row."""
+    frame = pd.DataFrame({"entry_date": [date(2024, 1, 2)] * 2,
+                          "entry_time": [datetime(2024, 1, 2, 9, tzinfo=UTC), value],
+                          "entry_price": [10.0, 11.0], "direction": ["long", "long"]})  # fmt: skip
+    with BacktestStore.connect(db_url) as store:
+        saved = store.save_backtest(result())
+        with pytest.raises(ValidationError, match=r"^BacktestTrade\[1\]\.entry_time = "):
+            store.save_trades(saved.backtest_id, frame)
+        assert store.get_trades(saved.backtest_id) == []

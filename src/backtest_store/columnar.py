@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -368,10 +369,16 @@ def _datetimes(spec: TableSpec[Any], name: str, column: Column, part: Any, start
             for row, value in enumerate(series.tolist()):
                 _refuse(spec, name, column, part, row, start, value, nonfinite)
             raise
-        if aware:  # objects: each must have been aware
-            for row, value in enumerate(series.tolist()):
-                if getattr(value, "tzinfo", 1) is None:
-                    _refuse(spec, name, column, part, row, start, value, nonfinite)
+        # objects, as the record path takes them: for a time, each an aware datetime (a
+        # date, a string, a naive datetime refused); and nothing that is not missing may
+        # become NaT (pandas reads "" as NaT, whose int64 would be stored as a time)
+        for row, (value, made) in enumerate(zip(series.tolist(), values.tolist(), strict=True)):
+            if value is None or value is pd.NA or value is pd.NaT or value != value:
+                continue  # missing, as pandas means it
+            if aware and not (isinstance(value, datetime) and value.utcoffset() is not None):
+                _refuse(spec, name, column, part, row, start, value, nonfinite)
+            if made is pd.NaT or made is None:
+                _refuse(spec, name, column, part, row, start, value, nonfinite)
     tz = getattr(values.dt, "tz", None)
     if aware and tz is None:
         hit = _first(values.notna().to_numpy())
