@@ -104,27 +104,25 @@ async def backtest(request: Request) -> Response:
         raise BadRequest("outcome", "all, winning or losing")
     number = _whole(request.query_params.get("trades_page"), "trades_page", 1)
     log = request.query_params.get("log") == "1"
-    if wants_json(request):
-        store, the_id, result = await stored(request)
-        trades = await store.get_trades(the_id)
-        optimizations = documents.best_first(await store.optimization_results(the_id))
-        windows = await store.walk_forward_tests(the_id)
-        return document(documents.backtest(result, trades, optimizations, windows))
     store = store_of(request)
     the_id = await backtest_id(store, request.path_params["id"])
-    url: str | None = request.app.state.url
-    made = None
-    if url is not None:  # the series read and their figures made in a worker process
-        made = await compute.in_process(url, the_id, log)
-        if made is None:
-            raise NotFound(f"no backtest {the_id}")
+    # the page's series read and its figures made in a worker process (JSON sends them)
+    url: str | None = None if wants_json(request) else request.app.state.url
+    made = None if url is None else await compute.in_process(url, the_id, log)
+    if url is not None and made is None:
+        raise NotFound(f"no backtest {the_id}")
     trades = await store.get_trades(the_id)
     optimizations = documents.best_first(await store.optimization_results(the_id))
     windows = await store.walk_forward_tests(the_id)
     if isinstance(made, tuple):
         result, figures = made
-    else:  # over the caller's pool, or the worker failed: read here, figures in a thread
-        store, the_id, result = await stored(request)
+    else:  # JSON, a caller's pool, or the worker failed: read here, figures in a thread
+        found = await store.get_backtest(the_id)
+        if found is None:
+            raise NotFound(f"no backtest {the_id}")
+        result = found
+        if wants_json(request):
+            return document(documents.backtest(result, trades, optimizations, windows))
         figures = await compute.in_thread(compute.figures, result, trades, optimizations,
                                           windows, log)  # fmt: skip
     shown = _outcome(trades, outcome)
