@@ -26,7 +26,7 @@ from uuid import UUID
 
 from backtest_store import overfitting
 from backtest_store.records import BacktestResult, OptimizationResult, WalkForwardTest
-from backtest_store.tearsheet import curve_of
+from backtest_store.tearsheet import Curve, curve_of
 
 MAX_LOGITS_SHOWN = 40  # bins of the λ histogram a document carries
 MAX_SELECTED_SHOWN = 2_000  # points of the in-sample against out-of-sample scatter
@@ -111,8 +111,8 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _moments(result: BacktestResult) -> overfitting.Moments:
-    curve = curve_of(result.equity_curve)
+def _moments(result: BacktestResult, curve: Curve | None) -> overfitting.Moments:
+    curve = curve_of(result.equity_curve) if curve is None else curve
     if len(curve) < 3:
         no_curve = "no equity curve of 3 points or more to read returns from"
         return overfitting.Moments(0, None, None, None, no_curve)
@@ -146,10 +146,13 @@ def assess_backtest(
     grid: Sequence[OptimizationResult],
     windows: Sequence[WalkForwardTest],
     alpha: float = 0.05,
+    *,
+    curve: Curve | None = None,
 ) -> Assessment:
-    """A backtest against the trials of its own optimization grid."""
+    """A backtest against the trials of its own optimization grid; ``curve``: its equity
+    curve, when the caller has read it already (``tearsheet.curve_of``)."""
     assert result.backtest_id is not None
-    figures = _moments(result)
+    figures = _moments(result, curve)
     bars = _number(result.bars_per_year)
     trials = max(1, len(grid))
     sharpes = [_per_bar(o.sharpe_ratio, bars) for o in grid]
@@ -228,7 +231,8 @@ def assess_runs(name: str, runs: Sequence[BacktestResult],
                 alpha: float = 0.05) -> ExperimentAssessment:  # fmt: skip
     """An experiment's runs judged together: DSR of the best over every trial, and PBO
     by CSCV over their common bars."""
-    figures = {r.backtest_id: _moments(r) for r in runs}
+    curves = [curve_of(r.equity_curve) for r in runs]  # each read once, used twice
+    figures = {r.backtest_id: _moments(r, c) for r, c in zip(runs, curves, strict=True)}
     sharpes: list[float | None] = [figures[r.backtest_id].sharpe_ratio for r in runs]
     trials = len(runs)
     for r in runs:
@@ -248,7 +252,7 @@ def assess_runs(name: str, runs: Sequence[BacktestResult],
                                         "no run has a curve to judge")  # fmt: skip
     else:
         deflated = overfitting.deflate(figures[best.backtest_id], sharpes, trials, alpha)
-    matrix, reason = _aligned_returns(runs)
+    matrix, reason = _aligned_returns(curves)
     if matrix is None:
         cscv = overfitting.Overfitting(len(runs), 0, blocks, 0, None, None, [], [], [], [], reason)
     else:
@@ -276,10 +280,9 @@ def _spread(pairs: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return pairs[::step] if step > 1 else pairs
 
 
-def _aligned_returns(runs: Sequence[BacktestResult]) -> tuple[list[list[float]] | None, str]:
-    """The T × N per-bar returns of the runs over their common bars: aligned by timestamp
-    where every curve has them, else by position when the curves are of equal length."""
-    curves = [curve_of(r.equity_curve) for r in runs]
+def _aligned_returns(curves: Sequence[Curve]) -> tuple[list[list[float]] | None, str]:
+    """The T × N per-bar returns of the runs' curves over their common bars: aligned by
+    timestamp where every curve has them, else by position when of equal length."""
     if len(curves) < 2:
         return None, f"{len(curves)} run(s): selection needs at least 2 to choose from"
     if any(len(c) < 3 for c in curves):

@@ -31,7 +31,7 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.tearsheet import Curve, curve_of
+from backtest_store.tearsheet import Curve, curve_of, iso
 
 MAX_POINTS = 4000  # per curve, shown: two per bucket
 MAX_MARKERS = 2000  # trades drawn on the curve
@@ -114,8 +114,16 @@ class Labels:
         return label
 
 
-def _shown(xs: Labels, ys: Sequence[float]) -> tuple[list[Any], list[float]]:
+def _labels(curve: Curve) -> Labels | list[Any]:
+    """A curve's x as the chart reads them: those ``curve_of`` made from the stored text,
+    or made here when first asked for."""
+    return curve.texts if curve.texts is not None else Labels(curve.x())
+
+
+def _shown(xs: Labels | list[Any], ys: Sequence[float]) -> tuple[list[Any], list[float]]:
     """The points a chart draws of a series, decimated, their x as the chart reads them."""
+    if len(ys) <= MAX_POINTS and isinstance(xs, list):  # all of them, as they are
+        return list(xs), list(ys)
     kept = kept_points(ys)
     return [xs[i] for i in kept], [ys[i] for i in kept]
 
@@ -156,7 +164,7 @@ def equity_figure(
         color = PALETTE[n % len(PALETTE)]
         name = label(result)
         curve = curves[n]
-        xs, ys = Labels(curve.x()), curve.values
+        xs, ys = _labels(curve), curve.values
         if not ys:
             notes.append(f"{title(result)}: no equity curve stored")
             continue
@@ -171,7 +179,7 @@ def equity_figure(
         if not overlaid:
             data += _benchmark_line(result, kind)
         stored = curve_of(result.drawdown_series)
-        dd_x, dd_y = Labels(stored.x()), stored.values
+        dd_x, dd_y = _labels(stored), stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
             dd_x, dd_y = xs, tearsheet.underwater(ys)
         ddx, ddy = _shown(dd_x, dd_y)
@@ -180,8 +188,8 @@ def equity_figure(
                      "legendgroup": group, "line": line, "showlegend": False,
                      "xaxis": "x2", "yaxis": "y2"})  # fmt: skip
         if curve.times is not None:
-            data += _trade_markers(trades.get(result.backtest_id, []), curve.times, ys, group,
-                                   color)  # fmt: skip
+            data += _trade_markers(trades.get(result.backtest_id, []), curve.times, xs, ys,
+                                   group, color)  # fmt: skip
     layout = _axes(2, ("equity", "drawdown"), (0.66, 0.27))
     layout["yaxis"].update(title={"text": "equity, rebased" if overlaid else "equity"},
                            type="log" if log else "linear")  # fmt: skip
@@ -199,7 +207,7 @@ def _benchmark_line(result: BacktestResult, kind: str) -> list[dict[str, Any]]:
     curve = curve_of(stored)
     if not curve.values:
         return []
-    bx, by = _shown(Labels(curve.x()), curve.values)
+    bx, by = _shown(_labels(curve), curve.values)
     name = f"benchmark: {result.benchmark_symbol}" if result.benchmark_symbol else "benchmark"
     return [{"type": kind, "x": bx, "y": by, "mode": "lines", "name": name,
              "line": {"color": "#7f7f7f", "width": 1.2, "dash": "dash"}}]  # fmt: skip
@@ -210,9 +218,9 @@ def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
     curve = curve_of(portfolio.portfolio_equity_curve)
     if not curve.values:
         return None
-    xs = [iso(x) for x in curve.x()]
-    dx, dy = decimate(xs, curve.values)
-    ux, uy = decimate(xs, tearsheet.underwater(curve.values))
+    xs = _labels(curve)
+    dx, dy = _shown(xs, curve.values)
+    ux, uy = _shown(xs, tearsheet.underwater(curve.values))
     data = [
         {"type": "scatter", "x": dx, "y": dy, "mode": "lines",
          "name": _text(portfolio.portfolio_name)},
@@ -225,9 +233,8 @@ def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
     return _figure(data, layout)
 
 
-def _trade_markers(
-    rows: list[BacktestTrade], times: list[datetime], ys: list[float], group: str, color: str
-) -> list[dict[str, Any]]:
+def _trade_markers(rows: list[BacktestTrade], times: list[datetime], xs: Labels | list[Any],
+                   ys: list[float], group: str, color: str) -> list[dict[str, Any]]:  # fmt: skip
     """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
     shown_rows = rows[:MAX_MARKERS]
     out = []
@@ -240,7 +247,7 @@ def _trade_markers(
             if when is None:
                 continue
             i = max(0, bisect.bisect_right(times, _aware(when)) - 1)
-            mx.append(iso(times[i]))
+            mx.append(xs[i])
             my.append(ys[i])
             pnl = "" if t.pnl is None else f" pnl {float(t.pnl):,.2f}"
             price = t.entry_price if side == "entry" else t.exit_price
@@ -306,7 +313,7 @@ def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     if not roll.x:
         return None
     kind = "scattergl" if gl else "scatter"
-    when = Labels(roll.x)
+    when = curve.texts[roll.window :] if curve.texts is not None else Labels(roll.x)
     sx, sy = _shown(when, [float("nan") if s is None else s for s in roll.sharpe])
     vx, vy = _shown(when, [v * 100 for v in roll.volatility])
     data = [
@@ -427,16 +434,6 @@ def _numeric(value: Any) -> bool:
 
 def _float(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
-
-
-def iso(x: Any) -> Any:
-    """A curve's x for the chart: a time as ISO text (naive UTC), a bar number as it is."""
-    if isinstance(x, datetime):
-        text = x.isoformat()
-        if text.endswith("+00:00"):  # stored times are UTC: the offset cut off, fast
-            return text[:-6]
-        return x.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return x
 
 
 def _pct(value: float | None) -> float | None:

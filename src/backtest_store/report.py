@@ -21,11 +21,10 @@ from uuid import UUID
 from backtest_store import assessment, charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.assessment import Assessment
-from backtest_store.charts import iso
 from backtest_store.errors import NotFoundError
 from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, shown
 from backtest_store.records import BacktestResult, BacktestTrade
-from backtest_store.tearsheet import curve_of
+from backtest_store.tearsheet import curve_of, iso
 
 MAX_TRADES_SHOWN = 500  # rows of each trades table
 

@@ -39,7 +39,7 @@ def figures(result: BacktestResult, trades: list[BacktestTrade], optimizations: 
             windows: list[Any], log: bool) -> dict[str, Any]:  # fmt: skip
     """The tearsheet's figures and worst drawdowns, computed over the whole curve."""
     curve = tearsheet.curve_of(result.equity_curve)
-    judged = assessment.assess_backtest(result, optimizations, windows)
+    judged = assessment.assess_backtest(result, optimizations, windows, curve=curve)
     equity, notes = charts.equity_figure([result], {result.backtest_id: trades}, gl=False,
                                          log=log, curves=[curve])  # fmt: skip
     return {"equity": equity, "notes": notes, "calendar": charts.calendar_figure(curve),

@@ -7,6 +7,7 @@ turns those, and a database that cannot be reached (503), into pages.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backtest_store import charts, cursor_of, documents
+from backtest_store import charts, cursor_of, documents, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.facts import METRICS, SORTS
 from backtest_store.lookup import NotFound, backtest_id
@@ -106,14 +107,23 @@ async def backtest(request: Request) -> Response:
     log = request.query_params.get("log") == "1"
     store = store_of(request)
     the_id = await backtest_id(store, request.path_params["id"])
-    # the page's series read and its figures made in a worker process (JSON sends them)
+
+    async def children() -> tuple[list[BacktestTrade], list[Any], list[Any]]:
+        return (await store.get_trades(the_id),
+                documents.best_first(await store.optimization_results(the_id)),
+                await store.walk_forward_tests(the_id))  # fmt: skip
+
+    # the page's series read and its figures made in a worker process (JSON sends them),
+    # while this process reads the rows the page shows
     url: str | None = None if wants_json(request) else request.app.state.url
-    made = None if url is None else await compute.in_process(url, the_id, log)
-    if url is not None and made is None:
-        raise NotFound(f"no backtest {the_id}")
-    trades = await store.get_trades(the_id)
-    optimizations = documents.best_first(await store.optimization_results(the_id))
-    windows = await store.walk_forward_tests(the_id)
+    made: compute.Made | str | None = None
+    if url is None:
+        trades, optimizations, windows = await children()
+    else:
+        made, (trades, optimizations, windows) = await asyncio.gather(
+            compute.in_process(url, the_id, log), children())  # fmt: skip
+        if made is None:
+            raise NotFound(f"no backtest {the_id}")
     if isinstance(made, tuple):
         result, figures = made
     else:  # JSON, a caller's pool, or the worker failed: read here, figures in a thread
@@ -134,7 +144,7 @@ async def backtest(request: Request) -> Response:
         request, "backtest.html", result=result, tally=documents.tally(trades),
         trades=on_page, prices=_aligned(on_page), outcome=outcome,
         trades_page=number, trades_pages=pages, log=log, **figures,
-        optimizations=optimizations, windows=windows, iso=charts.iso,
+        optimizations=optimizations, windows=windows, iso=tearsheet.iso,
         query=lambda **q: "?" + urlencode({k: v for k, v in {"log": "1" if log else None,
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),

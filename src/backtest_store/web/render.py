@@ -52,7 +52,7 @@ def figure(fig: Any) -> str:
 
 def day(value: Any) -> str:
     """A date, or a time to the minute; a time at midnight (a daily bar's) as its date.
-    ISO text as the charts' x (``charts.iso``) is read first."""
+    ISO text as the charts' x (``tearsheet.iso``) is read first."""
     if isinstance(value, str):
         text: str = value
         try:
