@@ -1,5 +1,6 @@
-"""The data commands through the installed ``backtest-store`` entry point, against a real
-database: ``--json`` output against what the store returns, exit codes, export/import."""
+"""The data commands through the ``backtest-store`` entry point (in this process; the
+installed command through bash in the last test), against a real database: ``--json``
+output against what the store returns, exit codes, export/import."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devkit.command import run_command as run
 from devkit.dbs import scratch_database
 from devkit.records import optimization, portfolio, result, trade, window
 
@@ -27,17 +29,6 @@ from backtest_store.serialize import from_json, plain, to_json
 from backtest_store.tables import RESULTS, TRADES
 
 BIN = Path(sys.executable).parent / "backtest-store"
-
-
-def run(
-    *args: str, url: str | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    if url is not None:
-        env["DATABASE_URL"] = url
-    done = subprocess.run([str(BIN), *args], env=env, capture_output=True, text=True, input=stdin)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
 
 
 def out_json(*args: str, url: str) -> Any:

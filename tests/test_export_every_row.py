@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+from devkit.command import run_command
 from devkit.dbs import scratch_database
 from psycopg import sql
 
@@ -95,7 +96,7 @@ def digests(url: str) -> dict[str, tuple[int, str]]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([str(BIN / "backtest-store"), *args], capture_output=True, text=True)
+    done = run_command(*args)
     assert done.returncode == 0, done.stderr
     return done
 
