@@ -67,14 +67,23 @@ def records_and_frame(n: int) -> tuple[list[Any], Any]:
     return trades, frame
 
 
-@pytest.mark.parametrize("n", [7, 70_000])  # one chunk, and five (columnar.CHUNK = 16,384)
+@pytest.mark.parametrize("n", [7, 700])  # one chunk, and five of the 160 rows set here
 def test_the_frame_path_stores_what_the_record_path_stores(
     db_url: str, n: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     trades, frame = records_and_frame(n)
     monkeypatch.setattr(writes, "SMALL_SAVE", 0)
+    monkeypatch.setattr(columnar, "CHUNK", 160)  # 16,384 in use: the boundaries are the same
+    encode, chunks = columnar._rows, []
+
+    def counted(*args: Any) -> Any:
+        chunks.append(args)
+        return encode(*args)
+
+    monkeypatch.setattr(columnar, "_rows", counted)
     with BacktestStore.connect(db_url) as store:
         by_frame = store.save_backtest(result(), frame)
+        assert len(chunks) == -(-n // 160)
         by_records = store.save_backtest(result(), trades)
         assert stored(store, by_frame.backtest_id) == stored(store, by_records.backtest_id)
         appended = store.save_trades(by_frame.backtest_id, frame.iloc[:3])
