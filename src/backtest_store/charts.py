@@ -31,7 +31,7 @@ from backtest_store.records import (
     OptimizationResult,
     WalkForwardTest,
 )
-from backtest_store.tearsheet import Curve, curve_of, iso
+from backtest_store.tearsheet import Curve, Labels, curve_of
 
 MAX_POINTS = 4000  # per curve, shown: two per bucket
 MAX_MARKERS = 2000  # trades drawn on the curve
@@ -98,32 +98,10 @@ def kept_points(ys: Sequence[float], limit: int = MAX_POINTS) -> list[int]:
     return out
 
 
-class Labels:
-    """A series' x as the chart reads them (``iso``), each made once, when first asked
-    for: a curve's equity and drawdown traces, or its rolling Sharpe ratio and volatility,
-    share them, and the points a decimated chart leaves out are never formatted."""
-
-    def __init__(self, xs: Sequence[Any]) -> None:
-        self.xs = xs
-        self.made: dict[int, Any] = {}
-
-    def __getitem__(self, i: int) -> Any:
-        label = self.made.get(i)
-        if label is None:
-            label = self.made[i] = iso(self.xs[i])
-        return label
-
-
-def _labels(curve: Curve) -> Labels | list[Any]:
-    """A curve's x as the chart reads them: those ``curve_of`` made from the stored text,
-    or made here when first asked for."""
-    return curve.texts if curve.texts is not None else Labels(curve.x())
-
-
-def _shown(xs: Labels | list[Any], ys: Sequence[float]) -> tuple[list[Any], list[float]]:
+def _shown(xs: Labels, ys: Sequence[float]) -> tuple[list[Any], list[float]]:
     """The points a chart draws of a series, decimated, their x as the chart reads them."""
-    if len(ys) <= MAX_POINTS and isinstance(xs, list):  # all of them, as they are
-        return list(xs), list(ys)
+    if len(ys) <= MAX_POINTS:  # every point
+        return xs.every(), list(ys)
     kept = kept_points(ys)
     return [xs[i] for i in kept], [ys[i] for i in kept]
 
@@ -164,7 +142,7 @@ def equity_figure(
         color = PALETTE[n % len(PALETTE)]
         name = label(result)
         curve = curves[n]
-        xs, ys = _labels(curve), curve.values
+        xs, ys = curve.labels(), curve.values
         if not ys:
             notes.append(f"{title(result)}: no equity curve stored")
             continue
@@ -179,7 +157,7 @@ def equity_figure(
         if not overlaid:
             data += _benchmark_line(result, kind)
         stored = curve_of(result.drawdown_series)
-        dd_x, dd_y = _labels(stored), stored.values
+        dd_x, dd_y = stored.labels(), stored.values
         if not dd_y or overlaid:  # from the rebased curve: over the same span
             dd_x, dd_y = xs, tearsheet.underwater(ys)
         ddx, ddy = _shown(dd_x, dd_y)
@@ -207,7 +185,7 @@ def _benchmark_line(result: BacktestResult, kind: str) -> list[dict[str, Any]]:
     curve = curve_of(stored)
     if not curve.values:
         return []
-    bx, by = _shown(_labels(curve), curve.values)
+    bx, by = _shown(curve.labels(), curve.values)
     name = f"benchmark: {result.benchmark_symbol}" if result.benchmark_symbol else "benchmark"
     return [{"type": kind, "x": bx, "y": by, "mode": "lines", "name": name,
              "line": {"color": "#7f7f7f", "width": 1.2, "dash": "dash"}}]  # fmt: skip
@@ -218,7 +196,7 @@ def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
     curve = curve_of(portfolio.portfolio_equity_curve)
     if not curve.values:
         return None
-    xs = _labels(curve)
+    xs = curve.labels()
     dx, dy = _shown(xs, curve.values)
     ux, uy = _shown(xs, tearsheet.underwater(curve.values))
     data = [
@@ -233,7 +211,7 @@ def portfolio_figure(portfolio: BacktestPortfolio) -> Figure | None:
     return _figure(data, layout)
 
 
-def _trade_markers(rows: list[BacktestTrade], times: list[datetime], xs: Labels | list[Any],
+def _trade_markers(rows: list[BacktestTrade], times: list[datetime], xs: Labels,
                    ys: list[float], group: str, color: str) -> list[dict[str, Any]]:  # fmt: skip
     """Entries and exits on the equity curve, at the equity of the nearest earlier bar."""
     shown_rows = rows[:MAX_MARKERS]
@@ -313,7 +291,7 @@ def rolling_figure(curve: Curve, *, gl: bool) -> Figure | None:
     if not roll.x:
         return None
     kind = "scattergl" if gl else "scatter"
-    when = curve.texts[roll.window :] if curve.texts is not None else Labels(roll.x)
+    when = curve.labels(roll.window)  # roll.x: the curve's x from the first window's end
     sx, sy = _shown(when, [float("nan") if s is None else s for s in roll.sharpe])
     vx, vy = _shown(when, [v * 100 for v in roll.volatility])
     data = [

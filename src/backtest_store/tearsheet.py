@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import pairwise
-from operator import itemgetter
 from typing import Any
 
 from backtest_store._extras import need
@@ -27,18 +26,56 @@ TRADING_DAYS = 252  # the annualisation of daily bars, as backtesting.py and vec
 @dataclass(frozen=True, slots=True)
 class Curve:
     """An equity curve as parallel lists: ``times`` (datetimes, or None for bar numbers)
-    and ``values``; ``texts``, each point's x as a chart reads it (``iso``), where
-    ``curve_of`` made them in passing from the stored ISO text (None: made when drawn)."""
+    and ``values``; ``texts``, each point's time as the store held it (ISO text), where
+    every point's was text: a chart's label is made from it (``Labels``)."""
 
     times: list[datetime] | None
     values: list[float]
-    texts: list[Any] | None = field(default=None, compare=False, repr=False)
+    texts: list[str] | None = field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.values)
 
     def x(self) -> list[Any]:
         return list(self.times) if self.times is not None else list(range(len(self.values)))
+
+    def labels(self, start: int = 0) -> Labels:
+        """The x of each point from ``start`` on, as a chart reads them."""
+        texts = self.texts[start:] if self.texts is not None else None
+        return Labels(self.x()[start:], texts)
+
+
+class Labels:
+    """A series' x as a chart reads them, each made once, when first asked for: the
+    stored text without its UTC suffix where it has one (formatting the times again
+    took most of a tearsheet's figures), else ``iso``. A curve's equity and drawdown
+    traces share them, and the points a decimated chart leaves out are never made."""
+
+    def __init__(self, xs: Sequence[Any], texts: Sequence[str] | None = None) -> None:
+        self.xs = xs
+        self.texts = texts
+        self.made: dict[int, Any] = {}
+        self._every: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+    def every(self) -> list[Any]:
+        """All of them, for a chart that draws every point: made in one pass, once."""
+        if self._every is None:
+            texts, xs = self.texts, self.xs
+            self._every = [iso(x) for x in xs] if texts is None else list(map(_text, texts, xs))
+        return self._every
+
+    def __getitem__(self, i: int) -> Any:
+        if self._every is not None:
+            return self._every[i]
+        label = self.made.get(i)
+        if label is None:
+            x = self.xs[i]
+            label = iso(x) if self.texts is None else _text(self.texts[i], x)
+            self.made[i] = label
+        return label
 
 
 def curve_of(stored: Any) -> Curve:
@@ -52,12 +89,6 @@ def curve_of(stored: Any) -> Curve:
         pairs = stored
     else:
         return Curve(None, [float(v) for v in stored if _number(v)])
-    fast = _stored_form(pairs) if isinstance(pairs, list) else None
-    return fast if fast is not None else _read_pairs(pairs, stored)
-
-
-def _read_pairs(pairs: Iterable[Any], stored: Any) -> Curve:
-    """``[timestamp, value]`` pairs of any form the store reads, one at a time."""
     times: list[datetime] = []
     values: list[float] = []
     texts: list[Any] = []
@@ -76,7 +107,6 @@ def _read_pairs(pairs: Iterable[Any], stored: Any) -> Curve:
                 moment = parse(when)
             except ValueError:
                 continue
-            text = _text(when, moment)
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
         else:
@@ -84,37 +114,17 @@ def _read_pairs(pairs: Iterable[Any], stored: Any) -> Curve:
             if found is None:
                 continue
             moment = found
-            text = None  # a time given as an object: its text is made when drawn
         times.append(moment)
         values.append(float(value))
-        texts.append(text)
-    return Curve(times, values, texts if None not in texts else None)
+        texts.append(when)
+    textual = bool(texts) and set(map(type, texts)) == {str}
+    return Curve(times, values, texts if textual else None)
 
 
-def _stored_form(pairs: list[Any]) -> Curve | None:
-    """A curve in the form the store writes, ``[["...Z", number], ...]``, read by C-speed
-    passes over it (a third faster than the general loop); None for any other form."""
-    try:
-        whens, values = zip(*pairs, strict=True)
-        if (set(map(type, whens)) != {str} or not set(map(type, values)) <= {float, int}
-                or not all(map(math.isfinite, values))
-                or set(map(itemgetter(-1), whens)) != {"Z"}
-                or set(map(itemgetter(4), whens)) != {"-"}
-                or not set(map(itemgetter(10), whens)) <= {"T", " "}):  # fmt: skip
-            return None
-        times = list(map(datetime.fromisoformat, whens))
-    except (TypeError, ValueError, IndexError):
-        return None
-    return Curve(times, list(map(float, values)), [when[:-1] for when in whens])
-
-
-def _text(stored: str, moment: datetime) -> Any:
-    """A point's x for a chart from its stored ISO text, read as ``moment``: the text
-    itself, without a UTC suffix, when it is in the extended form a chart reads (the
-    stored form: formatting a year of minutes again takes over a second); else ``iso``."""
-    if moment.tzinfo is None:
-        cut = stored
-    elif stored[-1] == "Z":
+def _text(stored: str, moment: Any) -> Any:
+    """A point's x for a chart from its stored text, read as ``moment``: the text without
+    its UTC suffix, when it is in the extended form a chart reads; else ``iso``."""
+    if stored[-1:] == "Z":
         cut = stored[:-1]
     elif stored.endswith("+00:00"):
         cut = stored[:-6]
