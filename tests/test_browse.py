@@ -13,8 +13,7 @@ import pytest
 from devkit.records import result
 
 from backtest_store import BacktestResult, ValidationError
-from backtest_store.operations.browse import cursor_of
-from backtest_store.queries.browse import SORTS
+from backtest_store.operations.browse import SORTS, cursor_of
 
 Store = Any
 

@@ -17,7 +17,7 @@ from devkit.plans import assert_index_friendly, explain, index_names, nodes, sca
 from devkit.records import row_counts
 
 from backtest_store import BacktestPortfolio, BacktestResult
-from backtest_store.operations import reads, retention
+from backtest_store.operations import analytics, reads, retention
 from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Fetch
 from backtest_store.queries.common import METRICS
@@ -241,7 +241,7 @@ def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, An
     assert_index_friendly(plan)
     assert "mcp_walk_forward_tests_parent_idx" in index_names(plan)
     plan = explain(
-        volume, reads.compare_backtests([sample["backtest_id"], sample["optimized"]], None)
+        volume, analytics.compare_backtests([sample["backtest_id"], sample["optimized"]], None)
     )
     assert_index_friendly(plan)
     assert index_names(plan) == {"mcp_backtest_results_pkey"}
@@ -280,7 +280,7 @@ def test_performance_summary_filtered_reads_by_index(
     volume: psycopg.Connection[Any], filters: dict[str, Any]
 ) -> None:
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None, **filters}
-    plan = explain(volume, reads.performance_summary(CODEC, **args))
+    plan = explain(volume, analytics.performance_summary(CODEC, **args))
     assert_index_friendly(plan)
     assert scanned(plan) <= 1000
 
@@ -290,7 +290,7 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
     scan the table: in one pass (one aggregate per strategy and symbol, rolled up from
     those few rows), with no sort of the table."""
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None}
-    plan = explain(volume, reads.performance_summary(CODEC, **args))
+    plan = explain(volume, analytics.performance_summary(CODEC, **args))
     table_reads = [n for n in nodes(plan) if "Relation Name" in n]
     assert [n["Relation Name"] for n in table_reads] == ["mcp_backtest_results"]
     # a parallel plan may sort the workers' partial aggregates (a row per pair: 500 here),

@@ -13,7 +13,7 @@ from devkit.plans import assert_index_friendly, explain, index_names, nodes
 
 from backtest_store.operations import browse
 from backtest_store.operations.arguments import StoreSettings
-from backtest_store.queries.browse import SORTS
+from backtest_store.operations.browse import SORTS
 
 CODEC = StoreSettings("refuse")
 LIMIT = 51  # the web view's page and one more

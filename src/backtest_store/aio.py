@@ -19,6 +19,7 @@ from backtest_store.aio_base import AsyncStoreBase
 from backtest_store.analytics import BacktestComparison, ExperimentSummary, PerformanceSummary
 from backtest_store.assessment import Assessment, ExperimentAssessment
 from backtest_store.operations import (
+    analytics,
     assessment,
     browse,
     duplicates,
@@ -250,7 +251,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> dict[str, int]:
         """What ``delete_backtests`` with the same arguments would delete: backtests and,
         by cascade, trades, optimizations and walk_forward windows, counted in one query."""
-        op = reads.count_backtests(
+        op = retention.count_backtests(
             self._settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type
         )
         return await self._run(op, "count_backtests", read=True)
@@ -376,7 +377,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> list[BacktestComparison]:
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""
-        op = reads.compare_backtests(backtest_ids, metrics)
+        op = analytics.compare_backtests(backtest_ids, metrics)
         return await self._run(op, "compare_backtests", read=True)
 
     async def performance_summary(
@@ -389,7 +390,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     ) -> PerformanceSummary:
         """Count and mean/best/worst return, mean Sharpe and win rate: overall, per strategy,
         per symbol, aggregated in SQL (in one read of the table)."""
-        op = reads.performance_summary(
+        op = analytics.performance_summary(
             self._settings, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
         return await self._run(op, "performance_summary", read=True)

@@ -7,8 +7,7 @@ here: each name is the one its query or operation enforces."""
 from __future__ import annotations
 
 from backtest_store.operations.arguments import MAX_LIMIT, MIN_ID_PREFIX, id_or_prefix
-from backtest_store.operations.browse import RANGED, Cursor
-from backtest_store.queries.browse import MAX_ALTERNATIVES, MAX_RANGES, SORTS
+from backtest_store.operations.browse import MAX_ALTERNATIVES, MAX_RANGES, RANGED, SORTS, Cursor
 from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS, TRADES
 

@@ -9,11 +9,11 @@ from uuid import UUID
 
 from backtest_store import assessment
 from backtest_store.errors import NotFoundError, ValidationError
+from backtest_store.operations import experiments as experiments_sql
 from backtest_store.operations import reads
 from backtest_store.operations.arguments import MAX_LIMIT, StoreSettings, check_id
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries import experiments as experiments_sql
 from backtest_store.queries import reads as read_sql
 from backtest_store.queries.common import Statement
 from backtest_store.records import BacktestResult, OptimizationResult, WalkForwardTest

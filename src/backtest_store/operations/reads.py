@@ -3,13 +3,10 @@ children, the comparison and the summary."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 from uuid import UUID
 
-from psycopg.rows import dict_row
-
-from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import (
     HEX,
@@ -20,16 +17,13 @@ from backtest_store.operations.arguments import (
     check_min_trades,
     page_key,
     parameters_filter,
-    retention,
     unknown_metric,
 )
 from backtest_store.operations.arguments import origin as check_origin
-from backtest_store.operations.rows import _stats_maker, record_row
+from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import Fetch, Operation, R, Stream, fetch
-from backtest_store.queries import analytics as analytics_sql
 from backtest_store.queries import catalog
 from backtest_store.queries import reads as read_sql
-from backtest_store.queries import retention as retention_sql
 from backtest_store.queries.common import METRICS, Outcome
 from backtest_store.records import (
     BacktestPortfolio,
@@ -46,16 +40,6 @@ from backtest_store.tables import (
     WALK_FORWARD,
     TableSpec,
 )
-
-
-def count_backtests(
-    settings: StoreSettings, *, older_than: Any, symbol: str | None, strategy_type: str | None
-) -> Operation[dict[str, int]]:
-    statement = retention_sql.prune_counts(
-        **retention("count_backtests", settings, older_than, symbol, strategy_type)
-    )
-    row = yield fetch(statement, "one", dict_row, custom_plan=True)
-    return {k: int(v) for k, v in row.items()}
 
 
 def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
@@ -212,67 +196,6 @@ def list_portfolios(
     )
     rows = yield fetch(statement, "all", record_row(PORTFOLIOS))
     return list(rows)
-
-
-def compare_backtests(
-    backtest_ids: Iterable[UUID | None], metrics: Iterable[str] | None
-) -> Operation[list[BacktestComparison]]:
-    m = "compare_backtests"
-    ids = [check_id(m, "backtest_ids", i) for i in backtest_ids]
-    chosen = tuple(METRICS) if metrics is None else tuple(metrics)
-    for metric in chosen:
-        if metric not in METRICS:
-            raise unknown_metric(m, "metrics", metric)
-    if not chosen:
-        raise ValidationError(m, "metrics", metrics, "at least one metric")
-    if not ids:
-        return []
-    rows = yield fetch(analytics_sql.compare_backtests(ids, chosen), "all")
-    out = []
-    for row in rows:
-        values = {metric: row[3 + 2 * k] for k, metric in enumerate(chosen)}
-        ranks = {metric: row[4 + 2 * k] for k, metric in enumerate(chosen)}
-        out.append(BacktestComparison(row[0], row[1], row[2], values, ranks))
-    first = chosen[0]
-    out.sort(key=lambda c: (c.ranks[first] is None, c.ranks[first] or 0, str(c.backtest_id)))
-    return out
-
-
-def performance_summary(
-    settings: StoreSettings,
-    *,
-    since: Any,
-    symbol: str | None,
-    strategy_type: str | None,
-    status: str | None,
-) -> Operation[PerformanceSummary]:
-    m = "performance_summary"
-    statement = analytics_sql.performance_summary(
-        since=check_aware(m, "since", since),
-        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
-        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
-        status=settings.argument(RESULTS, "status", status, method=m),
-    )
-    rows = yield fetch(statement, "all", custom_plan=True)
-    overall = SummaryStats(0, None, None, None, None, None)
-    by_strategy: dict[str, SummaryStats] = {}
-    by_symbol: dict[str, SummaryStats] = {}
-    stats = _stats_maker()
-    for row in rows:
-        g_strategy, g_symbol, strategy, symbol_ = row[:4]
-        summary = stats(row)
-        if g_strategy and g_symbol:
-            overall = summary
-        elif not g_strategy:
-            by_strategy[strategy] = summary
-        else:
-            by_symbol[symbol_] = summary
-    return PerformanceSummary(overall, _by_count(by_strategy), _by_count(by_symbol))
-
-
-def _by_count(groups: dict[str, SummaryStats]) -> dict[str, SummaryStats]:
-    """Groups by count, largest first, then by name."""
-    return dict(sorted(groups.items(), key=lambda item: (-item[1].count, item[0])))
 
 
 def iter_trades(backtest_id: UUID | None, batch_size: int) -> Stream:

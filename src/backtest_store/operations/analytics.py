@@ -1,11 +1,14 @@
-"""The statements computed in SQL: the comparison (a rank per metric, window functions)
-and the summary (one aggregate per strategy and symbol, rolled up)."""
+"""compare_backtests and performance_summary, computed in SQL: the comparison (a rank per
+metric, window functions) and the summary (one aggregate per strategy and symbol, rolled
+up), their arguments checked first."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from pypika import AliasedQuery, Field, Order, PostgreSQLQuery
 from pypika import analytics as an
@@ -13,6 +16,11 @@ from pypika import functions as fn
 from pypika.queries import QueryBuilder
 from pypika.terms import Case, Function, NullValue, Star, Term, ValueWrapper
 
+from backtest_store.analytics import BacktestComparison, PerformanceSummary, SummaryStats
+from backtest_store.errors import ValidationError
+from backtest_store.operations.arguments import StoreSettings, check_aware, check_id, unknown_metric
+from backtest_store.operations.rows import _stats_maker
+from backtest_store.operations.steps import Operation, fetch
 from backtest_store.queries.common import (
     METRICS,
     Statement,
@@ -28,7 +36,7 @@ from backtest_store.tables import (
 )
 
 
-def compare_backtests(backtest_ids: list[Any], metrics: tuple[str, ...]) -> Statement:
+def compare_statement(backtest_ids: list[Any], metrics: tuple[str, ...]) -> Statement:
     """Each metric's value and its rank (1 = best, NULL when the value is NULL)."""
     return Statement(_compare_backtests_sql(metrics), {"ids": backtest_ids})
 
@@ -53,7 +61,7 @@ def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
     return render(query)
 
 
-def performance_summary(
+def summary_statement(
     *,
     since: datetime | None,
     symbol: str | None,
@@ -126,3 +134,64 @@ def _performance_summary_sql(present: frozenset[str]) -> str:
         .union_all(_rolled_up(named, strategy=False, symbol=True))
     )
     return render(PostgreSQLQuery.with_(pairs, "pairs").from_(groupings).select(Star()))
+
+
+def compare_backtests(
+    backtest_ids: Iterable[UUID | None], metrics: Iterable[str] | None
+) -> Operation[list[BacktestComparison]]:
+    m = "compare_backtests"
+    ids = [check_id(m, "backtest_ids", i) for i in backtest_ids]
+    chosen = tuple(METRICS) if metrics is None else tuple(metrics)
+    for metric in chosen:
+        if metric not in METRICS:
+            raise unknown_metric(m, "metrics", metric)
+    if not chosen:
+        raise ValidationError(m, "metrics", metrics, "at least one metric")
+    if not ids:
+        return []
+    rows = yield fetch(compare_statement(ids, chosen), "all")
+    out = []
+    for row in rows:
+        values = {metric: row[3 + 2 * k] for k, metric in enumerate(chosen)}
+        ranks = {metric: row[4 + 2 * k] for k, metric in enumerate(chosen)}
+        out.append(BacktestComparison(row[0], row[1], row[2], values, ranks))
+    first = chosen[0]
+    out.sort(key=lambda c: (c.ranks[first] is None, c.ranks[first] or 0, str(c.backtest_id)))
+    return out
+
+
+def performance_summary(
+    settings: StoreSettings,
+    *,
+    since: Any,
+    symbol: str | None,
+    strategy_type: str | None,
+    status: str | None,
+) -> Operation[PerformanceSummary]:
+    m = "performance_summary"
+    statement = summary_statement(
+        since=check_aware(m, "since", since),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=settings.argument(RESULTS, "status", status, method=m),
+    )
+    rows = yield fetch(statement, "all", custom_plan=True)
+    overall = SummaryStats(0, None, None, None, None, None)
+    by_strategy: dict[str, SummaryStats] = {}
+    by_symbol: dict[str, SummaryStats] = {}
+    stats = _stats_maker()
+    for row in rows:
+        g_strategy, g_symbol, strategy, symbol_ = row[:4]
+        summary = stats(row)
+        if g_strategy and g_symbol:
+            overall = summary
+        elif not g_strategy:
+            by_strategy[strategy] = summary
+        else:
+            by_symbol[symbol_] = summary
+    return PerformanceSummary(overall, _by_count(by_strategy), _by_count(by_symbol))
+
+
+def _by_count(groups: dict[str, SummaryStats]) -> dict[str, SummaryStats]:
+    """Groups by count, largest first, then by name."""
+    return dict(sorted(groups.items(), key=lambda item: (-item[1].count, item[0])))
