@@ -17,7 +17,7 @@ import psycopg
 
 from backtest_store import BacktestStore
 from backtest_store import driver as store_module
-from backtest_store.operations import reads
+from backtest_store.operations import children
 from backtest_store.operations.steps import Fetch
 from bench.harness import ROOT, fresh_database, percentile, spread
 
@@ -53,7 +53,7 @@ def driver(conn: psycopg.Connection[Any], step: Fetch) -> Any:
 
 def stream_driver(conn: psycopg.Connection[Any], backtest_id: Any) -> list[Any]:
     """iter_trades' floor: the same statement through a server-side cursor, same batch."""
-    stream = reads.iter_trades(backtest_id, 2000)
+    stream = children.iter_trades(backtest_id, 2000)
     with conn.transaction(), conn.cursor(name="floor") as cur:
         cur.itersize = stream.batch_size
         cur.execute(stream.statement, stream.params)
@@ -166,17 +166,17 @@ def bench_reads(iterations: int, rounds: int = 5) -> dict[str, Any]:
 def captured_id(call: Call, i: int) -> Any:
     """iter_trades streams through its own cursor; its argument is the id it was given."""
     seen: list[Any] = []
-    real = reads.iter_trades
+    real = children.iter_trades
 
     def spy(backtest_id: Any, batch_size: int) -> Any:
         seen.append(backtest_id)
         return real(backtest_id, batch_size)
 
-    reads.iter_trades = spy
+    children.iter_trades = spy
     try:
         call(i)
     finally:
-        reads.iter_trades = real
+        children.iter_trades = real
     return seen[0]
 
 

@@ -327,7 +327,7 @@ def test_a_store_method_s_name_is_written_in_one_module_outside_the_store() -> N
             if (isinstance(node, ast.Constant) and node.value in methods
                     and id(node) not in commands):  # fmt: skip
                 written.setdefault(str(node.value), set()).add(name)
-    assert written["list_backtests"] == {"backtest_store.operations.reads"}  # where it is
+    assert written["list_backtests"] == {"backtest_store.operations.backtests"}  # where it is
     assert {m: sorted(w) for m, w in written.items() if len(w) > 1} == {}
 
 

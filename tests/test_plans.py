@@ -17,10 +17,10 @@ from devkit.plans import assert_index_friendly, explain, index_names, nodes, sca
 from devkit.records import row_counts
 
 from backtest_store import BacktestPortfolio, BacktestResult
-from backtest_store.operations import analytics, reads, retention
+from backtest_store.operations import analytics, backtests, children, portfolios, retention
 from backtest_store.operations.arguments import StoreSettings
+from backtest_store.operations.sql import METRICS
 from backtest_store.operations.steps import Fetch
-from backtest_store.queries.common import METRICS
 from backtest_store.tables import RESULTS
 
 CODEC = StoreSettings("refuse")
@@ -72,7 +72,7 @@ def list_op(**kw: Any) -> Any:
     args: dict[str, Any] = dict.fromkeys(("symbol", "strategy_type", "status", "since", "until"))
     args.update(limit=50, after=None, with_series=False)
     args.update(kw)
-    return reads.list_backtests(CODEC, **args)
+    return backtests.list_backtests(CODEC, **args)
 
 
 def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
@@ -86,7 +86,7 @@ def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
 def test_get_backtest_is_a_primary_key_lookup(
     volume: psycopg.Connection[Any], sample: dict[str, Any]
 ) -> None:
-    plan = explain(volume, reads.get_one(RESULTS, sample["backtest_id"], "get_backtest"))
+    plan = explain(volume, backtests.get_one(RESULTS, sample["backtest_id"], "get_backtest"))
     assert_index_friendly(plan)
     assert index_names(plan) == {"mcp_backtest_results_pkey"} and scanned(plan) == 1
 
@@ -151,7 +151,7 @@ def test_list_backtests_with_filters(
 def test_top_backtests_orders_by_an_index_on_every_metric(
     volume: psycopg.Connection[Any], metric: str
 ) -> None:
-    op = reads.top_backtests(
+    op = backtests.top_backtests(
         CODEC, metric=metric, symbol=None, strategy_type=None, min_trades=0,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
@@ -171,7 +171,7 @@ def test_top_backtests_and_the_browsing_list_by_where_runs_came_from(
 ) -> None:
     from backtest_store.operations import browse
 
-    top = reads.top_backtests(
+    top = backtests.top_backtests(
         CODEC, metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
         status="completed", limit=20, with_series=False, origin={"experiment": "experiment_9"},
     )  # fmt: skip
@@ -189,7 +189,7 @@ def test_top_backtests_and_the_browsing_list_by_where_runs_came_from(
 
 
 def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> None:
-    op = reads.top_backtests(
+    op = backtests.top_backtests(
         CODEC, metric="sharpe_ratio", symbol="S9", strategy_type=None, min_trades=10,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
@@ -197,7 +197,7 @@ def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> No
 
 
 def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> None:
-    op = reads.find_backtests(
+    op = backtests.find_backtests(
         CODEC,
         parameters={"seed": 1234},
         symbol=None,
@@ -215,15 +215,15 @@ def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> N
 def test_get_trades_uses_the_backtest_entry_index(
     volume: psycopg.Connection[Any], sample: dict[str, Any], outcome: str
 ) -> None:
-    plan = explain(volume, reads.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
+    plan = explain(volume, children.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
     assert_index_friendly(plan)
     assert "mcp_backtest_trades_backtest_entry_idx" in index_names(plan)
     assert scanned(plan) <= 10
 
 
 def test_iter_trades_streams_the_same_statement(sample: dict[str, Any]) -> None:
-    streamed = reads.iter_trades(sample["backtest_id"], 2000)
-    step = next(reads.get_trades(sample["backtest_id"], "all"))
+    streamed = children.iter_trades(sample["backtest_id"], 2000)
+    step = next(children.get_trades(sample["backtest_id"], "all"))
     assert isinstance(step, Fetch) and (streamed.statement, streamed.params) == (
         step.statement,
         step.params,
@@ -231,12 +231,12 @@ def test_iter_trades_streams_the_same_statement(sample: dict[str, Any]) -> None:
 
 
 def test_children_and_keys(volume: psycopg.Connection[Any], sample: dict[str, Any]) -> None:
-    plan = explain(volume, reads.best_parameters(sample["optimized"], 5))
+    plan = explain(volume, children.best_parameters(sample["optimized"], 5))
     assert_index_friendly(plan, limit=5)
     assert "mcp_optimization_results_backtest_idx" in index_names(plan)
     plan = explain(
         volume,
-        reads.children("walk_forward", sample["walk_forward_parent"], "walk_forward_tests"),
+        children.children("walk_forward", sample["walk_forward_parent"], "walk_forward_tests"),
     )
     assert_index_friendly(plan)
     assert "mcp_walk_forward_tests_parent_idx" in index_names(plan)
@@ -253,14 +253,14 @@ def test_list_portfolios_pages_and_names(
     for kw in ({}, {"after": sample["portfolio_after"]}):
         plan = explain(
             volume,
-            reads.list_portfolios(
+            portfolios.list_portfolios(
                 CODEC, portfolio_name=None, limit=50, with_series=False, **{"after": None, **kw}
             ),
         )
         assert_index_friendly(plan, limit=50)
     plan = explain(
         volume,
-        reads.list_portfolios(
+        portfolios.list_portfolios(
             CODEC, portfolio_name="portfolio_7", limit=50, after=None, with_series=False
         ),
     )

@@ -21,18 +21,20 @@ from backtest_store.assessment import Assessment, ExperimentAssessment
 from backtest_store.operations import (
     analytics,
     assessment,
+    backtests,
     browse,
+    children,
     duplicates,
     experiments,
-    reads,
+    portfolios,
     retention,
     writes,
 )
 from backtest_store.operations.browse import Cursor
+from backtest_store.operations.children import ChildKind
 from backtest_store.operations.duplicates import DuplicateGroup
-from backtest_store.operations.reads import ChildKind
+from backtest_store.operations.sql import Outcome
 from backtest_store.provenance import Origin
-from backtest_store.queries.common import Outcome
 from backtest_store.records import (
     BacktestPortfolio,
     BacktestResult,
@@ -90,7 +92,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
-        op = reads.get_one(RESULTS, backtest_id, "get_backtest")
+        op = backtests.get_one(RESULTS, backtest_id, "get_backtest")
         return await self._run(op, "get_backtest", read=True)
 
     async def list_backtests(
@@ -111,7 +113,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         ``since`` is inclusive, ``until`` exclusive. Series are NOT_LOADED unless
         ``with_series=True``. ``origin``: where the runs came from (provenance.Origin).
         """
-        op = reads.list_backtests(
+        op = backtests.list_backtests(
             self._settings, symbol=symbol, strategy_type=strategy_type, status=status,
             since=since, until=until, limit=limit, after=after, with_series=with_series,
             origin=origin,
@@ -131,9 +133,9 @@ class AsyncBacktestStore(AsyncStoreBase):
         parameters: dict[str, Any] | None = None,
         **origin: Unpack[Origin],
     ) -> list[BacktestResult]:
-        """Best first by a whitelisted metric (queries.common.METRICS); rows without it are
+        """Best first by a whitelisted metric (operations/sql.py: METRICS); rows without it are
         left out. ``parameters``: parameters containing these (jsonb @>); ``origin``: too."""
-        op = reads.top_backtests(
+        op = backtests.top_backtests(
             self._settings, metric=metric, symbol=symbol, strategy_type=strategy_type,
             min_trades=min_trades, status=status, limit=limit, with_series=with_series,
             parameters=parameters,
@@ -151,7 +153,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         with_series: bool = False,
     ) -> list[BacktestResult]:
         """Backtests whose parameters contain the given key/values (jsonb @>), newest first."""
-        op = reads.find_backtests(
+        op = backtests.find_backtests(
             self._settings, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
@@ -236,7 +238,7 @@ class AsyncBacktestStore(AsyncStoreBase):
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git
         takes a short hash; dashes ignored), at most ``limit``, in order."""
-        return await self._run(reads.backtest_ids(prefix, limit), "backtest_ids", read=True)
+        return await self._run(backtests.backtest_ids(prefix, limit), "backtest_ids", read=True)
 
     async def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
@@ -285,7 +287,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
-        return await self._run(reads.get_trades(backtest_id, outcome), "get_trades", read=True)
+        return await self._run(children.get_trades(backtest_id, outcome), "get_trades", read=True)
 
     def iter_trades(
         self, backtest_id: UUID | None, *, batch_size: int = 2000
@@ -295,7 +297,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         The connection is held (in a transaction) until the iterator is
         exhausted or closed.
         """
-        return self._stream(reads.iter_trades(backtest_id, batch_size), "iter_trades")
+        return self._stream(children.iter_trades(backtest_id, batch_size), "iter_trades")
 
     def iter_children(
         self, backtest_id: UUID | None, kind: ChildKind, *, batch_size: int = 2000
@@ -305,7 +307,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         through a server-side cursor, with bounded memory (what ``export`` writes: the
         same rows give the same bytes). The connection is held until the iterator is
         exhausted or closed."""
-        return self._stream(reads.iter_children(backtest_id, kind, batch_size), "iter_children")
+        return self._stream(children.iter_children(backtest_id, kind, batch_size), "iter_children")
 
     # -- optimizations and walk-forward tests -----------------------------------------
 
@@ -324,12 +326,12 @@ class AsyncBacktestStore(AsyncStoreBase):
         self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
-        op = reads.best_parameters(backtest_id, limit)
+        op = children.best_parameters(backtest_id, limit)
         return await self._run(op, "best_parameters", read=True)
 
     async def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
         """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
-        op = reads.children("optimizations", backtest_id, "optimization_results")
+        op = children.children("optimizations", backtest_id, "optimization_results")
         return await self._run(op, "optimization_results", read=True)
 
     async def save_walk_forward_tests(
@@ -341,7 +343,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
-        op = reads.children("walk_forward", parent_backtest_id, "walk_forward_tests")
+        op = children.children("walk_forward", parent_backtest_id, "walk_forward_tests")
         return await self._run(op, "walk_forward_tests", read=True)
 
     # -- portfolios ---------------------------------------------------------------
@@ -352,7 +354,7 @@ class AsyncBacktestStore(AsyncStoreBase):
 
     async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
-        op = reads.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
+        op = backtests.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
         return await self._run(op, "get_portfolio", read=True)
 
     async def list_portfolios(
@@ -364,7 +366,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         with_series: bool = False,
     ) -> list[BacktestPortfolio]:
         """Newest backtest_date first, keyset-paginated like list_backtests."""
-        op = reads.list_portfolios(
+        op = portfolios.list_portfolios(
             self._settings, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip

@@ -17,7 +17,7 @@ from backtest_store.aio_driver import Connection, commits, drive, idle, scope
 from backtest_store.convert import NonFinite
 from backtest_store.errors import connect_error, translate
 from backtest_store.json_policy import fast_json
-from backtest_store.operations import reads
+from backtest_store.operations import catalog
 from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.steps import Done, Operation, Stream, first_step, one_statement
 from backtest_store.urls import conninfo, redact
@@ -164,7 +164,7 @@ class AsyncStoreBase:
 
     async def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        await self._run(reads.check_schema(), "check_schema", read=True, checked=True)
+        await self._run(catalog.check_schema(), "check_schema", read=True, checked=True)
         self._schema_checked = True
 
     @asynccontextmanager

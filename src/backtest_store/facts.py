@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from backtest_store.operations.arguments import MAX_LIMIT, MIN_ID_PREFIX, id_or_prefix
 from backtest_store.operations.browse import MAX_ALTERNATIVES, MAX_RANGES, RANGED, SORTS, Cursor
-from backtest_store.queries.common import METRICS
+from backtest_store.operations.sql import METRICS
 from backtest_store.tables import RESULTS, TRADES
 
 TRADE_COLUMNS = TRADES.column_names  # the trades table's columns, in order

@@ -22,7 +22,7 @@ from psycopg.types.json import Jsonb
 
 from backtest_store import BacktestStore
 from backtest_store.operations import analytics as analytics_sql
-from backtest_store.queries import reads as read_sql
+from backtest_store.operations import backtests as read_sql
 from tests.citus.conftest import SHARDS
 
 
@@ -136,15 +136,15 @@ def test_explain_shows_every_shard_and_the_limit_on_the_workers(
 ) -> None:
     now = datetime.now(UTC)
     statements = {
-        "list": read_sql.list_backtests(
+        "list": read_sql.list_statement(
             symbol=None, strategy_type=None, status=None, since=None, until=None, after=None,
             limit=5, with_series=False,
         ),
-        "top": read_sql.top_backtests(
+        "top": read_sql.top_statement(
             metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
             status="completed", limit=5, with_series=False,
         ),
-        "find": read_sql.find_backtests(
+        "find": read_sql.find_statement(
             parameters=Jsonb({"fast": 1}), symbol=None, strategy_type=None, limit=5,
             with_series=False,
         ),

@@ -20,8 +20,7 @@ from backtest_store.analytics import BacktestComparison, PerformanceSummary, Sum
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import StoreSettings, check_aware, check_id, unknown_metric
 from backtest_store.operations.rows import _stats_maker
-from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries.common import (
+from backtest_store.operations.sql import (
     METRICS,
     Statement,
     column_of,
@@ -31,6 +30,7 @@ from backtest_store.queries.common import (
     param,
     render,
 )
+from backtest_store.operations.steps import Operation, fetch
 from backtest_store.tables import (
     RESULTS,
 )

@@ -12,8 +12,8 @@ from backtest_store import provenance
 from backtest_store.columns import Column
 from backtest_store.convert import NonFinite, Refused, converter
 from backtest_store.errors import ValidationError
+from backtest_store.operations.sql import METRICS
 from backtest_store.preparer import RowPreparer
-from backtest_store.queries.common import METRICS
 from backtest_store.records import AUTO
 from backtest_store.tables import (
     RESULTS,

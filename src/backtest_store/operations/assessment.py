@@ -9,13 +9,12 @@ from uuid import UUID
 
 from backtest_store import assessment
 from backtest_store.errors import NotFoundError, ValidationError
+from backtest_store.operations import backtests, children
 from backtest_store.operations import experiments as experiments_sql
-from backtest_store.operations import reads
 from backtest_store.operations.arguments import MAX_LIMIT, StoreSettings, check_id
 from backtest_store.operations.rows import record_row
+from backtest_store.operations.sql import Statement
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries import reads as read_sql
-from backtest_store.queries.common import Statement
 from backtest_store.records import BacktestResult, OptimizationResult, WalkForwardTest
 from backtest_store.tables import OPTIMIZATIONS, RESULTS
 
@@ -49,11 +48,11 @@ def backtest_inputs(backtest_id: UUID | None, alpha: float) -> Operation[Backtes
     m = "assess"
     the_id = check_id(m, "backtest_id", backtest_id)
     alpha = check_alpha(m, alpha)
-    result = yield fetch(read_sql.get_by_key(RESULTS, the_id), "one", record_row(RESULTS))
+    result = yield fetch(backtests.get_by_key(RESULTS, the_id), "one", record_row(RESULTS))
     if result is None:
         raise NotFoundError(f"no backtest {the_id}")
-    grid = yield from reads.children("optimizations", the_id, m)
-    windows = yield from reads.children("walk_forward", the_id, m)
+    grid = yield from children.children("optimizations", the_id, m)
+    windows = yield from children.children("walk_forward", the_id, m)
     return result, grid, windows, alpha
 
 
@@ -67,7 +66,7 @@ def experiment_inputs(
     if experiment is None:
         raise ValidationError(m, "experiment", name, "an experiment's name")
     blocks, alpha = check_blocks(m, blocks), check_alpha(m, alpha)
-    statement = read_sql.list_backtests(
+    statement = backtests.list_statement(
         symbol=None, strategy_type=None, status=None, since=None, until=None, after=None,
         limit=MAX_LIMIT, with_series=True, origin={"experiment": experiment},
     )  # fmt: skip

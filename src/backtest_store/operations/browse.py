@@ -26,8 +26,7 @@ from backtest_store.operations.arguments import (
 )
 from backtest_store.operations.arguments import origin as check_origin
 from backtest_store.operations.rows import record_row
-from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries.common import (
+from backtest_store.operations.sql import (
     METRICS,
     NAN,
     ORIGIN,
@@ -42,6 +41,7 @@ from backtest_store.queries.common import (
     render,
     select,
 )
+from backtest_store.operations.steps import Operation, fetch
 from backtest_store.records import BacktestResult
 from backtest_store.tables import RESULTS
 

@@ -18,8 +18,8 @@ from pypika.terms import Function
 
 from backtest_store.errors import ValidationError
 from backtest_store.operations.arguments import check_id, check_limit
+from backtest_store.operations.sql import Statement, column_of, param, render
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries.common import Statement, column_of, param, render
 from backtest_store.records import BacktestResult
 from backtest_store.tables import RESULTS
 

@@ -13,8 +13,8 @@ from pypika.terms import Function
 
 from backtest_store.analytics import ExperimentSummary
 from backtest_store.operations.arguments import StoreSettings, check_limit
+from backtest_store.operations.sql import Statement, column_of, param, render, select
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries.common import Statement, column_of, param, render, select
 from backtest_store.tables import OPTIMIZATIONS, RESULTS
 
 

@@ -15,10 +15,10 @@ from pypika import PostgreSQLQuery
 from pypika import functions as fn
 from pypika.terms import Function
 
+from backtest_store.operations import catalog
 from backtest_store.operations.arguments import StoreSettings, check_limit, retention
+from backtest_store.operations.sql import Statement, column_of, given, param, render
 from backtest_store.operations.steps import Operation, fetch
-from backtest_store.queries import catalog
-from backtest_store.queries.common import Statement, column_of, given, param, render
 from backtest_store.tables import OPTIMIZATIONS, RESULTS, TRADES, WALK_FORWARD
 
 
@@ -190,14 +190,6 @@ def count_backtests(
     return {k: int(v) for k, v in row.items()}
 
 
-def is_distributed() -> Operation[bool]:
-    """Whether mcp_backtest_results is a distributed table (a Citus coordinator)."""
-    has_citus = yield fetch(catalog.is_citus(), "value")
-    if not has_citus:
-        return False
-    return bool((yield fetch(catalog.is_distributed(RESULTS), "value")))
-
-
 def delete_backtests(
     settings: StoreSettings,
     *,
@@ -211,7 +203,7 @@ def delete_backtests(
     deletes fewer than ``batch_size``; sent each batch's count, it returns the total. On
     Citus (asked once, first) each batch takes the distributed form (``delete_batch``)."""
     total = 0
-    distributed = yield is_distributed()
+    distributed = yield catalog.results_distributed()
     while True:
         deleted = yield delete_batch(
             settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type,

@@ -18,7 +18,7 @@ from uuid import uuid4
 from psycopg import sql
 from psycopg.rows import BaseRowFactory
 
-from backtest_store.queries.common import Statement
+from backtest_store.operations.sql import Statement
 from backtest_store.records import (
     Record,
 )

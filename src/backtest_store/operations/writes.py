@@ -21,9 +21,9 @@ from backtest_store import columnar, provenance
 from backtest_store.convert import Refused, converter, not_finite
 from backtest_store.errors import ConflictError, NotFoundError, ValidationError
 from backtest_store.operations.arguments import StoreSettings, check_id, is_series
+from backtest_store.operations.backtests import get_by_key, get_by_keys
 from backtest_store.operations.rows import record_row
 from backtest_store.operations.steps import CopyIn, Fetch, Operation, R, fetch
-from backtest_store.queries import reads as read_sql
 from backtest_store.queries import writes as write_sql
 from backtest_store.records import (
     BacktestPortfolio,
@@ -154,7 +154,7 @@ def _insert_or_recognise(
             f"{spec.record.__name__} {key} is stored already with other values "
             f"({', '.join(differing) or 'deleted meanwhile'}): a retry must send the same record"
         )
-    stored = yield fetch(read_sql.get_by_key(spec, key), "one", record_row(spec))
+    stored = yield fetch(get_by_key(spec, key), "one", record_row(spec))
     return stored, False
 
 
@@ -409,7 +409,7 @@ def _save_children(
     ids = [_key_or_new(r, spec.key) for r in records]
     with_ids = [_replace_key(spec, r, i) for r, i in zip(records, ids, strict=True)]
     yield from _copy_children(settings, spec, with_ids, parent_id, number=number)
-    statement = read_sql.get_by_keys(spec, ids, (spec.key,), parent=parent_id)
+    statement = get_by_keys(spec, ids, (spec.key,), parent=parent_id)
     rows = yield fetch(statement, "all", record_row(spec))
     by_key = {getattr(r, spec.key): r for r in rows}
     return [by_key[i] for i in ids]

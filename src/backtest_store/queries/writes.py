@@ -14,7 +14,7 @@ from pypika.enums import Comparator
 from pypika.functions import Cast
 from pypika.terms import BasicCriterion, Term
 
-from backtest_store.queries.common import Statement, column_of, param, render
+from backtest_store.operations.sql import Statement, column_of, param, render
 from backtest_store.tables import (
     RESULTS,
     TRADES,

@@ -27,7 +27,7 @@ import psycopg
 import sqlparse
 from psycopg import sql
 
-from backtest_store.queries import catalog
+from backtest_store.operations import catalog
 from backtest_store.schema import files
 from backtest_store.tables import ALL
 

@@ -32,7 +32,7 @@ from backtest_store.errors import (
     MigrationLockedError,
     NotAdoptedError,
 )
-from backtest_store.queries import catalog
+from backtest_store.operations import catalog
 from backtest_store.schema import citus, files, sharding
 from backtest_store.schema.version import CHECKSUM_TABLE, YOYO_LOCK_TABLE, YOYO_MIGRATION_TABLE
 from backtest_store.urls import connect, redact, resolve_url, yoyo_url

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from backtest_store.errors import DistributionError, MigrationError
-from backtest_store.queries import catalog
+from backtest_store.operations import catalog
 from backtest_store.schema.citus import MARKER_TABLE, distributed_tables, one, recorded
 from backtest_store.tables import ALL, TableSpec
 

@@ -1,19 +1,35 @@
-"""The statements that read: by key, by id prefix, pages newest first, the best by a
-metric, parameter containment, trades and children."""
+"""The backtests read: one by its id, ids by their prefix, pages newest first, the best
+by a metric, parameter searches; and the schema version every store checks first. Each
+operation checks its arguments, then yields its statement, built here."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
+from uuid import UUID
 
 from pypika import Order, PostgreSQLQuery
 from pypika.terms import Function
 
-from backtest_store.queries.common import (
+from backtest_store.errors import ValidationError
+from backtest_store.operations.arguments import (
+    HEX,
+    StoreSettings,
+    check_aware,
+    check_id,
+    check_limit,
+    check_min_trades,
+    page_key,
+    parameters_filter,
+    unknown_metric,
+)
+from backtest_store.operations.arguments import origin as check_origin
+from backtest_store.operations.rows import record_row
+from backtest_store.operations.sql import (
     METRICS,
     NAN,
-    Outcome,
     Statement,
     column_of,
     columns_for,
@@ -27,11 +43,12 @@ from backtest_store.queries.common import (
     render,
     select,
 )
+from backtest_store.operations.steps import Operation, R, fetch
+from backtest_store.records import (
+    BacktestResult,
+)
 from backtest_store.tables import (
-    OPTIMIZATIONS,
-    PORTFOLIOS,
     RESULTS,
-    TRADES,
     TableSpec,
 )
 
@@ -101,7 +118,7 @@ def _list_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     return render(query.limit(param("limit")))
 
 
-def list_backtests(
+def list_statement(
     *,
     symbol: str | None,
     strategy_type: str | None,
@@ -141,7 +158,7 @@ def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) 
     return render(query.limit(param("limit")))
 
 
-def top_backtests(
+def top_statement(
     *,
     metric: str,
     symbol: str | None,
@@ -171,7 +188,7 @@ def _find_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     return render(newest_first(RESULTS, query, False).limit(param("limit")))
 
 
-def find_backtests(
+def find_statement(
     *,
     parameters: Any,
     symbol: str | None,
@@ -183,68 +200,104 @@ def find_backtests(
     return Statement(_find_backtests_sql(frozenset(params), with_series), params)
 
 
-@lru_cache(maxsize=4)
-def _trades_sql(outcome: Outcome) -> str:
-    t = TRADES.table
-    query = select(TRADES, TRADES.column_names).where(t.backtest_id == param("backtest_id"))
-    if outcome == "winning":  # numeric's NaN is greater than every number: not a win
-        query = query.where(t.pnl > 0).where(t.pnl < NAN)
-    elif outcome == "losing":
-        query = query.where(t.pnl < 0)
-    return render(query.orderby(t.entry_date, t.trade_number))
+def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
+    """The backtest ids that start with ``prefix`` (hex digits, dashes ignored), in order;
+    a range scan of the primary key."""
+    digits = prefix.replace("-", "").lower() if isinstance(prefix, str) else None
+    if digits is None or not 1 <= len(digits) <= 32 or any(c not in HEX for c in digits):
+        raise ValidationError("backtest_ids", "prefix", prefix, "1 to 32 hex digits",
+                              problem="is not the start of a backtest id")  # fmt: skip
+    low, high = UUID(digits.ljust(32, "0")), UUID(digits.ljust(32, "f"))
+    rows = yield fetch(ids_between(low, high, check_limit("backtest_ids", limit)), "all")
+    return [row[0] for row in rows]
 
 
-def trades(backtest_id: Any, outcome: Outcome) -> Statement:
-    return Statement(_trades_sql(outcome), {"backtest_id": backtest_id})
+def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
+    check_id(method, spec.key, key)
+    row = yield fetch(get_by_key(spec, key), "one", record_row(spec))
+    return row  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=1)
-def _best_parameters_sql() -> str:
-    t = OPTIMIZATIONS.table
-    query = (
-        select(OPTIMIZATIONS, OPTIMIZATIONS.column_names)
-        .where(t.backtest_id == param("backtest_id"))
-        .where(t.rank.notnull())
-        .orderby(t.rank, t.parameter_set)
-        .limit(param("limit"))
-    )
-    return render(query)
-
-
-def best_parameters(backtest_id: Any, limit: int) -> Statement:
-    return Statement(_best_parameters_sql(), {"backtest_id": backtest_id, "limit": limit})
-
-
-@lru_cache(maxsize=8)
-def _children_sql(spec: TableSpec[Any], order_by: tuple[str, ...]) -> str:
-    assert spec.parent_key is not None
-    t = spec.table
-    query = (
-        select(spec, spec.column_names)
-        .where(column_of(t, spec.parent_key) == param("parent"))
-        .orderby(*(column_of(t, c) for c in order_by))
-    )
-    return render(query)
-
-
-def children(spec: TableSpec[Any], parent_id: Any, order_by: tuple[str, ...]) -> Statement:
-    return Statement(_children_sql(spec, order_by), {"parent": parent_id})
-
-
-@lru_cache(maxsize=16)
-def _list_portfolios_sql(present: frozenset[str], with_series: bool) -> str:
-    query = select(PORTFOLIOS, columns_for(PORTFOLIOS, with_series))
-    query = equal_filters(PORTFOLIOS, query, present, ("portfolio_name",))
-    query = newest_first(PORTFOLIOS, query, "after_date" in present)
-    return render(query.limit(param("limit")))
-
-
-def list_portfolios(
+def list_backtests(
+    settings: StoreSettings,
     *,
-    portfolio_name: str | None,
-    after: tuple[datetime, Any] | None,
+    symbol: str | None,
+    strategy_type: str | None,
+    status: str | None,
+    since: Any,
+    until: Any,
+    limit: int,
+    after: BacktestResult | None,
+    with_series: bool,
+    origin: Mapping[str, Any] | None = None,
+) -> Operation[list[BacktestResult]]:
+    m = "list_backtests"
+    origin = check_origin(settings, m, **(origin or {}))
+    statement = list_statement(
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        status=settings.argument(RESULTS, "status", status, method=m),
+        since=check_aware(m, "since", since),
+        until=check_aware(m, "until", until),
+        after=page_key(m, after, BacktestResult, "backtest_id"),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+        origin=origin,
+    )
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan="tags" in origin)
+    return list(rows)
+
+
+def top_backtests(
+    settings: StoreSettings,
+    *,
+    metric: str,
+    symbol: str | None,
+    strategy_type: str | None,
+    min_trades: int,
+    status: str | None,
     limit: int,
     with_series: bool,
-) -> Statement:
-    params = given(portfolio_name=portfolio_name, limit=limit, **paging(after))
-    return Statement(_list_portfolios_sql(frozenset(params), with_series), params)
+    parameters: dict[str, Any] | None = None,
+    origin: Mapping[str, Any] | None = None,
+) -> Operation[list[BacktestResult]]:
+    m = "top_backtests"
+    origin = check_origin(settings, m, **(origin or {}))
+    if metric not in METRICS:
+        raise unknown_metric(m, "metric", metric)
+    min_trades = check_min_trades(m, min_trades)
+    statement = top_statement(
+        metric=metric,
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        min_trades=min_trades,
+        status=settings.argument(RESULTS, "status", status, method=m),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+        parameters=None if parameters is None else parameters_filter(settings, m, parameters),
+        origin=origin,
+    )
+    custom = parameters is not None or "tags" in origin  # a plan for the values: GIN
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=custom)
+    return list(rows)
+
+
+def find_backtests(
+    settings: StoreSettings,
+    *,
+    parameters: dict[str, Any],
+    symbol: str | None,
+    strategy_type: str | None,
+    limit: int,
+    with_series: bool,
+) -> Operation[list[BacktestResult]]:
+    m = "find_backtests"
+    statement = find_statement(
+        parameters=parameters_filter(settings, m, parameters),
+        symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
+        strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
+        limit=check_limit(m, limit),
+        with_series=bool(with_series),
+    )
+    rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=True)
+    return list(rows)

@@ -1,7 +1,9 @@
 """The catalog questions, asked one way wherever they are asked: does a relation exist,
 is Citus installed, does Citus distribute a table. The migration runner asks them over
 its connection (``relation_exists``, ``citus_installed``), the store's operations as
-statements (``is_citus``, ``is_distributed``)."""
+statements (``is_citus``, ``is_distributed``); and the operations that ask them:
+whether the results table is distributed, and the schema version every store checks
+first (``check_schema``)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from typing import Any
 
 import psycopg
 
-from backtest_store.queries.common import Statement
-from backtest_store.tables import TableSpec
+from backtest_store.operations.sql import Statement
+from backtest_store.operations.steps import Fetch, Operation, fetch
+from backtest_store.schema.version import APPLIED_SQL, YOYO_MIGRATION_TABLE, verify_applied
+from backtest_store.tables import RESULTS, TableSpec
 
 RELATION_EXISTS = "SELECT to_regclass(%(name)s) IS NOT NULL"
 CITUS_INSTALLED = "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = 'citus')"
@@ -36,3 +40,21 @@ def is_citus() -> Statement:
 def is_distributed(spec: TableSpec[Any]) -> Statement:
     """Whether Citus distributes the table (ask only where the citus extension is)."""
     return Statement(DISTRIBUTED, {"name": spec.name})
+
+
+def results_distributed() -> Operation[bool]:
+    """Whether mcp_backtest_results is a distributed table (a Citus coordinator)."""
+    has_citus = yield fetch(is_citus(), "value")
+    if not has_citus:
+        return False
+    return bool((yield fetch(is_distributed(RESULTS), "value")))
+
+
+def check_schema() -> Operation[None]:
+    """Raise SchemaVersionError unless the database is at this package's last migration."""
+    exists = yield Fetch(RELATION_EXISTS, {"name": YOYO_MIGRATION_TABLE}, "value")
+    applied: set[str] = set()
+    if exists:
+        rows = yield Fetch(APPLIED_SQL, None, "all")
+        applied = {row[0] for row in rows}
+    verify_applied(applied)
