@@ -17,8 +17,7 @@ from psycopg import sql
 
 from backtest_store import BacktestResult, BacktestStore, BacktestTrade
 from backtest_store.json_policy import dump_json
-from backtest_store.operations import arguments, writes
-from backtest_store.queries import writes as write_sql
+from backtest_store.operations import arguments, inserts, writes
 from bench.data import RAW_COLUMNS, RAW_TYPES, big_result, make_trades, raw_rows
 from bench.harness import percentile, spread, truncate
 from bench.ingest import orm_session
@@ -188,13 +187,13 @@ def bench_small_save(url: str, sizes: tuple[int, ...], saves: int, rounds: int) 
                 result: BacktestResult, trades: list[BacktestTrade]
             ) -> tuple[Any, Any]:
                 override = {"backtest_id": uuid4(), **settings.provenance(result)}
-                columns = writes._columns_given(RESULTS, result, override)
+                columns = inserts.columns_given(RESULTS, result, override)
                 values = settings.preparer(RESULTS, columns).row(result, None, override)
-                cols, rows = writes._child_rows(
+                cols, rows = inserts.child_rows(
                     settings, TRADES, trades, override["backtest_id"], number="trade_number"
                 )
                 arrays = [list(c) for c in zip(*rows, strict=True)]
-                statement = write_sql.insert_with_children(
+                statement = inserts.insert_with_children(
                     RESULTS, columns, RESULTS.column_names, TRADES, cols
                 )
                 return statement, (*values, *arrays)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from backtest_store import BacktestStoreError, ValidationError
 from backtest_store.columns import Column
-from backtest_store.operations.writes import SET_BY_DATABASE
+from backtest_store.operations.inserts import SET_BY_DATABASE
 from backtest_store.tables import RESULTS, TRADES, TableSpec
 
 ANYTHING = st.one_of(

@@ -134,7 +134,7 @@ def test_only_the_migration_runner_reads_the_sql_files() -> None:
 
 
 # The library's inside: what the faces reach only through the stores and public names
-INSIDE = ("operations", "queries", "tables", "json_policy", "schema", "preparer", "codegen",
+INSIDE = ("operations", "tables", "json_policy", "schema", "preparer", "codegen",
           "convert", "columnar", "driver", "aio_driver", "copy_writer", "store_base",
           "aio_base")  # fmt: skip
 FACES = ("backtest_store.cli", "backtest_store.web", "backtest_store.mcp_server")

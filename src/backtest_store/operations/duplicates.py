@@ -1,6 +1,7 @@
 """Duplicate runs: runs of the same strategy, parameters, period, data fingerprint and code
 version. ``duplicate_counts`` says how many other runs each of some runs has (what a list
-marks); ``list_duplicates`` gives the groups themselves, newest first."""
+marks); ``list_duplicates`` gives the groups themselves, newest first. A run without a
+fingerprint has no duplicate: nothing says its data was the same."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Retention: ``delete_backtests``, batch by batch, each batch its own short transaction
 that skips the backtests other transactions hold (a save in progress is never waited
 for). On Citus, where a query may not lock rows on several shards, each batch is picked
-unlocked and locked and deleted shard by shard (queries/writes.py)."""
+unlocked and locked and deleted shard by shard. ``count_backtests`` counts what it
+would delete, in one query."""
 
 from __future__ import annotations
 
