@@ -79,21 +79,17 @@ class AsyncBacktestStore(AsyncStoreBase):
         Absent ``trade_number`` s are filled 1..n; an absent ``data_points`` is
         the length of the equity curve.
         """
-        return await self._run(
-            writes.save_backtest(self._settings, result, trades), "save_backtest"
-        )
+        return await self._run(writes.save_backtest(self._settings, result, trades))
 
     async def save_trades(self, backtest_id: UUID | None, trades: Iterable[BacktestTrade]) -> int:
         """Append trades (records, or a pandas DataFrame) to a backtest through binary COPY;
         return how many were saved."""
-        return await self._run(
-            writes.save_trades(self._settings, backtest_id, trades), "save_trades"
-        )
+        return await self._run(writes.save_trades(self._settings, backtest_id, trades))
 
     async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
         """The backtest with every column, series included; None if there is none."""
         op = backtests.get_one(RESULTS, backtest_id, "get_backtest")
-        return await self._run(op, "get_backtest", read=True)
+        return await self._run(op, read=True)
 
     async def list_backtests(
         self,
@@ -118,7 +114,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             since=since, until=until, limit=limit, after=after, with_series=with_series,
             origin=origin,
         )  # fmt: skip
-        return await self._run(op, "list_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def top_backtests(
         self,
@@ -141,7 +137,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             parameters=parameters,
             origin=origin,
         )  # fmt: skip
-        return await self._run(op, "top_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def find_backtests(
         self,
@@ -157,7 +153,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             self._settings, parameters=parameters, symbol=symbol, strategy_type=strategy_type,
             limit=limit, with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "find_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def browse_backtests(
         self,
@@ -190,7 +186,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             limit=limit, with_series=with_series,
             origin=origin,
         )  # fmt: skip
-        return await self._run(op, "browse_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def list_experiments(
         self, *, experiment: str | None = None, limit: int = 50
@@ -198,23 +194,23 @@ class AsyncBacktestStore(AsyncStoreBase):
         """The experiments, the newest run's first: each one's runs, first and last run, and
         its runs by who ran them and by code version; ``experiment``: that one alone."""
         op = experiments.list_experiments(self._settings, experiment=experiment, limit=limit)
-        return await self._run(op, "list_experiments", read=True)
+        return await self._run(op, read=True)
 
     async def duplicate_counts(self, results: Iterable[BacktestResult]) -> dict[UUID, int]:
         """How many other runs are the same run as each of these (operations/duplicates.py)."""
         op = duplicates.duplicate_counts(results)
-        return await self._run(op, "duplicate_counts", read=True)
+        return await self._run(op, read=True)
 
     async def list_duplicates(self, *, limit: int = 50) -> list[DuplicateGroup]:
         """The runs repeated: each group of the same run, the newest group first."""
-        return await self._run(duplicates.list_duplicates(limit), "list_duplicates", read=True)
+        return await self._run(duplicates.list_duplicates(limit), read=True)
 
     async def assess(self, backtest_id: UUID | None, *, alpha: float = 0.05) -> Assessment:
         """Skill or selection: the run's Sharpe ratio deflated by its grid's trials
         (PSR, SR0, DSR and its p-value, significant at ``alpha``), and its walk-forward
         windows judged (assessment.py says how trials are counted)."""
         op = assessment.backtest_inputs(backtest_id, alpha)
-        result, grid, windows, alpha = await self._run(op, "assess", read=True)
+        result, grid, windows, alpha = await self._run(op, read=True)
         return await self._computed(judge.assess_backtest, result, grid, windows, alpha)
 
     async def record_assessment(
@@ -223,7 +219,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         """Write ``assess``'s figures into the seed's columns of the backtest's grid rows
         and walk-forward windows (only NULLs unless ``overwrite``); how many of each."""
         op = assessment.record_assessment(backtest_id, alpha=alpha, overwrite=overwrite)
-        return await self._run(op, "record_assessment")
+        return await self._run(op)
 
     async def assess_experiment(
         self, name: str, *, blocks: int = 16, alpha: float = 0.05
@@ -231,18 +227,18 @@ class AsyncBacktestStore(AsyncStoreBase):
         """An experiment's runs judged together: the best run's DSR over every trial, and
         the probability of backtest overfitting by CSCV in ``blocks`` blocks."""
         op = assessment.experiment_inputs(self._settings, name, blocks=blocks, alpha=alpha)
-        experiment, runs, grids = await self._run(op, "assess_experiment", read=True)
+        experiment, runs, grids = await self._run(op, read=True)
         return await self._computed(judge.assess_runs, experiment, runs, grids, blocks=blocks,
                                     alpha=alpha)  # fmt: skip
 
     async def backtest_ids(self, prefix: str, *, limit: int = 10) -> list[UUID]:
         """The ids of the backtests whose id starts with ``prefix`` (hex digits, as git
         takes a short hash; dashes ignored), at most ``limit``, in order."""
-        return await self._run(backtests.backtest_ids(prefix, limit), "backtest_ids", read=True)
+        return await self._run(backtests.backtest_ids(prefix, limit), read=True)
 
     async def delete_backtest(self, backtest_id: UUID | None) -> bool:
         """Delete a backtest and, by cascade, its trades, optimizations and walk-forward tests."""
-        return await self._run(writes.delete_backtest(backtest_id), "delete_backtest")
+        return await self._run(writes.delete_backtest(backtest_id))
 
     async def count_backtests(
         self,
@@ -256,7 +252,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         op = retention.count_backtests(
             self._settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type
         )
-        return await self._run(op, "count_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def delete_backtests(
         self,
@@ -279,7 +275,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             self._settings, older_than=older_than, symbol=symbol, strategy_type=strategy_type,
             batch_size=batch_size, progress=progress,
         )  # fmt: skip
-        return await self._run_each(batches, "delete_backtests")
+        return await self._run_each(batches)
 
     # -- trades --------------------------------------------------------------
 
@@ -287,7 +283,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         self, backtest_id: UUID | None, *, outcome: Outcome = "all"
     ) -> list[BacktestTrade]:
         """Trades by entry date, then trade number; ``winning``: pnl > 0, ``losing``: pnl < 0."""
-        return await self._run(children.get_trades(backtest_id, outcome), "get_trades", read=True)
+        return await self._run(children.get_trades(backtest_id, outcome), read=True)
 
     def iter_trades(
         self, backtest_id: UUID | None, *, batch_size: int = 2000
@@ -297,7 +293,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         The connection is held (in a transaction) until the iterator is
         exhausted or closed.
         """
-        return self._stream(children.iter_trades(backtest_id, batch_size), "iter_trades")
+        return self._stream(children.iter_trades(backtest_id, batch_size))
 
     def iter_children(
         self, backtest_id: UUID | None, kind: ChildKind, *, batch_size: int = 2000
@@ -307,7 +303,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         through a server-side cursor, with bounded memory (what ``export`` writes: the
         same rows give the same bytes). The connection is held until the iterator is
         exhausted or closed."""
-        return self._stream(children.iter_children(backtest_id, kind, batch_size), "iter_children")
+        return self._stream(children.iter_children(backtest_id, kind, batch_size))
 
     # -- optimizations and walk-forward tests -----------------------------------------
 
@@ -320,42 +316,42 @@ class AsyncBacktestStore(AsyncStoreBase):
         in SQL from ``objective_value`` (1 = highest, ties share a rank).
         """
         op = writes.save_optimization_results(self._settings, backtest_id, results)
-        return await self._run(op, "save_optimization_results")
+        return await self._run(op)
 
     async def best_parameters(
         self, backtest_id: UUID | None, *, limit: int = 5
     ) -> list[OptimizationResult]:
         """The best-ranked parameter sets of a backtest's optimization."""
         op = children.best_parameters(backtest_id, limit)
-        return await self._run(op, "best_parameters", read=True)
+        return await self._run(op, read=True)
 
     async def optimization_results(self, backtest_id: UUID | None) -> list[OptimizationResult]:
         """Every parameter set of a backtest's optimization, ranked or not, by parameter_set."""
         op = children.children("optimizations", backtest_id, "optimization_results")
-        return await self._run(op, "optimization_results", read=True)
+        return await self._run(op, read=True)
 
     async def save_walk_forward_tests(
         self, parent_backtest_id: UUID | None, windows: Iterable[WalkForwardTest]
     ) -> list[WalkForwardTest]:
         """Save walk-forward windows of a backtest; return them as stored, in input order."""
         op = writes.save_walk_forward_tests(self._settings, parent_backtest_id, windows)
-        return await self._run(op, "save_walk_forward_tests")
+        return await self._run(op)
 
     async def walk_forward_tests(self, parent_backtest_id: UUID | None) -> list[WalkForwardTest]:
         """A backtest's walk-forward windows by test period start."""
         op = children.children("walk_forward", parent_backtest_id, "walk_forward_tests")
-        return await self._run(op, "walk_forward_tests", read=True)
+        return await self._run(op, read=True)
 
     # -- portfolios ---------------------------------------------------------------
 
     async def save_portfolio(self, portfolio: BacktestPortfolio) -> BacktestPortfolio:
         """Save a portfolio backtest; return it as stored."""
-        return await self._run(writes.save_portfolio(self._settings, portfolio), "save_portfolio")
+        return await self._run(writes.save_portfolio(self._settings, portfolio))
 
     async def get_portfolio(self, portfolio_backtest_id: UUID | None) -> BacktestPortfolio | None:
         """The portfolio backtest with every column, series included."""
         op = backtests.get_one(PORTFOLIOS, portfolio_backtest_id, "get_portfolio")
-        return await self._run(op, "get_portfolio", read=True)
+        return await self._run(op, read=True)
 
     async def list_portfolios(
         self,
@@ -370,7 +366,7 @@ class AsyncBacktestStore(AsyncStoreBase):
             self._settings, portfolio_name=portfolio_name, limit=limit, after=after,
             with_series=with_series,
         )  # fmt: skip
-        return await self._run(op, "list_portfolios", read=True)
+        return await self._run(op, read=True)
 
     # -- analytics (computed in SQL) --------------------------------------------
 
@@ -380,7 +376,7 @@ class AsyncBacktestStore(AsyncStoreBase):
         """Each backtest's metrics with per-metric ranks (window functions), best first
         by the first metric. Unknown ids are left out."""
         op = analytics.compare_backtests(backtest_ids, metrics)
-        return await self._run(op, "compare_backtests", read=True)
+        return await self._run(op, read=True)
 
     async def performance_summary(
         self,
@@ -395,4 +391,4 @@ class AsyncBacktestStore(AsyncStoreBase):
         op = analytics.performance_summary(
             self._settings, since=since, symbol=symbol, strategy_type=strategy_type, status=status
         )
-        return await self._run(op, "performance_summary", read=True)
+        return await self._run(op, read=True)

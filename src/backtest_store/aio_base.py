@@ -7,6 +7,7 @@ are the async side that ``tools/async_to_sync.py`` generates the sync store from
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -97,8 +98,17 @@ class AsyncStoreBase:
             await self.check_schema()
 
     async def _run(
-        self, op: Operation[T], doing: str, *, read: bool = False, checked: bool = False
+        self,
+        op: Operation[T],
+        doing: str | None = None,
+        *,
+        read: bool = False,
+        checked: bool = False,
     ) -> T:
+        """Run ``op`` on a connection of the store's, in a transaction unless it is one
+        statement; a database error becomes the store's own, naming ``doing``: the method
+        that called, by default (a store method's name is written once, as its name)."""
+        doing = doing if doing is not None else sys._getframe(1).f_code.co_name
         if not checked:  # the schema check itself runs before the flag is set
             await self._ready()
         async with self._connection() as conn:
@@ -120,9 +130,12 @@ class AsyncStoreBase:
             except psycopg.Error as exc:
                 raise translate(exc, doing, committing=committing) from exc
 
-    async def _run_each(self, batches: Generator[Operation[Any], Any, T], doing: str) -> T:
+    async def _run_each(
+        self, batches: Generator[Operation[Any], Any, T], doing: str | None = None
+    ) -> T:
         """Run the operations ``batches`` yields one after another, each its own
         transaction, sending each one's value back, until it returns."""
+        doing = doing if doing is not None else sys._getframe(1).f_code.co_name
         try:
             op = next(batches)
             while True:
@@ -130,7 +143,12 @@ class AsyncStoreBase:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    async def _stream(self, stream: Stream, doing: str) -> AsyncIterator[Any]:
+    def _stream(self, stream: Stream, doing: str | None = None) -> AsyncIterator[Any]:
+        """The rows of ``stream`` as they come; errors name ``doing``, by default the
+        method that called."""
+        return self._streamed(stream, doing or sys._getframe(1).f_code.co_name)
+
+    async def _streamed(self, stream: Stream, doing: str) -> AsyncIterator[Any]:
         await self._ready()
         async with self._connection() as conn:
             try:
@@ -164,7 +182,7 @@ class AsyncStoreBase:
 
     async def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        await self._run(catalog.check_schema(), "check_schema", read=True, checked=True)
+        await self._run(catalog.check_schema(), read=True, checked=True)
         self._schema_checked = True
 
     @asynccontextmanager

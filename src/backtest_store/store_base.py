@@ -5,6 +5,7 @@ an operation's steps on it. Generated from aio_base.py; the methods are in store
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -91,7 +92,18 @@ class StoreBase:
         if not self._schema_checked:
             self.check_schema()
 
-    def _run(self, op: Operation[T], doing: str, *, read: bool = False, checked: bool = False) -> T:
+    def _run(
+        self,
+        op: Operation[T],
+        doing: str | None = None,
+        *,
+        read: bool = False,
+        checked: bool = False,
+    ) -> T:
+        """Run ``op`` on a connection of the store's, in a transaction unless it is one
+        statement; a database error becomes the store's own, naming ``doing``: the method
+        that called, by default (a store method's name is written once, as its name)."""
+        doing = doing if doing is not None else sys._getframe(1).f_code.co_name
         if not checked:  # the schema check itself runs before the flag is set
             self._ready()
         with self._connection() as conn:
@@ -113,9 +125,10 @@ class StoreBase:
             except psycopg.Error as exc:
                 raise translate(exc, doing, committing=committing) from exc
 
-    def _run_each(self, batches: Generator[Operation[Any], Any, T], doing: str) -> T:
+    def _run_each(self, batches: Generator[Operation[Any], Any, T], doing: str | None = None) -> T:
         """Run the operations ``batches`` yields one after another, each its own
         transaction, sending each one's value back, until it returns."""
+        doing = doing if doing is not None else sys._getframe(1).f_code.co_name
         try:
             op = next(batches)
             while True:
@@ -123,7 +136,12 @@ class StoreBase:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    def _stream(self, stream: Stream, doing: str) -> Iterator[Any]:
+    def _stream(self, stream: Stream, doing: str | None = None) -> Iterator[Any]:
+        """The rows of ``stream`` as they come; errors name ``doing``, by default the
+        method that called."""
+        return self._streamed(stream, doing or sys._getframe(1).f_code.co_name)
+
+    def _streamed(self, stream: Stream, doing: str) -> Iterator[Any]:
         self._ready()
         with self._connection() as conn:
             try:
@@ -154,7 +172,7 @@ class StoreBase:
 
     def check_schema(self) -> None:
         """Raise SchemaVersionError unless the database is at this package's migration."""
-        self._run(catalog.check_schema(), "check_schema", read=True, checked=True)
+        self._run(catalog.check_schema(), read=True, checked=True)
         self._schema_checked = True
 
     @contextmanager

@@ -1,5 +1,6 @@
 """The operation of ``browse_backtests``: its arguments checked (each error names the
-argument and what it takes), then one statement, built here (pypika: filters, sorts, keyset pages both ways)."""
+argument and what it takes), then one statement, built here (filters, sorts, keyset
+pages both ways)."""
 
 from __future__ import annotations
 
