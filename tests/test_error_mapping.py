@@ -12,6 +12,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -20,7 +22,7 @@ import psycopg
 import pytest
 from devkit import clusters
 from devkit.dbs import maintenance
-from devkit.records import result, row_counts, trade
+from devkit.records import opened, result, row_counts, trade
 
 from backtest_store import (
     BacktestStore,
@@ -320,3 +322,26 @@ def test_a_citus_worker_s_copy_refusal_keeps_its_type(
     assert error.constraint == constraint
     if kind is ConstraintViolation:
         assert isinstance(error, ValidationError) and error.field == constraint
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_a_database_error_names_the_store_method_that_met_it(kind: str, db_url: str) -> None:
+    """The store names the method in the error it raises: the method's own name, written
+    once (the store reads it from its caller), for one statement, a transaction and
+    batches alike."""
+    with opened(kind, db_url) as store:
+        saved = store.save_backtest(result(), [trade(1)])
+    read_only = (
+        f"{db_url}{'&' if '?' in db_url else '?'}options=-c%20default_transaction_read_only%3Don"
+    )
+    with opened(kind, read_only) as store:
+        calls: dict[str, Callable[[], object]] = {
+            "save_backtest": lambda: store.save_backtest(result(), [trade(1)]),
+            "save_trades": lambda: store.save_trades(saved.backtest_id, [trade(2)]),
+            "delete_backtest": lambda: store.delete_backtest(saved.backtest_id),
+            "delete_backtests": lambda: store.delete_backtests(older_than=datetime.now(UTC)),
+        }  # fmt: skip
+        for method, call in calls.items():
+            with pytest.raises(DatabaseError, match=f"^{method} failed: .*read-only"):
+                call()
+        assert [t.trade_number for t in store.get_trades(saved.backtest_id)] == [1]

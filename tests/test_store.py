@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,7 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from devkit.records import at, opened, optimization, portfolio, result, row_counts, trade, window
+from devkit.records import at, optimization, portfolio, result, row_counts, trade, window
 
 from backtest_store import (
     NOT_LOADED,
@@ -25,7 +24,6 @@ from backtest_store import (
     SeriesNotLoadedError,
     ValidationError,
 )
-from backtest_store.errors import DatabaseError
 
 Store = Any  # BacktestStore, or the async store behind devkit.records.Blocking
 
@@ -494,26 +492,3 @@ def test_pools_sync_and_async(db_url: str) -> None:
             assert len(await astore.list_backtests(limit=50)) == 9
 
     asyncio.run(main())
-
-
-@pytest.mark.parametrize("kind", ["sync", "async"])
-def test_a_database_error_names_the_store_method_that_met_it(kind: str, db_url: str) -> None:
-    """The store names the method in the error it raises: the method's own name, written
-    once (the store reads it from its caller), for one statement, a transaction and
-    batches alike."""
-    with opened(kind, db_url) as store:
-        saved = store.save_backtest(result(), [trade(1)])
-    read_only = (
-        f"{db_url}{'&' if '?' in db_url else '?'}options=-c%20default_transaction_read_only%3Don"
-    )
-    with opened(kind, read_only) as store:
-        calls: dict[str, Callable[[], object]] = {
-            "save_backtest": lambda: store.save_backtest(result(), [trade(1)]),
-            "save_trades": lambda: store.save_trades(saved.backtest_id, [trade(2)]),
-            "delete_backtest": lambda: store.delete_backtest(saved.backtest_id),
-            "delete_backtests": lambda: store.delete_backtests(older_than=datetime.now(UTC)),
-        }  # fmt: skip
-        for method, call in calls.items():
-            with pytest.raises(DatabaseError, match=f"^{method} failed: .*read-only"):
-                call()
-        assert [t.trade_number for t in store.get_trades(saved.backtest_id)] == [1]
