@@ -156,6 +156,21 @@ def test_the_faces_import_the_library_s_public_names_and_the_presentation_layer_
     assert any(n.startswith("backtest_store.web") for n in reached)  # the faces were seen
 
 
+def test_no_face_imports_another_but_to_start_it() -> None:
+    """What two faces share (the list's state, the HTTP gate, ids and prefixes) is the
+    presentation layer's, not one face's: the MCP server never imports the web view. Only
+    the command line starts the others (``serve``, ``mcp``)."""
+    starts = {("backtest_store.cli.serve", "backtest_store.web"),
+              ("backtest_store.cli.mcp", "backtest_store.mcp_server")}  # fmt: skip
+    crossed = sorted(
+        (name, i) for name, imported in graph().items() if name.startswith(FACES)
+        for i in imported for face in FACES
+        if (i == face or i.startswith(f"{face}.")) and not name.startswith(face)
+        and (name, face) not in starts
+    )  # fmt: skip
+    assert crossed == []
+
+
 def test_dev_code_is_in_one_place_that_the_others_import() -> None:
     """devkit/ is what tests, bench and tools share: it imports none of them, and bench
     and tools import no test module (only devkit and the package)."""

@@ -28,11 +28,11 @@ from psycopg import sql
 
 from backtest_store import BacktestStore, documents, migrations
 from backtest_store.cli.main import main as cli
+from backtest_store.list_state import PAGE
 from backtest_store.mcp_server import create_server, read_only_store
 from backtest_store.mcp_server.tools import MAX_SERIES, TRADES_PAGE
 from backtest_store.serialize import to_json
 from backtest_store.tables import RESULTS
-from backtest_store.web.filters import PAGE
 
 
 @pytest.fixture(scope="module")

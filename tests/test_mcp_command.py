@@ -38,8 +38,8 @@ from mcp.client.streamable_http import streamable_http_client
 from backtest_store import BacktestStore, tearsheet
 from backtest_store.cli.main import _parser
 from backtest_store.cli.main import main as cli
+from backtest_store.list_state import PAGE
 from backtest_store.mcp_server.server import NAMES
-from backtest_store.web.filters import PAGE
 
 
 @pytest.fixture(scope="module")

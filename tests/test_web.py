@@ -20,9 +20,9 @@ from starlette.testclient import TestClient
 
 from backtest_store import BacktestStore, migrations
 from backtest_store.cli.main import main as cli
+from backtest_store.list_state import PAGE
 from backtest_store.operations.browse import SORTS
 from backtest_store.web import create_app
-from backtest_store.web.filters import PAGE
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ from devkit.web import PAYLOADS, Seeded, seed
 
 from backtest_store import BacktestStore
 from backtest_store.assessment import panel
+from backtest_store.list_state import PAGE
 from backtest_store.web import create_app
-from backtest_store.web.filters import PAGE
 
 pytestmark = pytest.mark.slow
 

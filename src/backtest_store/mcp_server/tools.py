@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from pydantic import Field
 from starlette.datastructures import QueryParams
 
-from backtest_store import cursor_of, documents, pairs
+from backtest_store import cursor_of, documents, list_state, pairs
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.facts import MAX_LIMIT, METRICS, SERIES, SORTS
+from backtest_store.list_state import PAGE, cursor_text
 from backtest_store.lookup import BadArgument, NotFound, backtest_id
 from backtest_store.pairs import BadPair
 from backtest_store.serialize import to_json
-from backtest_store.web import filters
-from backtest_store.web.filters import PAGE, cursor_text
 
 TRADES_PAGE = 100  # trades per get_trades page, as the web view pages them
 MAX_COMPARED = 10
@@ -70,7 +69,7 @@ class Tools:
             list[str] | None,
             Field(
                 default=None,
-                max_length=filters.MAX_SYMBOLS,
+                max_length=list_state.MAX_SYMBOLS,
                 description="any of these symbols (exact, case-sensitive)",
             ),
         ] = None,
@@ -141,7 +140,7 @@ class Tools:
             if value:
                 given.append((name, value))
         given += [("tag", t) for t in tag or ()]
-        listing = filters.listing(QueryParams(given))
+        listing = list_state.listing(QueryParams(given))
         rows = await self.store.browse_backtests(**listing.arguments())
         more = len(rows) > PAGE
         if listing.before is not None:
@@ -288,7 +287,7 @@ class Tools:
         """Aggregates over backtests, as ``backtest-store summary --json`` gives them:
         count, mean, best and worst total return, mean Sharpe ratio and win rate, over all,
         by strategy and by symbol; ``since``: runs on or after that date."""
-        day = filters.day(since, "since")
+        day = list_state.day(since, "since")
         found = await self.store.performance_summary(since=day, symbol=symbol,
                                                      strategy_type=strategy)  # fmt: skip
         return Answer(documents.summary(found))

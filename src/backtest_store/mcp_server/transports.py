@@ -11,8 +11,8 @@ from typing import Any
 
 from mcp.server.transport_security import TransportSecuritySettings
 
+from backtest_store.guard import ASGIApp, Receive, Scope, Send, same, token_of
 from backtest_store.mcp_server.server import create_server, read_only_store
-from backtest_store.web.guard import ASGIApp, Receive, Scope, Send, same, token_of
 
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _WITH_PORT = re.compile(r"(\[[^\]]+\]|[^:\[\]]+):[0-9]+")

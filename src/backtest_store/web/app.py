@@ -27,11 +27,11 @@ from starlette.staticfiles import StaticFiles
 
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.errors import UNAVAILABLE, NotFoundError, ValidationError
+from backtest_store.guard import Guard
+from backtest_store.list_state import BadRequest
 from backtest_store.lookup import NotFound
 from backtest_store.urls import READ_ONLY, read_only
 from backtest_store.web import pages
-from backtest_store.web.filters import BadRequest
-from backtest_store.web.guard import Guard
 from backtest_store.web.render import document, page, wants_json
 from backtest_store.web.summary import SummaryCache
 

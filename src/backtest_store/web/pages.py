@@ -17,16 +17,16 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from backtest_store import charts, cursor_of, documents, tearsheet
+from backtest_store import charts, cursor_of, documents, list_state, tearsheet
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.facts import METRICS, SORTS
+from backtest_store.guard import COOKIE, JSON, route_path, same
+from backtest_store.list_state import PAGE, BadRequest, cursor_text
 from backtest_store.lookup import NotFound, backtest_id
 from backtest_store.metrics import aligned, incomparable, label, number, percent
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
-from backtest_store.web import compute, filters, table
-from backtest_store.web.filters import PAGE, BadRequest, cursor_text
-from backtest_store.web.guard import COOKIE, JSON, route_path, same
+from backtest_store.web import compute, table
 from backtest_store.web.render import document, page, wants_json
 
 TRADES_PAGE = 100
@@ -47,7 +47,7 @@ def _links(request: Request, **links: str | None) -> dict[str, str]:
 
 
 async def backtests(request: Request) -> Response:
-    listing = filters.listing(request.query_params)
+    listing = list_state.listing(request.query_params)
     rows = await store_of(request).browse_backtests(**listing.arguments())
     more = len(rows) > PAGE
     if listing.before is not None:
@@ -73,7 +73,7 @@ async def backtests(request: Request) -> Response:
                 page_size=PAGE, columns=_columns(listing))  # fmt: skip
 
 
-def _columns(listing: filters.Listing) -> list[tuple[str, str, str | None, str]]:
+def _columns(listing: list_state.Listing) -> list[tuple[str, str, str | None, str]]:
     """The metric columns' headers: name, unit, the link that sorts by it (the other way
     when it is the sort already; None for a column without an index to sort by) and the
     arrow of the current sort."""
@@ -99,7 +99,7 @@ async def stored(request: Request) -> tuple[AsyncBacktestStore, UUID, BacktestRe
 
 
 async def backtest(request: Request) -> Response:
-    filters.known(request.query_params, ("outcome", "trades_page", "log"))
+    list_state.known(request.query_params, ("outcome", "trades_page", "log"))
     outcome = request.query_params.get("outcome") or "all"
     if outcome not in ("all", "winning", "losing"):
         raise BadRequest("outcome", "all, winning or losing")
@@ -167,14 +167,14 @@ def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
 
 
 def _whole(text: str | None, field: str, default: int) -> int:
-    return filters.whole(text, field, 1) if text else default
+    return list_state.whole(text, field, 1) if text else default
 
 
 async def report(request: Request) -> Response:
     """The offline report of one backtest, as ``backtest-store report`` writes it."""
     from backtest_store.report import render
 
-    filters.known(request.query_params, ())
+    list_state.known(request.query_params, ())
     store, the_id, result = await stored(request)
     trades = await store.get_trades(the_id)
     judged = await store.assess(the_id)
@@ -190,7 +190,7 @@ async def report(request: Request) -> Response:
 
 
 async def compare(request: Request) -> Response:
-    filters.known(request.query_params, ("ids",))
+    list_state.known(request.query_params, ("ids",))
     store = store_of(request)
     texts = [t for v in request.query_params.getlist("ids") for t in re.split(r"[,\s]+", v) if t]
     if not 2 <= len(texts) <= MAX_COMPARED:
@@ -216,8 +216,8 @@ async def compare(request: Request) -> Response:
 async def summary(request: Request) -> Response:
     store = store_of(request)
     params = request.query_params
-    filters.known(params, ("since", "symbol", "strategy"))
-    since = filters.day(params.get("since"), "since")
+    list_state.known(params, ("since", "symbol", "strategy"))
+    since = list_state.day(params.get("since"), "since")
     symbol, strategy = params.get("symbol") or None, params.get("strategy") or None
     when = None if since is None else datetime(since.year, since.month, since.day, tzinfo=UTC)
 
@@ -255,7 +255,7 @@ def _group(name: str, s: Any, key: str) -> tuple[str, str | None, tuple[str, ...
 
 async def portfolios(request: Request) -> Response:
     store = store_of(request)
-    filters.known(request.query_params, ("name", "after"))
+    list_state.known(request.query_params, ("name", "after"))
     name = request.query_params.get("name") or None
     after = _portfolio_cursor(request.query_params.get("after"))
     rows = await store.list_portfolios(portfolio_name=name, limit=PAGE + 1, after=after)
@@ -274,7 +274,7 @@ async def portfolios(request: Request) -> Response:
 
 def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
     """list_portfolios' ``after``: a record standing for the last one of the page."""
-    edge = filters.cursor(text, "after", "backtest_date")
+    edge = list_state.cursor(text, "after", "backtest_date")
     if edge is None:
         return None
     moment, the_id = edge
@@ -283,7 +283,7 @@ def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
 
 
 async def portfolio(request: Request) -> Response:
-    filters.known(request.query_params, ())
+    list_state.known(request.query_params, ())
     text = request.path_params["id"]
     try:
         the_id = UUID(text)
@@ -303,7 +303,7 @@ async def portfolio(request: Request) -> Response:
 
 async def experiments(request: Request) -> Response:
     """The experiments, the one with the newest run first."""
-    filters.known(request.query_params, ())
+    list_state.known(request.query_params, ())
     rows = await store_of(request).list_experiments(limit=PAGE)
     if wants_json(request):
         return document(documents.experiments(rows))
@@ -312,7 +312,7 @@ async def experiments(request: Request) -> Response:
 
 async def experiment(request: Request) -> Response:
     """One experiment: its runs, who ran them, the code versions and the best run."""
-    filters.known(request.query_params, ())
+    list_state.known(request.query_params, ())
     name = request.path_params["name"]
     store = store_of(request)
     found = await store.list_experiments(experiment=name, limit=1)
@@ -330,7 +330,7 @@ async def experiment(request: Request) -> Response:
 
 def _alpha_blocks(request: Request, blocks: bool) -> tuple[float, int]:
     params = request.query_params
-    filters.known(params, ("alpha", "blocks") if blocks else ("alpha",))
+    list_state.known(params, ("alpha", "blocks") if blocks else ("alpha",))
     text = params.get("alpha") or "0.05"
     try:
         alpha = float(text)
@@ -379,7 +379,7 @@ def _figures(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 async def duplicates(request: Request) -> Response:
     """The runs repeated: each group of the same run, the newest group first."""
-    filters.known(request.query_params, ())
+    list_state.known(request.query_params, ())
     groups = await store_of(request).list_duplicates(limit=PAGE)
     if wants_json(request):
         return document(documents.duplicates(groups))
@@ -395,7 +395,7 @@ async def healthz(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """The login form (a GET form: the view serves nothing else); with the right token it
     sets the cookie and goes to the list."""
-    filters.known(request.query_params, ("token",))
+    list_state.known(request.query_params, ("token",))
     token = request.app.state.token
     given = request.query_params.get("token")
     root = request.scope.get("root_path", "")

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from backtest_store import documents
+from backtest_store.guard import JSON
 from backtest_store.metrics import (
     FOOTNOTE,
     MEASURES,
@@ -26,7 +27,6 @@ from backtest_store.metrics import (
     units,
 )
 from backtest_store.serialize import figure_json
-from backtest_store.web.guard import JSON
 
 
 @cache
