@@ -23,7 +23,7 @@ from backtest_store.operations.sql import METRICS
 from backtest_store.operations.steps import Fetch
 from backtest_store.tables import RESULTS
 
-CODEC = StoreSettings("refuse")
+SETTINGS = StoreSettings("refuse")
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +72,7 @@ def list_op(**kw: Any) -> Any:
     args: dict[str, Any] = dict.fromkeys(("symbol", "strategy_type", "status", "since", "until"))
     args.update(limit=50, after=None, with_series=False)
     args.update(kw)
-    return backtests.list_backtests(CODEC, **args)
+    return backtests.list_backtests(SETTINGS, **args)
 
 
 def test_the_volume_is_there(volume: psycopg.Connection[Any]) -> None:
@@ -152,7 +152,7 @@ def test_top_backtests_orders_by_an_index_on_every_metric(
     volume: psycopg.Connection[Any], metric: str
 ) -> None:
     op = backtests.top_backtests(
-        CODEC, metric=metric, symbol=None, strategy_type=None, min_trades=0,
+        SETTINGS, metric=metric, symbol=None, strategy_type=None, min_trades=0,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
     plan = explain(volume, op)
@@ -172,13 +172,13 @@ def test_top_backtests_and_the_browsing_list_by_where_runs_came_from(
     from backtest_store.operations import browse
 
     top = backtests.top_backtests(
-        CODEC, metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
+        SETTINGS, metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
         status="completed", limit=20, with_series=False, origin={"experiment": "experiment_9"},
     )  # fmt: skip
     plan = explain(volume, top)
     assert_index_friendly(plan, limit=20)
     listed = browse.browse_backtests(
-        CODEC, symbols=None, strategy_type=None, status=None, since=None, until=None,
+        SETTINGS, symbols=None, strategy_type=None, status=None, since=None, until=None,
         min_trades=0, parameters_any=None, ranges=None, sort="backtest_date", descending=True,
         after=None, before=None, limit=51, with_series=False,
         origin={"run_by": "user_4", "tags": {"universe": "u4"}},
@@ -190,7 +190,7 @@ def test_top_backtests_and_the_browsing_list_by_where_runs_came_from(
 
 def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> None:
     op = backtests.top_backtests(
-        CODEC, metric="sharpe_ratio", symbol="S9", strategy_type=None, min_trades=10,
+        SETTINGS, metric="sharpe_ratio", symbol="S9", strategy_type=None, min_trades=10,
         status="completed", limit=20, with_series=False,
     )  # fmt: skip
     assert_index_friendly(explain(volume, op), limit=20)
@@ -198,7 +198,7 @@ def test_top_backtests_filtered_by_symbol(volume: psycopg.Connection[Any]) -> No
 
 def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> None:
     op = backtests.find_backtests(
-        CODEC,
+        SETTINGS,
         parameters={"seed": 1234},
         symbol=None,
         strategy_type=None,
@@ -254,14 +254,14 @@ def test_list_portfolios_pages_and_names(
         plan = explain(
             volume,
             portfolios.list_portfolios(
-                CODEC, portfolio_name=None, limit=50, with_series=False, **{"after": None, **kw}
+                SETTINGS, portfolio_name=None, limit=50, with_series=False, **{"after": None, **kw}
             ),
         )
         assert_index_friendly(plan, limit=50)
     plan = explain(
         volume,
         portfolios.list_portfolios(
-            CODEC, portfolio_name="portfolio_7", limit=50, after=None, with_series=False
+            SETTINGS, portfolio_name="portfolio_7", limit=50, after=None, with_series=False
         ),
     )
     assert_index_friendly(plan, limit=50)
@@ -280,7 +280,7 @@ def test_performance_summary_filtered_reads_by_index(
     volume: psycopg.Connection[Any], filters: dict[str, Any]
 ) -> None:
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None, **filters}
-    plan = explain(volume, analytics.performance_summary(CODEC, **args))
+    plan = explain(volume, analytics.performance_summary(SETTINGS, **args))
     assert_index_friendly(plan)
     assert scanned(plan) <= 1000
 
@@ -290,7 +290,7 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
     scan the table: in one pass (one aggregate per strategy and symbol, rolled up from
     those few rows), with no sort of the table."""
     args = {"since": None, "symbol": None, "strategy_type": None, "status": None}
-    plan = explain(volume, analytics.performance_summary(CODEC, **args))
+    plan = explain(volume, analytics.performance_summary(SETTINGS, **args))
     table_reads = [n for n in nodes(plan) if "Relation Name" in n]
     assert [n["Relation Name"] for n in table_reads] == ["mcp_backtest_results"]
     # a parallel plan may sort the workers' partial aggregates (a row per pair: 500 here),
@@ -302,7 +302,7 @@ def test_whole_table_summary_is_the_one_full_read(volume: psycopg.Connection[Any
 def test_retention_batches_use_the_date_index(volume: psycopg.Connection[Any]) -> None:
     for symbol in (None, "S3"):
         op = retention.delete_batch(
-            CODEC,
+            SETTINGS,
             older_than=datetime(2025, 10, 1, tzinfo=UTC),
             symbol=symbol,
             strategy_type=None,

@@ -15,7 +15,7 @@ from backtest_store.operations import browse
 from backtest_store.operations.arguments import StoreSettings
 from backtest_store.operations.browse import SORTS
 
-CODEC = StoreSettings("refuse")
+SETTINGS = StoreSettings("refuse")
 LIMIT = 51  # the web view's page and one more
 
 
@@ -25,7 +25,7 @@ def op(**arguments: Any) -> Any:
         parameters_any=None, ranges=None, sort="backtest_date", descending=True, after=None,
         before=None, limit=LIMIT, with_series=False,
     )  # fmt: skip
-    return browse.browse_backtests(CODEC, **{**base, **arguments})
+    return browse.browse_backtests(SETTINGS, **{**base, **arguments})
 
 
 def deep_cursor(conn: psycopg.Connection[Any], sort: str, descending: bool) -> tuple[Any, Any]:

@@ -41,7 +41,7 @@ from backtest_store.errors import DistributionError, translate
 from backtest_store.schema.citus import is_citus, one, recorded
 from backtest_store.schema.runner import current_status, serialised
 from backtest_store.schema.sharding import (
-    Step,
+    ShardingStep,
     child_key,
     distribution_column,
     plan_steps,
@@ -69,7 +69,7 @@ class Plan:
 
     url: str
     shard_count: int | None  # None: Citus's citus.shard_count
-    steps: list[Step] = field(default_factory=list)
+    steps: list[ShardingStep] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per table, once run
 
     @property

@@ -89,7 +89,7 @@ class AdoptionError(MigrationError):
 
     ``differences`` lists where the tables differ from the shape that was recognised,
     ``findings`` the rows the package's rules would refuse (see ``adoption.Finding``),
-    ``plan`` what adopt found (``adoption.Plan``; None when there was nothing to adopt).
+    ``plan`` what adopt found (``adoption.AdoptionPlan``; None when there was nothing to adopt).
     """
 
     def __init__(

@@ -34,7 +34,7 @@ def own_id_index(spec: TableSpec[Any]) -> str:
 
 
 @dataclass(frozen=True)
-class Step:
+class ShardingStep:
     """One statement of the plan, with the lock it takes and why it is there."""
 
     statement: str
@@ -55,7 +55,7 @@ def _primary_key(conn: psycopg.Connection[Any], spec: TableSpec[Any]) -> tuple[s
 
 def plan_steps(
     conn: psycopg.Connection[Any], shard_count: int | None, *, present: list[str] | None = None
-) -> list[Step]:
+) -> list[ShardingStep]:
     """The statements that distribute whichever of the store's tables (``present``: those
     that exist; default all five) are not distributed yet, in one colocation group."""
     specs = [s for s in ALL if present is None or s.name in present]
@@ -73,7 +73,7 @@ def plan_steps(
                     f"Undistribute it first (SELECT undistribute_table('{spec.name}')); "
                     "nothing was changed"
                 )
-    steps: list[Step] = []
+    steps: list[ShardingStep] = []
     for spec in specs:
         if spec.name in done or not spec.parent_key:
             continue
@@ -82,8 +82,8 @@ def plan_steps(
             table = sql.Identifier(spec.name)
             lock = f"ACCESS EXCLUSIVE on {spec.name} (reads and writes wait)"
             steps += [
-                Step(_s("ALTER TABLE {} DROP CONSTRAINT {}", table, pkey), lock, spec.name),
-                Step(
+                ShardingStep(_s("ALTER TABLE {} DROP CONSTRAINT {}", table, pkey), lock, spec.name),
+                ShardingStep(
                     _s(
                         "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})",
                         table,
@@ -93,7 +93,7 @@ def plan_steps(
                     lock + "; builds the new key's unique index",
                     spec.name,
                 ),
-                Step(
+                ShardingStep(
                     _s(
                         "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
                         sql.Identifier(own_id_index(spec)),
@@ -108,7 +108,7 @@ def plan_steps(
     if not pending:
         return steps
     steps.append(
-        Step(
+        ShardingStep(
             "SET LOCAL citus.enable_unsafe_triggers = on",
             "none (this transaction only: the updated_at trigger sets NEW.updated_at and "
             "touches no other row, so it is safe on every shard)",
@@ -119,7 +119,7 @@ def plan_steps(
     # after it, in the same transaction: no client ever writes without it.
     stamped = [s.name for s in pending if _has_trigger(conn, s.name, SAVED_BY_TRIGGER)]
     for name in stamped:
-        steps.append(Step(_s("ALTER TABLE {} DISABLE TRIGGER {}", sql.Identifier(name),
+        steps.append(ShardingStep(_s("ALTER TABLE {} DISABLE TRIGGER {}", sql.Identifier(name),
                              sql.Identifier(SAVED_BY_TRIGGER)),
                           f"ACCESS EXCLUSIVE on {name}, for the transaction"))  # fmt: skip
     for spec in pending:
@@ -132,7 +132,7 @@ def plan_steps(
         else:
             options = sql.SQL("colocate_with => {}").format(sql.Literal(anchor))
         steps.append(
-            Step(
+            ShardingStep(
                 _s(
                     "SELECT create_distributed_table({}, {}, {})",
                     sql.Literal(spec.name),
@@ -145,12 +145,12 @@ def plan_steps(
             )
         )
     for name in stamped:
-        steps.append(Step(_s("ALTER TABLE {} ENABLE TRIGGER {}", sql.Identifier(name),
+        steps.append(ShardingStep(_s("ALTER TABLE {} ENABLE TRIGGER {}", sql.Identifier(name),
                              sql.Identifier(SAVED_BY_TRIGGER)),
                           f"ACCESS EXCLUSIVE on {name}, for the transaction"))  # fmt: skip
     for spec in reversed(pending):  # children first: nothing local references a parent then
         steps.append(
-            Step(
+            ShardingStep(
                 _s(
                     "SELECT truncate_local_data_after_distributing_table({})",
                     sql.Literal(spec.name),
@@ -208,7 +208,7 @@ def record(conn: psycopg.Connection[Any]) -> None:
 
 def run_steps(
     conn: psycopg.Connection[Any],
-    steps: list[Step],
+    steps: list[ShardingStep],
     *,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, float]:

@@ -39,7 +39,7 @@ from backtest_store.urls import redact
 
 
 @dataclass(frozen=True)
-class Step:
+class AdoptionStep:
     """One statement of the adoption transaction and the lock it takes."""
 
     statement: str
@@ -51,7 +51,7 @@ class Step:
 
 
 @dataclass
-class Plan:
+class AdoptionPlan:
     """What adopt found and what it does (or, in a dry run, would do)."""
 
     url: str
@@ -63,7 +63,7 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     meaning_changes: list[Finding] = field(default_factory=list)
     nan_to_null: bool = False  # repair NaN (in nullable columns) as NULL
-    steps: list[Step] = field(default_factory=list)
+    steps: list[AdoptionStep] = field(default_factory=list)
     then_apply: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # table -> time its steps took
     applied: list[str] = field(default_factory=list)  # after adoption, by apply
@@ -144,13 +144,15 @@ def verified(statement: str) -> bool:
     return statement.startswith(("CREATE TABLE", "CREATE INDEX", "SET LOCAL"))
 
 
-def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) -> list[Step]:
+def _build_steps(
+    conn: psycopg.Connection[Any], plan: AdoptionPlan, catalog: Catalog
+) -> list[AdoptionStep]:
     def text(composed: sql.Composable) -> str:
         return composed.as_string(conn)
 
     tables = sql.SQL(", ").join(map(sql.Identifier, ORDER))
     steps = [
-        Step(
+        AdoptionStep(
             text(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(tables)),
             "ACCESS EXCLUSIVE on the five tables",
         )
@@ -173,7 +175,7 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
             )
             rows = sum(repairs[f"{spec.name}.{c}"] for c in columns)
             steps.append(
-                Step(
+                AdoptionStep(
                     text(statement),
                     f"ROW EXCLUSIVE on {spec.name}; NaN -> NULL in up to {rows:,} rows",
                     spec.name,
@@ -207,7 +209,7 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
             )
             doing = "json to jsonb, defaults, NOT NULL" if rewrite else "defaults, NOT NULL"
             steps.append(
-                Step(
+                AdoptionStep(
                     text(statement),
                     f"ACCESS EXCLUSIVE on {spec.name}",
                     spec.name,
@@ -236,13 +238,15 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
             key=sql.Identifier(RESULTS.key),
         )
         steps.append(
-            Step(text(add), f"SHARE ROW EXCLUSIVE on {spec.name} and {RESULTS.name}", spec.name)
+            AdoptionStep(
+                text(add), f"SHARE ROW EXCLUSIVE on {spec.name} and {RESULTS.name}", spec.name
+            )
         )
         validate = sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
             sql.Identifier(spec.name), sql.Identifier(name)
         )
         steps.append(
-            Step(
+            AdoptionStep(
                 text(validate),
                 f"SHARE UPDATE EXCLUSIVE on {spec.name}",
                 spec.name,
@@ -253,14 +257,16 @@ def _build_steps(conn: psycopg.Connection[Any], plan: Plan, catalog: Catalog) ->
     index, indexed, _ = MODELS_EXTRA_INDEX
     if any(i[0] == index for i in catalog.shapes[indexed].indexes):
         statement = sql.SQL("DROP INDEX {}").format(sql.Identifier(index))
-        steps.append(Step(text(statement), f"ACCESS EXCLUSIVE on {indexed}", indexed))
+        steps.append(AdoptionStep(text(statement), f"ACCESS EXCLUSIVE on {indexed}", indexed))
     for replay in _statements_to_replay():
         table = _table_of(replay)
         if replay.startswith("ALTER TABLE") and table:  # 0007's checks: every row is read
             doing = "adding and checking the ck_ constraints"
-            steps.append(Step(replay, _lock_of(replay), table, plan.rows.get(table), False, doing))
+            steps.append(
+                AdoptionStep(replay, _lock_of(replay), table, plan.rows.get(table), False, doing)
+            )
         else:
-            steps.append(Step(replay, _lock_of(replay), table))
+            steps.append(AdoptionStep(replay, _lock_of(replay), table))
     return steps
 
 
@@ -292,9 +298,9 @@ def _alembic_version(conn: psycopg.Connection[Any]) -> str | None:
     return row[0] if row else None
 
 
-def make_plan(conn: psycopg.Connection[Any], url: str, *, nan_to_null: bool) -> Plan:
+def make_plan(conn: psycopg.Connection[Any], url: str, *, nan_to_null: bool) -> AdoptionPlan:
     """Recognise, verify and preflight; build the statements. Changes nothing."""
-    plan = Plan(url, nan_to_null=nan_to_null)
+    plan = AdoptionPlan(url, nan_to_null=nan_to_null)
     status = current_status(conn)
     if "0002.create-backtest-results" in status.applied:
         plan.already_adopted = True
@@ -320,7 +326,7 @@ def make_plan(conn: psycopg.Connection[Any], url: str, *, nan_to_null: bool) -> 
     return plan
 
 
-def refusal_of(plan: Plan) -> AdoptionError | None:
+def refusal_of(plan: AdoptionPlan) -> AdoptionError | None:
     where = redact(plan.url)
     if plan.differences:
         return AdoptionError(

@@ -18,7 +18,7 @@ from yoyo.migrations import get_migration_hash
 
 from backtest_store.errors import MigrationError
 from backtest_store.schema.adoption.catalog import ADOPTED, ALEMBIC_REVISION
-from backtest_store.schema.adoption.plan import Plan, make_plan, refusal_of
+from backtest_store.schema.adoption.plan import AdoptionPlan, make_plan, refusal_of
 from backtest_store.schema.runner import apply, record_checksums, serialised
 from backtest_store.schema.version import YOYO_MIGRATION_TABLE
 from backtest_store.urls import connect, resolve_url, yoyo_url
@@ -31,7 +31,7 @@ def adopt(
     nan_to_null: bool = False,
     lock_timeout: str = "5s",
     progress: Callable[[str], None] | None = None,
-) -> Plan:
+) -> AdoptionPlan:
     """Adopt a database the Alembic revision 013 (or its models) made; see the module doc.
 
     Returns the plan, carried out unless ``dry_run``. Raises AdoptionError (nothing
@@ -67,7 +67,7 @@ def _prepare_yoyo(url: str) -> None:
 
 
 def _adopt_in_one_transaction(
-    url: str, plan: Plan, lock_timeout: str, say: Callable[[str], None]
+    url: str, plan: AdoptionPlan, lock_timeout: str, say: Callable[[str], None]
 ) -> None:
     with connect(url, autocommit=False) as conn:
         try:
