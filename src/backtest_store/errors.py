@@ -170,7 +170,10 @@ class InvalidValue(DatabaseError, _RefusedByDatabase):
 
 
 class NotFoundError(IntegrityError):
-    """The parent row a save refers to does not exist (foreign key violation)."""
+    """The backtest (or portfolio) a call names by its id is not stored: the parent a save
+    refers to (the server's foreign key violation), or the backtest a method reads to judge
+    or draw (``assess``, ``report``). A read that finds nothing returns None or an empty
+    list instead."""
 
 
 class ConflictError(IntegrityError):
