@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -15,12 +16,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import pytest
 
 pytest.importorskip("mcp", reason="the MCP server's extra: pip install 'backtest-store[mcp]'")
 
 from devkit.assistants import COUNT, connected, document, error, seeded_database
 from devkit.dbs import maintenance, scratch_database, url_for
+from devkit.minutes import YEAR_OF_MINUTES
 from devkit.records import result
 from devkit.web import PAYLOADS, Seeded, seed
 from mcp import Client
@@ -312,3 +315,27 @@ async def test_a_tool_error_while_the_database_is_away_then_recovery(db_url: str
             await store._source.close()
             with maintenance() as admin:
                 admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+async def test_a_year_of_minutes_is_figured_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tearsheet of a year of minute bars (525,600 points) is computed in a worker
+    thread: the server's event loop answers other clients meanwhile."""
+    figured_on: list[int] = []
+    tearsheet = documents.tearsheet
+
+    def watched(*args: Any) -> Any:
+        figured_on.append(threading.get_ident())
+        return tearsheet(*args)
+
+    monkeypatch.setattr(documents, "tearsheet", watched)
+    with scratch_database("bt_mcp_minutes") as url:
+        migrations.apply(url)
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(YEAR_OF_MINUTES).fetchone()
+            assert row is not None
+        async with connected(url) as client:
+            figures = document(await client.call_tool("tearsheet", {"id": str(row[0])}))
+    assert len(figures["monthly_returns"]) == 12 and figures["worst_drawdowns"]
+    assert figured_on and threading.get_ident() not in figured_on

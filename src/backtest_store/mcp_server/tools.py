@@ -9,6 +9,7 @@ tool error.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
@@ -307,12 +308,13 @@ class Tools:
         """A backtest's tearsheet figures, computed from its equity curve as the web view
         and the report show them: the return of each month and year (fractions), and the
         5 worst drawdowns (depth a negative fraction, length in bars; recovery null while
-        it lasts)."""
+        it lasts). Computed in a worker thread: a year of minutes is 0.4 s of work, which
+        the event loop, serving the other clients, does not wait for."""
         the_id = await backtest_id(self.store, id)
         result = await self.store.get_backtest(the_id)
         if result is None:
             raise NotFound(f"no backtest {the_id}")
-        return Answer(documents.tearsheet(result.equity_curve, WORST))
+        return Answer(await asyncio.to_thread(documents.tearsheet, result.equity_curve, WORST))
 
     async def list_experiments(
         self, experiment: Name = None, limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 50
