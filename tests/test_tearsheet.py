@@ -34,7 +34,7 @@ def test_stored_curves_of_every_shape_read_alike() -> None:
 
 
 # each point's x for a chart is made from its stored text where it can be (formatting the
-# times again took most of a tearsheet's figures): a text a chart reads as the same instant
+# times again was half of a tearsheet's figures): a text a chart reads as the same instant
 # in UTC
 LABELS = [
     ("2024-01-02T03:04:05Z", "2024-01-02T03:04:05"),

@@ -48,7 +48,7 @@ class Curve:
 class Labels:
     """A series' x as a chart reads them, each made once, when first asked for: the
     stored text without its UTC suffix where it has one (formatting the times again
-    took most of a tearsheet's figures), else ``iso``. A curve's equity and drawdown
+    was half of a tearsheet's figures), else ``iso``. A curve's equity and drawdown
     traces share them, and the points a decimated chart leaves out are never made."""
 
     def __init__(self, xs: Sequence[Any], texts: Sequence[str] | None = None) -> None:
