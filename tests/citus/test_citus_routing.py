@@ -18,11 +18,13 @@ import psycopg
 import pytest
 from devkit.citus import RemoteCommands
 from devkit.records import optimization, portfolio, result, trade, window
-from psycopg.types.json import Jsonb
 
 from backtest_store import BacktestStore
 from backtest_store.operations import analytics as analytics_sql
 from backtest_store.operations import backtests as read_sql
+from backtest_store.operations.arguments import StoreSettings
+from backtest_store.operations.sql import Statement
+from backtest_store.operations.steps import Fetch, Operation
 from tests.citus.conftest import SHARDS
 
 
@@ -126,6 +128,16 @@ def test_lists_top_find_compare_and_summary_run_on_every_shard_and_limit_there(
         assert re.search(r"GROUP BY", command), command  # aggregated on the workers
 
 
+SETTINGS = StoreSettings("refuse")
+
+
+def first(op: Operation[Any]) -> Statement:
+    """The statement an operation sends first: a read's only one."""
+    step = next(op)
+    assert isinstance(step, Fetch) and isinstance(step.statement, str)
+    return Statement(step.statement, step.params)
+
+
 def explain(conn: psycopg.Connection[Any], statement: Any) -> str:
     rows = conn.execute(f"EXPLAIN (VERBOSE) {statement.sql}", statement.params).fetchall()
     return "\n".join(r[0] for r in rows)
@@ -136,18 +148,18 @@ def test_explain_shows_every_shard_and_the_limit_on_the_workers(
 ) -> None:
     now = datetime.now(UTC)
     statements = {
-        "list": read_sql.list_statement(
-            symbol=None, strategy_type=None, status=None, since=None, until=None, after=None,
-            limit=5, with_series=False,
-        ),
-        "top": read_sql.top_statement(
-            metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
+        "list": first(read_sql.list_backtests(
+            SETTINGS, symbol=None, strategy_type=None, status=None, since=None, until=None,
+            after=None, limit=5, with_series=False,
+        )),
+        "top": first(read_sql.top_backtests(
+            SETTINGS, metric="sharpe_ratio", symbol=None, strategy_type=None, min_trades=0,
             status="completed", limit=5, with_series=False,
-        ),
-        "find": read_sql.find_statement(
-            parameters=Jsonb({"fast": 1}), symbol=None, strategy_type=None, limit=5,
+        )),
+        "find": first(read_sql.find_backtests(
+            SETTINGS, parameters={"fast": 1}, symbol=None, strategy_type=None, limit=5,
             with_series=False,
-        ),
+        )),
     }  # fmt: skip
     for name, statement in statements.items():
         plan = explain(citus_conn, statement)

@@ -66,11 +66,10 @@ def experiment_inputs(
     if experiment is None:
         raise ValidationError(m, "experiment", name, "an experiment's name")
     blocks, alpha = check_blocks(m, blocks), check_alpha(m, alpha)
-    statement = backtests.list_statement(
-        symbol=None, strategy_type=None, status=None, since=None, until=None, after=None,
-        limit=MAX_LIMIT, with_series=True, origin={"experiment": experiment},
+    runs: list[BacktestResult] = yield from backtests.list_backtests(
+        settings, symbol=None, strategy_type=None, status=None, since=None, until=None,
+        limit=MAX_LIMIT, after=None, with_series=True, origin={"experiment": experiment},
     )  # fmt: skip
-    runs: list[BacktestResult] = list((yield fetch(statement, "all", record_row(RESULTS))))
     if not runs:
         raise NotFoundError(f"no run of experiment {experiment!r}")
     runs.reverse()  # oldest first: the order the runs were made in

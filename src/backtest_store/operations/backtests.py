@@ -5,7 +5,6 @@ operation checks its arguments, then yields its statement, built here."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -118,27 +117,10 @@ def _list_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     return render(query.limit(param("limit")))
 
 
-def list_statement(
-    *,
-    symbol: str | None,
-    strategy_type: str | None,
-    status: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    after: tuple[datetime, Any] | None,
-    limit: int,
-    with_series: bool,
-    origin: dict[str, Any] | None = None,
-) -> Statement:
-    params = given(
-        symbol=symbol, strategy_type=strategy_type, status=status, since=since, until=until,
-        limit=limit, **paging(after), **(origin or {}),
-    )  # fmt: skip
-    return Statement(_list_backtests_sql(frozenset(params), with_series), params)
-
-
 @lru_cache(maxsize=512)
 def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) -> str:
+    if metric not in METRICS:  # an identifier in the SQL: only from the whitelist, even under -O
+        raise ValueError(f"top_backtests: {metric!r} is not one of METRICS")
     t = RESULTS.table
     column = column_of(t, metric)
     # "< 'NaN'" leaves out NULL and NaN alike, as one range condition on the metric's
@@ -158,46 +140,12 @@ def _top_backtests_sql(metric: str, present: frozenset[str], with_series: bool) 
     return render(query.limit(param("limit")))
 
 
-def top_statement(
-    *,
-    metric: str,
-    symbol: str | None,
-    strategy_type: str | None,
-    min_trades: int,
-    status: str | None,
-    limit: int,
-    with_series: bool,
-    parameters: Any = None,
-    origin: dict[str, Any] | None = None,
-) -> Statement:
-    if metric not in METRICS:  # an identifier in the SQL: only from the whitelist, even under -O
-        raise ValueError(f"top_backtests: {metric!r} is not one of METRICS")
-    params = given(
-        symbol=symbol, strategy_type=strategy_type, status=status,
-        min_trades=min_trades if min_trades > 0 else None, limit=limit, parameters=parameters,
-        **(origin or {}),
-    )  # fmt: skip
-    return Statement(_top_backtests_sql(metric, frozenset(params), with_series), params)
-
-
 @lru_cache(maxsize=16)
 def _find_backtests_sql(present: frozenset[str], with_series: bool) -> str:
     t = RESULTS.table
     query = select(RESULTS, columns_for(RESULTS, with_series)).where(contains_parameters(t))
     query = equal_filters(RESULTS, query, present, ("symbol", "strategy_type"))
     return render(newest_first(RESULTS, query, False).limit(param("limit")))
-
-
-def find_statement(
-    *,
-    parameters: Any,
-    symbol: str | None,
-    strategy_type: str | None,
-    limit: int,
-    with_series: bool,
-) -> Statement:
-    params = given(parameters=parameters, symbol=symbol, strategy_type=strategy_type, limit=limit)
-    return Statement(_find_backtests_sql(frozenset(params), with_series), params)
 
 
 def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
@@ -233,17 +181,17 @@ def list_backtests(
 ) -> Operation[list[BacktestResult]]:
     m = "list_backtests"
     origin = check_origin(settings, m, **(origin or {}))
-    statement = list_statement(
+    params = given(
         symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
         status=settings.argument(RESULTS, "status", status, method=m),
         since=check_aware(m, "since", since),
         until=check_aware(m, "until", until),
-        after=page_key(m, after, BacktestResult, "backtest_id"),
         limit=check_limit(m, limit),
-        with_series=bool(with_series),
-        origin=origin,
-    )
+        **paging(page_key(m, after, BacktestResult, "backtest_id")),
+        **origin,
+    )  # fmt: skip
+    statement = Statement(_list_backtests_sql(frozenset(params), bool(with_series)), params)
     rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan="tags" in origin)
     return list(rows)
 
@@ -266,17 +214,17 @@ def top_backtests(
     if metric not in METRICS:
         raise unknown_metric(m, "metric", metric)
     min_trades = check_min_trades(m, min_trades)
-    statement = top_statement(
-        metric=metric,
+    params = given(
         symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
-        min_trades=min_trades,
         status=settings.argument(RESULTS, "status", status, method=m),
+        min_trades=min_trades if min_trades > 0 else None,
         limit=check_limit(m, limit),
-        with_series=bool(with_series),
         parameters=None if parameters is None else parameters_filter(settings, m, parameters),
-        origin=origin,
-    )
+        **origin,
+    )  # fmt: skip
+    sql_text = _top_backtests_sql(metric, frozenset(params), bool(with_series))
+    statement = Statement(sql_text, params)
     custom = parameters is not None or "tags" in origin  # a plan for the values: GIN
     rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=custom)
     return list(rows)
@@ -292,12 +240,12 @@ def find_backtests(
     with_series: bool,
 ) -> Operation[list[BacktestResult]]:
     m = "find_backtests"
-    statement = find_statement(
+    params = given(
         parameters=parameters_filter(settings, m, parameters),
         symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
         limit=check_limit(m, limit),
-        with_series=bool(with_series),
-    )
+    )  # fmt: skip
+    statement = Statement(_find_backtests_sql(frozenset(params), bool(with_series)), params)
     rows = yield fetch(statement, "all", record_row(RESULTS), custom_plan=True)
     return list(rows)
