@@ -17,7 +17,15 @@ import pytest
 from devkit.records import random_curve as curve
 from devkit.records import result, window
 
-from backtest_store import BacktestStore, OptimizationResult, documents, overfitting
+from backtest_store import (
+    BacktestStore,
+    NotFoundError,
+    OptimizationResult,
+    ParentNotFoundError,
+    RecordNotFoundError,
+    documents,
+    overfitting,
+)
 from backtest_store.assessment import assess_runs
 from backtest_store.cli.main import main as cli
 
@@ -77,6 +85,18 @@ def test_one_trial_and_figures_that_cannot_be_computed_say_why(store: Any) -> No
     assert found.dsr is None and "bars_per_year" in found.reason and found.psr is not None
     for judged in (found, nothing):  # a missing figure is null with a reason, never NaN
         assert "NaN" not in documents.dumps(documents.assessment(judged))
+
+
+def test_what_a_judgement_cannot_find_is_a_missing_record_not_a_missing_parent(
+    store: Any,
+) -> None:
+    missing = uuid4()
+    with pytest.raises(RecordNotFoundError, match=f"no backtest {missing}") as caught:
+        store.assess(missing)
+    assert isinstance(caught.value, NotFoundError)
+    assert not isinstance(caught.value, ParentNotFoundError)
+    with pytest.raises(RecordNotFoundError, match="no run of experiment 'nope'"):
+        store.assess_experiment("nope")
 
 
 def test_walk_forward_windows_are_judged(store: Any) -> None:

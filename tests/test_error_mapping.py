@@ -34,7 +34,12 @@ from backtest_store import (
     TransactionRollbackError,
     migrations,
 )
-from backtest_store.errors import ConflictError, DatabaseError, NotFoundError, ValidationError
+from backtest_store.errors import (
+    ConflictError,
+    DatabaseError,
+    ParentNotFoundError,
+    ValidationError,
+)
 
 BIN = Path(sys.executable).parent
 
@@ -298,7 +303,7 @@ def test_a_server_that_is_not_there_cannot_be_connected_to() -> None:
          ' "ck_mcp_backtest_trades_direction"', ConstraintViolation,
          "ck_mcp_backtest_trades_direction"),
         ('insert or update on table "mcp_backtest_trades_102008" violates foreign key'
-         ' constraint "mcp_backtest_trades_backtest_id_fkey_102008"', NotFoundError,
+         ' constraint "mcp_backtest_trades_backtest_id_fkey_102008"', ParentNotFoundError,
          "mcp_backtest_trades_backtest_id_fkey_102008"),
         ('duplicate key value violates unique constraint "mcp_backtest_trades_pkey_102008"',
          ConflictError, "mcp_backtest_trades_pkey_102008"),

@@ -20,6 +20,8 @@ from backtest_store import (
     ConflictError,
     ConstraintViolation,
     NotFoundError,
+    ParentNotFoundError,
+    RecordNotFoundError,
     SchemaVersionError,
     SeriesNotLoadedError,
     ValidationError,
@@ -79,8 +81,10 @@ def test_save_trades_appends_through_copy_and_numbers_after_the_last(store: Stor
 
 
 def test_save_trades_to_a_missing_backtest_is_not_found(store: Store) -> None:
-    with pytest.raises(NotFoundError, match="does not exist"):
+    with pytest.raises(ParentNotFoundError, match="does not exist") as caught:
         store.save_trades(uuid4(), [trade(0)])
+    assert isinstance(caught.value, NotFoundError)
+    assert not isinstance(caught.value, RecordNotFoundError)
 
 
 def test_get_trades_orders_and_filters_by_outcome(store: Store) -> None:
@@ -350,7 +354,7 @@ def test_walk_forward_tests_saved_in_input_order_listed_by_period(store: Store) 
     listed = store.walk_forward_tests(parent.backtest_id)
     assert [w.test_period_start for w in listed] == sorted(w.test_period_start for w in saved)
     assert {w.walk_forward_id for w in listed} == {w.walk_forward_id for w in saved}
-    with pytest.raises(NotFoundError):
+    with pytest.raises(ParentNotFoundError):  # the server's foreign key violation
         store.save_walk_forward_tests(uuid4(), [window(0)])
 
 

@@ -170,10 +170,22 @@ class InvalidValue(DatabaseError, _RefusedByDatabase):
 
 
 class NotFoundError(IntegrityError):
-    """The backtest (or portfolio) a call names by its id is not stored: the parent a save
-    refers to (the server's foreign key violation), or the backtest a method reads to judge
-    or draw (``assess``, ``report``). A read that finds nothing returns None or an empty
+    """An id a call names is not stored. Two cases, each its own subclass, so that a
+    caller who cares tells them apart and one who does not catches this: a save's parent
+    (``ParentNotFoundError``) and the record a call reads to judge or draw
+    (``RecordNotFoundError``). A plain read that finds nothing returns None or an empty
     list instead."""
+
+
+class ParentNotFoundError(NotFoundError):
+    """A save refers to a parent that is not stored: the backtest of a trade, a grid row
+    or a walk-forward window, or a portfolio's runs (the server's foreign key violation,
+    SQLSTATE 23503). Nothing of the save was written."""
+
+
+class RecordNotFoundError(NotFoundError):
+    """The backtest, portfolio or experiment a call must read to answer is not stored
+    (``assess``, ``assess_experiment``, ``report``)."""
 
 
 class ConflictError(IntegrityError):
@@ -244,7 +256,7 @@ _WORKER_REFUSALS: tuple[tuple[re.Pattern[str], type[DatabaseError]], ...] = (
         re.compile(r'^new row for relation "[^"]+" violates check constraint "(\w+)"'),
         ConstraintViolation,
     ),
-    (re.compile(r'violates foreign key constraint "(\w+)"'), NotFoundError),
+    (re.compile(r'violates foreign key constraint "(\w+)"'), ParentNotFoundError),
     (re.compile(r'^duplicate key value violates unique constraint "(\w+)"'), ConflictError),
     (re.compile(r"^null value in column .* violates not-null constraint()"), IntegrityError),
 )
@@ -288,7 +300,7 @@ def translate(exc: psycopg.Error, doing: str, *, committing: bool = False) -> Da
         if notes:
             detail += "; " + "; ".join(notes)
     elif isinstance(exc, pg.ForeignKeyViolation):
-        kind = NotFoundError
+        kind = ParentNotFoundError
     elif isinstance(exc, pg.UniqueViolation):
         kind = ConflictError
     elif isinstance(exc, psycopg.IntegrityError) and not state.startswith("40"):

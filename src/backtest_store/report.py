@@ -21,7 +21,7 @@ from uuid import UUID
 from backtest_store import assessment, charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.assessment import Assessment
-from backtest_store.errors import NotFoundError
+from backtest_store.errors import RecordNotFoundError
 from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, shown
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of, iso
@@ -31,7 +31,7 @@ MAX_TRADES_SHOWN = 500  # rows of each trades table
 
 def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path:
     """Write the report of the given backtests (a BacktestStore's) to ``path``; returns
-    the path. NotFoundError names an id that is not stored."""
+    the path. RecordNotFoundError names an id that is not stored."""
     chosen = list(ids)
     results: list[BacktestResult] = []
     trades: dict[UUID | None, list[BacktestTrade]] = {}
@@ -39,7 +39,7 @@ def write_html(store: Any, ids: Iterable[UUID | None], path: str | Path) -> Path
     for the_id in chosen:
         result = store.get_backtest(the_id)
         if result is None:
-            raise NotFoundError(f"no backtest {the_id}")
+            raise RecordNotFoundError(f"no backtest {the_id}")
         results.append(result)
         trades[the_id] = store.get_trades(the_id)
         judged[the_id] = store.assess(the_id)

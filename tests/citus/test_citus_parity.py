@@ -212,7 +212,7 @@ def test_every_public_method_gives_the_same_results_on_both(
     assert refused == [
         ["ConstraintViolation", "ck_mcp_backtest_trades_direction"],
         ["ConstraintViolation", "ck_mcp_backtest_trades_direction"],
-        ["NotFoundError", None],  # the DAO finds no such backtest first
+        ["ParentNotFoundError", None],  # the DAO finds no such backtest first
     ]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from backtest_store import assessment
-from backtest_store.errors import NotFoundError, ValidationError
+from backtest_store.errors import RecordNotFoundError, ValidationError
 from backtest_store.operations import backtests, children
 from backtest_store.operations import experiments as experiments_sql
 from backtest_store.operations.arguments import MAX_LIMIT, StoreSettings, check_id
@@ -50,7 +50,7 @@ def backtest_inputs(backtest_id: UUID | None, alpha: float) -> Operation[Backtes
     alpha = check_alpha(m, alpha)
     result = yield fetch(backtests.get_by_key(RESULTS, the_id), "one", record_row(RESULTS))
     if result is None:
-        raise NotFoundError(f"no backtest {the_id}")
+        raise RecordNotFoundError(f"no backtest {the_id}")
     grid = yield from children.children("optimizations", the_id, m)
     windows = yield from children.children("walk_forward", the_id, m)
     return result, grid, windows, alpha
@@ -71,7 +71,7 @@ def experiment_inputs(
         limit=MAX_LIMIT, after=None, with_series=True, origin={"experiment": experiment},
     )  # fmt: skip
     if not runs:
-        raise NotFoundError(f"no run of experiment {experiment!r}")
+        raise RecordNotFoundError(f"no run of experiment {experiment!r}")
     runs.reverse()  # oldest first: the order the runs were made in
     ids = [r.backtest_id for r in runs]
     rows: list[OptimizationResult] = list(

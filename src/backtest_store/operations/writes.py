@@ -16,7 +16,7 @@ from pypika import functions as fn
 
 from backtest_store import columnar, provenance
 from backtest_store.convert import Refused, converter, not_finite
-from backtest_store.errors import ConflictError, NotFoundError, ValidationError
+from backtest_store.errors import ConflictError, ParentNotFoundError, ValidationError
 from backtest_store.operations.arguments import StoreSettings, check_id, is_series
 from backtest_store.operations.backtests import get_by_keys
 from backtest_store.operations.inserts import (
@@ -212,7 +212,7 @@ def save_trades(
     # another, and a concurrent delete either waits or wins before we start.
     locked = yield fetch(lock_backtest(backtest_id), "one")
     if locked is None:
-        raise NotFoundError(f"save_trades failed: backtest {backtest_id} does not exist")
+        raise ParentNotFoundError(f"save_trades failed: backtest {backtest_id} does not exist")
     last = yield fetch(last_trade_number(backtest_id), "value")
     if frame is not None:
         return (
