@@ -4,6 +4,22 @@
 SELECT setseed(0.42);
 -- The rows are consistent by construction: skip the per-row foreign-key triggers while loading.
 SET session_replication_role = replica;
+-- Bulk loading: the indexes no constraint needs are dropped first and built again once the
+-- rows are in (a sort each, not 2,000,000 random insertions: 75 s became 20), with the
+-- definitions and comments they had.
+CREATE TEMP TABLE volume_indexes AS
+SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition,
+       obj_description(i.indexrelid, 'pg_class') AS comment
+FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relnamespace = 'public'::regnamespace AND t.relname LIKE 'mcp\_%'
+  AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid);
+DO $$
+DECLARE index record;
+BEGIN
+    FOR index IN SELECT name FROM volume_indexes LOOP
+        EXECUTE format('DROP INDEX %s', index.name);
+    END LOOP;
+END $$;
 
 INSERT INTO mcp_backtest_results (
     backtest_id, symbol, strategy_type, backtest_date, start_date, end_date, parameters,
@@ -76,4 +92,17 @@ SELECT 'portfolio_' || (i % 200), timestamptz '2026-01-01 00:00+00' - i * interv
 FROM generate_series(1, 20000) AS i;
 
 RESET session_replication_role;
+SET maintenance_work_mem = '256MB';
+DO $$
+DECLARE index record;
+BEGIN
+    FOR index IN SELECT * FROM volume_indexes ORDER BY name LOOP
+        EXECUTE index.definition;
+        IF index.comment IS NOT NULL THEN
+            EXECUTE format('COMMENT ON INDEX %s IS %L', index.name, index.comment);
+        END IF;
+    END LOOP;
+END $$;
+DROP TABLE volume_indexes;
+RESET maintenance_work_mem;
 ANALYZE;

@@ -225,9 +225,13 @@ def test_find_backtests_uses_the_gin_index(volume: psycopg.Connection[Any]) -> N
 def test_get_trades_uses_the_backtest_entry_index(
     volume: psycopg.Connection[Any], sample: dict[str, Any], outcome: str
 ) -> None:
+    """Found through an index on backtest_id: the (backtest_id, entry_date) one, or, where
+    the planner costs it lower (indexes built in bulk are compact), the backtest_id one
+    and a sort of the run's 10 trades; either way no more rows are read than it has."""
     plan = explain(volume, children.get_trades(sample["backtest_id"], outcome))  # type: ignore[arg-type]
     assert_index_friendly(plan)
-    assert "mcp_backtest_trades_backtest_entry_idx" in index_names(plan)
+    used = index_names(plan)
+    assert used & {"mcp_backtest_trades_backtest_entry_idx", "mcp_backtest_trades_backtest_idx"}
     assert scanned(plan) <= 10
 
 
