@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -176,6 +177,40 @@ def test_each_metric_is_shown_in_its_unit(metric: str, value: Any, text: str) ->
         assert f'<td class="num">{text}</td>' in row(result(**{metric: number}), "")
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("2024-01-02T00:00:00", "2024-01-02"), ("2024-01-02T03:04:59+02:00", "2024-01-02 03:04"),
+        ("not a time", "not a time"), (None, ""), (date(2024, 1, 2), "2024-01-02"),
+        (datetime(2024, 1, 2, 0, 0, 1, tzinfo=UTC), "2024-01-02 00:00"),
+    ],
+)  # fmt: skip
+def test_a_day_is_its_date_or_its_time_to_the_minute(value: Any, text: str) -> None:
+    from backtest_store.web.render import day
+
+    assert day(value) == text
+
+
+def test_a_portfolio_row_escapes_its_text_and_shows_each_figure_in_its_unit() -> None:
+    """The portfolio list's rows, made in Python as the backtest list's are."""
+    from decimal import Decimal
+    from uuid import uuid4
+
+    from devkit.records import portfolio
+
+    from backtest_store.web.table import portfolio_row
+
+    listed = portfolio(portfolio_backtest_id=uuid4(), portfolio_name="<b>x</b>&", symbols=["AAPL", "<s>"],
+                       total_return=Decimal("0.1234"), sharpe_ratio=None,
+                       max_drawdown=Decimal("-0.25"),
+                       backtest_date=datetime(2024, 1, 2, 3, 4, tzinfo=UTC))  # fmt: skip
+    html = str(portfolio_row(listed, "/r<"))
+    assert f'<a href="/r&lt;/portfolios/{listed.portfolio_backtest_id}">' in html
+    assert "&lt;b&gt;x&lt;/b&gt;&amp;</a>" in html and "<td>AAPL, &lt;s&gt;</td>" in html
+    assert '<td class="nowrap">2024-01-02 03:04</td>' in html
+    assert '<td class="num">12.34 %</td><td class="num"></td><td class="num">-25.00 %</td>' in html
+
+
 def test_every_sort_link_sorts(client: TestClient) -> None:
     """Each header's link is a sort the list takes; a column without an index has none."""
     import re
@@ -235,6 +270,10 @@ def test_json_is_the_cli_document(
     listed = client.get("/api/?min_trades=1")
     assert 'rel="next"' in listed.headers["link"] and "/api/?" in listed.headers["link"]
     assert client.get(f"/api/portfolios/{seeded.portfolio}").json()["portfolio_name"] == "tech"
+    shown = client.get(f"/portfolios/{seeded.portfolio}").text  # figures in their units
+    assert '<tr><td>total_return</td><td class="num">12.00 %</td></tr>' in shown
+    assert '<tr><td>turnover_rate</td><td class="num"></td></tr>' in shown
+    assert 'class="chart" id="equity"' in shown  # its curve drawn
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from backtest_store.facts import METRICS, SORTS
 from backtest_store.guard import COOKIE, JSON, route_path, same
 from backtest_store.list_state import PAGE, BadRequest, cursor_text
 from backtest_store.lookup import NotFound, backtest_id
-from backtest_store.metrics import aligned, incomparable, label, number, percent
+from backtest_store.metrics import MEASURES, aligned, incomparable, label, number, percent, shown
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import compute, table
@@ -268,8 +268,9 @@ async def portfolios(request: Request) -> Response:
         response = document([to_json(p) for p in rows])
         response.headers.update(_links(request, next=next_))
         return response
-    return page(request, "portfolios.html", rows=rows, name=name, next=next_,
-                first=after is not None)  # fmt: skip
+    root = request.scope.get("root_path", "")
+    return page(request, "portfolios.html", rows=[table.portfolio_row(p, root) for p in rows],
+                name=name, next=next_, first=after is not None)  # fmt: skip
 
 
 def _portfolio_cursor(text: str | None) -> BacktestPortfolio | None:
@@ -296,9 +297,18 @@ async def portfolio(request: Request) -> Response:
         return document(to_json(found))
     components = found.component_backtest_ids if isinstance(found.component_backtest_ids,
                                                             list) else []  # fmt: skip
-    equity = await compute.in_thread(charts.portfolio_figure, found)
+    # a curve is drawn in a worker thread; without one there is nothing to hand over
+    stored = found.portfolio_equity_curve
+    equity = await compute.in_thread(charts.portfolio_figure, found) if stored else None
+    figures = [(m, shown(m, getattr(found, m)) if m in MEASURES else number(getattr(found, m)))
+               for m in PORTFOLIO_FIGURES]  # fmt: skip
     return page(request, "portfolio.html", portfolio=found, components=components,
-                equity=equity)  # fmt: skip
+                equity=equity, figures=figures)  # fmt: skip
+
+
+PORTFOLIO_FIGURES = ("total_return", "annualized_return", "sharpe_ratio", "sortino_ratio",
+                     "max_drawdown", "volatility", "diversification_ratio",
+                     "concentration_index", "turnover_rate")  # fmt: skip
 
 
 async def experiments(request: Request) -> Response:

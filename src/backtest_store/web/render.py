@@ -59,10 +59,10 @@ def day(value: Any) -> str:
             value = datetime.fromisoformat(text)
         except ValueError:
             return text
-    if isinstance(value, datetime):
+    if isinstance(value, datetime):  # isoformat: strftime costs ten times as much
         if (value.hour, value.minute, value.second) == (0, 0, 0):
-            return value.strftime("%Y-%m-%d")
-        return value.strftime("%Y-%m-%d %H:%M")
+            return value.date().isoformat()
+        return value.isoformat(" ", "minutes")[:16]
     return "" if value is None else str(value)
 
 

@@ -1,14 +1,16 @@
-"""The list page's rows as HTML, made in one pass: each stored string escaped here
-(``markupsafe.escape``, as the templates' autoescape does), each metric formatted by the
-formatter of its unit, chosen once. A template loop over fifty rows of fourteen cells
-costs more than the page's read; this costs a tenth of it."""
+"""The list pages' rows as HTML (backtests and portfolios), each made in one pass: each
+stored string escaped here (``markupsafe.escape``, as the templates' autoescape does),
+each metric formatted by the formatter of its unit, chosen once. A template loop over
+fifty rows of fourteen cells costs more than the page's read; this costs a tenth of it
+(the portfolio list's loop cost 1.7 ms, this 0.15)."""
 
 from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from backtest_store.metrics import formatter, params_pairs
-from backtest_store.records import BacktestResult
+from backtest_store.metrics import formatter, number, params_pairs, percent
+from backtest_store.records import BacktestPortfolio, BacktestResult
+from backtest_store.web.render import day
 
 SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
          "profit_factor")  # fmt: skip
@@ -39,3 +41,18 @@ def _pairs(parameters: object) -> str:
     """Each key=value kept whole on one line (the cell wraps between pairs, never inside
     a number: ``fast_window=1 / 0``)."""
     return " ".join(f'<span class="nowrap">{escape(p)}</span>' for p in params_pairs(parameters))
+
+
+def portfolio_row(p: BacktestPortfolio, root: str) -> Markup:
+    """A row of the portfolio list (the template's loop cost more than the page's read)."""
+    symbols = p.symbols
+    listed = (", ".join(map(str, symbols)) if isinstance(symbols, list | tuple | dict)
+              else "" if symbols is None else str(symbols))  # fmt: skip
+    return Markup(
+        f'<tr><td><a href="{escape(root)}/portfolios/{p.portfolio_backtest_id}">'
+        f"{escape(p.portfolio_name)}</a></td>\n<td>{escape(listed)}</td>\n"
+        f'<td class="nowrap">{p.start_date} .. {p.end_date}</td><td class="nowrap">'
+        f'{escape(day(p.backtest_date))}</td>\n<td class="num">{percent(p.total_return)}</td>'
+        f'<td class="num">{number(p.sharpe_ratio)}</td><td class="num">'
+        f"{percent(p.max_drawdown)}</td></tr>"
+    )
