@@ -20,7 +20,9 @@ from backtest_store.distribution import (
     distribute,
     distribution_column,
 )
-from backtest_store.operations.analytics import summary_statement
+from backtest_store.operations.analytics import performance_summary
+from backtest_store.operations.arguments import StoreSettings
+from backtest_store.operations.steps import Fetch
 from backtest_store.schema import citus, files
 from backtest_store.tables import ALL, RESULTS
 
@@ -139,9 +141,10 @@ def test_the_summary_s_roll_up_equals_grouping_sets_to_the_last_digit(
     volume (200,000 results), digit for digit and scale for scale."""
     since = volume.execute("SELECT min(backtest_date) + interval '1 day' FROM mcp_backtest_results")
     params = {"since": since.fetchone()[0]}  # type: ignore[index]
-    statement = summary_statement(since=params["since"], symbol=None, strategy_type=None,
-                                    status=None)  # fmt: skip
-    ours = volume.execute(statement.sql, statement.params).fetchall()
+    step = next(performance_summary(StoreSettings("refuse"), since=params["since"], symbol=None,
+                                    strategy_type=None, status=None))  # fmt: skip
+    assert isinstance(step, Fetch) and isinstance(step.statement, str)
+    ours = volume.execute(step.statement, step.params).fetchall()
     theirs = volume.execute(GROUPING_SETS_SQL, params).fetchall()
 
     def key(row: tuple[Any, ...]) -> tuple[Any, ...]:

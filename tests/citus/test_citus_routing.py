@@ -167,7 +167,7 @@ def test_explain_shows_every_shard_and_the_limit_on_the_workers(
         worker = plan.split("Tasks Shown", 1)[1]
         assert re.search(r"->\s+Limit", worker), f"{name}: no Limit on the worker:\n{plan}"
         assert re.search(r"Sort|Index Scan", worker), f"{name}:\n{plan}"
-    summary = analytics_sql.summary_statement(since=now.replace(year=2000), symbol=None,
-                                                strategy_type=None, status=None)  # fmt: skip
+    summary = first(analytics_sql.performance_summary(
+        SETTINGS, since=now.replace(year=2000), symbol=None, strategy_type=None, status=None))  # fmt: skip
     plan = explain(citus_conn, summary)
     assert f"Task Count: {SHARDS}" in plan and "Aggregate" in plan.split("Tasks Shown", 1)[1]

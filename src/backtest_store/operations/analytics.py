@@ -5,7 +5,6 @@ up), their arguments checked first."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -36,13 +35,9 @@ from backtest_store.tables import (
 )
 
 
-def compare_statement(backtest_ids: list[Any], metrics: tuple[str, ...]) -> Statement:
-    """Each metric's value and its rank (1 = best, NULL when the value is NULL)."""
-    return Statement(_compare_backtests_sql(metrics), {"ids": backtest_ids})
-
-
 @lru_cache(maxsize=64)
 def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
+    """Each metric's value and its rank (1 = best, NULL when the value is NULL)."""
     t = RESULTS.table
     terms: list[Term] = [t.backtest_id, t.symbol, t.strategy_type]
     for metric in metrics:
@@ -59,18 +54,6 @@ def _compare_backtests_sql(metrics: tuple[str, ...]) -> str:
         .where(t.backtest_id == Function("ANY", param("ids")))
     )
     return render(query)
-
-
-def summary_statement(
-    *,
-    since: datetime | None,
-    symbol: str | None,
-    strategy_type: str | None,
-    status: str | None,
-) -> Statement:
-    """Count and return/Sharpe/win-rate statistics: overall, per strategy, per symbol."""
-    params = given(since=since, symbol=symbol, strategy_type=strategy_type, status=status)
-    return Statement(_performance_summary_sql(frozenset(params)), params)
 
 
 # The summary's three groupings (overall, per strategy, per symbol) are rolled up from one
@@ -115,6 +98,8 @@ def _rolled_up(pairs: AliasedQuery, strategy: bool, symbol: bool) -> QueryBuilde
 
 @lru_cache(maxsize=16)
 def _performance_summary_sql(present: frozenset[str]) -> str:
+    """Count and return/Sharpe/win-rate statistics: overall, per strategy, per symbol,
+    with the filters ``present`` names."""
     t = RESULTS.table
     terms: list[Term] = [t.strategy_type, t.symbol, fn.Count("*").as_("n")]
     for name in _MEANS:
@@ -149,7 +134,8 @@ def compare_backtests(
         raise ValidationError(m, "metrics", metrics, "at least one metric")
     if not ids:
         return []
-    rows = yield fetch(compare_statement(ids, chosen), "all")
+    statement = Statement(_compare_backtests_sql(chosen), {"ids": ids})
+    rows = yield fetch(statement, "all")
     out = []
     for row in rows:
         values = {metric: row[3 + 2 * k] for k, metric in enumerate(chosen)}
@@ -169,12 +155,13 @@ def performance_summary(
     status: str | None,
 ) -> Operation[PerformanceSummary]:
     m = "performance_summary"
-    statement = summary_statement(
+    params = given(
         since=check_aware(m, "since", since),
         symbol=settings.argument(RESULTS, "symbol", symbol, method=m),
         strategy_type=settings.argument(RESULTS, "strategy_type", strategy_type, method=m),
         status=settings.argument(RESULTS, "status", status, method=m),
     )
+    statement = Statement(_performance_summary_sql(frozenset(params)), params)
     rows = yield fetch(statement, "all", custom_plan=True)
     overall = SummaryStats(0, None, None, None, None, None)
     by_strategy: dict[str, SummaryStats] = {}

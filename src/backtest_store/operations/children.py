@@ -65,10 +65,6 @@ def _best_parameters_sql() -> str:
     return render(query)
 
 
-def best_statement(backtest_id: Any, limit: int) -> Statement:
-    return Statement(_best_parameters_sql(), {"backtest_id": backtest_id, "limit": limit})
-
-
 @lru_cache(maxsize=8)
 def _children_sql(spec: TableSpec[Any], order_by: tuple[str, ...]) -> str:
     assert spec.parent_key is not None
@@ -97,7 +93,8 @@ def get_trades(backtest_id: UUID | None, outcome: Outcome) -> Operation[list[Bac
 
 def best_parameters(backtest_id: UUID | None, limit: int) -> Operation[list[OptimizationResult]]:
     check_id("best_parameters", "backtest_id", backtest_id)
-    statement = best_statement(backtest_id, check_limit("best_parameters", limit))
+    limit = check_limit("best_parameters", limit)
+    statement = Statement(_best_parameters_sql(), {"backtest_id": backtest_id, "limit": limit})
     rows = yield fetch(statement, "all", record_row(OPTIMIZATIONS))
     return list(rows)
 
