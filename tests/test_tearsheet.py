@@ -51,6 +51,7 @@ LABELS = [
 def test_a_point_s_label_is_its_stored_text_in_utc(stored: str, label: str) -> None:
     for form in ([[stored, 1.0], [stored, 2.0]], {stored: 1.0}):
         assert set(labels(curve_of(form))) == {label}
+        assert set(curve_of(form).labels().every()) == {label}
 
 
 def labels(curve: Curve) -> list[object]:
@@ -70,6 +71,9 @@ VALUES = st.one_of(st.floats(), st.integers(-(10**6), 10**6), st.booleans(), st.
 @given(st.lists(st.tuples(WHENS, VALUES).map(list), min_size=1, max_size=8))
 def test_each_label_names_the_time_it_stands_for(pairs: list[list[object]]) -> None:
     curve = curve_of(pairs)
+    # all of them at once (checked over the whole curve when every text ends in "Z") are
+    # each one made alone
+    assert curve.labels().every() == labels(curve)
     for when, label in zip(curve.times or (), labels(curve), strict=True):
         assert isinstance(label, str)
         assert datetime.fromisoformat(label).replace(tzinfo=UTC) == when

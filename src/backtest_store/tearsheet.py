@@ -64,7 +64,10 @@ class Labels:
         """All of them, for a chart that draws every point: made in one pass, once."""
         if self._every is None:
             texts, xs = self.texts, self.xs
-            self._every = [iso(x) for x in xs] if texts is None else list(map(_text, texts, xs))
+            if texts is None:
+                self._every = [iso(x) for x in xs]
+            else:
+                self._every = _utc_texts(texts) or list(map(_text, texts, xs))
         return self._every
 
     def __getitem__(self, i: int) -> Any:
@@ -119,6 +122,28 @@ def curve_of(stored: Any) -> Curve:
         texts.append(when)
     textual = bool(texts) and set(map(type, texts)) == {str}
     return Curve(times, values, texts if textual else None)
+
+
+def _utc_texts(texts: Sequence[str]) -> list[str] | None:
+    """Each text without its "Z", when every one ends in it and all are of one length (the
+    adapters' form): ``_text``'s rule checked by C-speed calls over the whole curve at once,
+    not point by point (a third of its cost). None for any other curve. A stored text holds
+    no newline (``datetime.fromisoformat`` read it), so one joins them."""
+    n = len(texts)
+    lengths = set(map(len, texts))
+    if n == 0 or len(lengths) != 1:
+        return None
+    size = lengths.pop() + 1  # a text and its newline
+    if size < 6:  # too short to hold a date's dash at [4]
+        return None
+    joined = "\n".join(texts)
+    if not joined.endswith("Z") or joined.count("Z\n") != n - 1:
+        return None
+    if joined[4::size] != "-" * n:  # the date's first dash: cut[4:5] == "-"
+        return None
+    if size - 2 > 10 and set(joined[10::size]) - {"T", " "}:  # cut[10:11] in ("T", " ")
+        return None
+    return joined[:-1].replace("Z\n", "\n").split("\n")
 
 
 def _text(stored: str, moment: Any) -> Any:
