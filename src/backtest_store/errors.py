@@ -179,13 +179,13 @@ class NotFoundError(IntegrityError):
 
 class ParentNotFoundError(NotFoundError):
     """A save refers to a parent that is not stored: the backtest of a trade, a grid row
-    or a walk-forward window, or a portfolio's runs (the server's foreign key violation,
-    SQLSTATE 23503). Nothing of the save was written."""
+    or a walk-forward window (the server's foreign key violation, SQLSTATE 23503, or the
+    store's own check before it appends trades). Nothing of the save was written."""
 
 
 class RecordNotFoundError(NotFoundError):
-    """The backtest, portfolio or experiment a call must read to answer is not stored
-    (``assess``, ``assess_experiment``, ``report``)."""
+    """The backtest or experiment a call must read to answer is not stored (``assess``,
+    ``assess_experiment``, ``report``)."""
 
 
 class ConflictError(IntegrityError):

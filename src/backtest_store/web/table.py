@@ -2,7 +2,7 @@
 stored string escaped here (``markupsafe.escape``, as the templates' autoescape does),
 each metric formatted by the formatter of its unit, chosen once. A template loop over
 fifty rows of fourteen cells costs more than the page's read; this costs a tenth of it
-(the portfolio list's loop cost 1.7 ms, this 0.15)."""
+(the portfolio list page took 3.5 ms with its template loop, 2.6 ms with these rows)."""
 
 from __future__ import annotations
 
