@@ -33,8 +33,9 @@ status: $(STAMP)
 	@url="$(DB)" && $(BIN)/backtest-store status --database "$$url"
 
 # Tests need a server where they may create databases; they make their own
-# (a migrated template per worker, cloned per test; the volume database, built once per
-# server and kept) and never touch the application database. They run on every core
+# (a migrated template per worker, and a clone of it the worker's tests share, cleaned
+# between them; the volume database, built once per server and kept) and never touch the
+# application database. They run on every core
 # (pytest-xdist, WORKERS=auto), then the few marked serial (they restart the server) run
 # alone; exit 5 there is "none of them selected".
 WORKERS ?= auto

@@ -134,7 +134,7 @@ unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 256MB
 # A throwaway development cluster: durability is traded for speed (tests
-# clone a database per test). Never keep data you need in it.
+# clone and drop databases all the time). Never keep data you need in it.
 fsync = off
 synchronous_commit = off
 full_page_writes = off

@@ -1,4 +1,5 @@
-"""Fixtures: a migrated template database, built once per run and cloned per test."""
+"""Fixtures: a migrated template database, built once per run, and a clone of it that a
+worker's tests share, made clean again between them (devkit/shared_db.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from devkit import legacy
 from devkit.adopting import SHAPES
 from devkit.dbs import SERVER, copy_of, kept_database, maintenance, url_for
 from devkit.schema_dump import fresh_dump
+from devkit.shared_db import SharedDatabase
 from psycopg import sql
 from pytest_postgresql import factories
 
@@ -37,19 +39,37 @@ postgresql_server = factories.postgresql_noproc(
     dbname=os.environ.get("BACKTEST_STORE_TEST_DB", "bt_test"),
     load=[load_schema],
 )
-postgresql = factories.postgresql("postgresql_server")
+
+
+@pytest.fixture(scope="session")
+def shared_database(postgresql_server: Any) -> Iterator[SharedDatabase]:
+    """The worker's clone of the migrated template, shared by its tests."""
+    shared = SharedDatabase(postgresql_server.template_dbname, postgresql_server.dbname)
+    yield shared
+    shared.drop()
+
+
+@pytest.fixture
+def postgresql(shared_database: SharedDatabase) -> Iterator[psycopg.Connection[Any]]:
+    """A connection to the shared database, as a new clone of the template is: no rows,
+    and nothing else a test changed (``SharedDatabase.checkin``)."""
+    conn = shared_database.checkout()
+    try:
+        yield conn
+    finally:
+        shared_database.checkin(conn)
 
 
 @pytest.fixture
 def conn(postgresql: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
-    """An autocommit connection to a fresh clone of the migrated template."""
+    """An autocommit connection to a clean clone of the migrated template."""
     postgresql.autocommit = True
     return postgresql
 
 
 @pytest.fixture
 def db_url(postgresql: psycopg.Connection[Any]) -> str:
-    """URL of the per-test clone of the migrated template."""
+    """URL of the clean clone of the migrated template (shared, cleaned between tests)."""
     return url_for(postgresql.info.dbname)
 
 
