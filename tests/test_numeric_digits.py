@@ -1,6 +1,6 @@
 """FX, crypto and intraday digits are kept (0010): the values that the seed's scales
-rounded away read back exactly, on the record path and the DataFrame path; beyond a
-column's scale rounding is half away from zero, floats by their shortest repr; the
+rounded away read back exactly, on the record path and the DataFrame path (beyond a
+column's scale rounding is half away from zero: test_validation's ``ROUNDED``); the
 rollback refuses, naming the rows, rather than round them."""
 
 from __future__ import annotations
@@ -70,34 +70,6 @@ def test_the_other_tables_keep_their_new_digits_too(store: Any) -> None:
     assert w.out_of_sample_return == Decimal("-0.00000321")
     p = store.save_portfolio(portfolio(initial_capital=Decimal("0.12345678"), volatility=0.00004))
     assert (p.initial_capital, p.volatility) == (Decimal("0.12345678"), Decimal("0.00004"))
-
-
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        (Decimal("1.123456785"), Decimal("1.12345679")),  # a tie: away from zero
-        (Decimal("-1.123456785"), Decimal("-1.12345679")),
-        (Decimal("1.123456784999"), Decimal("1.12345678")),
-        (0.1 + 0.2, Decimal("0.30000000")),  # shortest repr 0.30000000000000004
-        (1.085155, Decimal("1.08515500")),
-    ],
-)
-def test_beyond_the_new_scale_rounding_is_half_away_from_zero(
-    db_url: str, given: Any, stored: Decimal
-) -> None:
-    pd = pytest.importorskip("pandas")
-    with BacktestStore.connect(db_url) as store:
-        record_path = store.save_backtest(result(), [trade(0, entry_price=given)])
-        (got,) = store.get_trades(record_path.backtest_id)
-        assert got.entry_price == stored
-        if isinstance(given, float):  # a DataFrame holds floats: the same rounding
-            frame = pd.DataFrame(
-                {"entry_date": [trade(0).entry_date], "entry_price": [given],
-                 "direction": ["long"]}
-            )  # fmt: skip
-            frame_path = store.save_backtest(result(), frame)
-            (got,) = store.get_trades(frame_path.backtest_id)
-            assert got.entry_price == stored
 
 
 def test_a_dataframe_keeps_the_same_digits_as_records(db_url: str) -> None:

@@ -1,4 +1,6 @@
-"""Each validation rule, with its message: refused before anything is written."""
+"""Each validation rule, with its message: refused before anything is written, by the
+store's own checks (``CASES``) or by the database's CHECK rules (``CHECKED``), in tables of
+cases."""
 
 from __future__ import annotations
 
@@ -12,7 +14,13 @@ import psycopg
 import pytest
 from devkit.records import optimization, portfolio, result, row_counts, trade
 
-from backtest_store import BacktestStore, ValidationError, convert, json_policy
+from backtest_store import (
+    BacktestStore,
+    ConstraintViolation,
+    ValidationError,
+    convert,
+    json_policy,
+)
 
 Store = Any
 
@@ -85,6 +93,8 @@ CASES: list[tuple[str, Any, str, str, str]] = [
         "overflows",
         "numeric(5,4)",
     ),
+    # a fraction given in percent says so
+    ("result", {"win_rate": 52}, "win_rate", "win_rate = 52 overflows", "0.52 = 52 %"),
 ]
 
 
@@ -115,6 +125,48 @@ def test_each_rule_is_refused_with_a_message_naming_record_field_value_and_limit
     assert nothing_written(conn)
 
 
+# Refused by a CHECK rule of the database: the message names the rule (as ``rules.CHECKS``
+# words it, proven the catalog's) and the row's values; an allowed-values list says it is
+# case-sensitive; a row sent by COPY is named by its place. (the backtest's fields, how
+# many trades, the last trade's fields, what the message says)
+CHECKED: list[tuple[dict[str, Any], int, dict[str, Any], list[str]]] = [
+    ({"start_date": date(2024, 6, 30), "end_date": date(2024, 1, 1)}, 0, {},
+     ["ck_mcp_backtest_results_date_range", "the rule is end_date >= start_date",
+      "start_date = 2024-06-30", "end_date = 2024-01-01"]),
+    # 0011 writes its checks over several lines: the rule is named all the same
+    ({"bars_per_year": -252}, 0, {},
+     ["ck_mcp_backtest_results_bars_per_year", "the rule is bars_per_year > 0",
+      "bars_per_year = -252"]),
+    ({}, 1, {"direction": "LONG"}, ["direction IN ('long', 'short')", "case-sensitive"]),
+    ({}, 150, {"direction": "LONG"},
+     ["direction IN ('long', 'short')", "case-sensitive",
+      "BacktestTrade[149] has direction = LONG"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "trades", "last", "said"),
+    CHECKED,
+    ids=["date-range", "bars-per-year", "direction", "direction-by-copy"],
+)
+def test_each_check_refuses_naming_its_rule_and_the_row_s_values(
+    store: Store,
+    conn: psycopg.Connection[Any],
+    fields: dict[str, Any],
+    trades: int,
+    last: dict[str, Any],
+    said: list[str],
+) -> None:
+    rows = [trade(i) for i in range(trades)]
+    if last:
+        rows[-1] = trade(trades - 1, **last)
+    with pytest.raises(ConstraintViolation) as refused:
+        store.save_backtest(result(**fields), rows)
+    message = str(refused.value)
+    assert [s for s in said if s not in message] == [], message
+    assert nothing_written(conn)
+
+
 def test_bulk_errors_name_the_position(store: Store, conn: psycopg.Connection[Any]) -> None:
     trades = [trade(i) for i in range(10)]
     trades[7] = trade(7, exit_reason="r" * 51)
@@ -132,25 +184,46 @@ def test_wrong_record_types_are_refused(store: Store) -> None:
         store.save_trades("not a uuid", [trade(0)])
 
 
-@pytest.mark.parametrize(
-    ("value", "stored"),
-    [
-        (0.12345, Decimal("0.1235")),  # float: its shortest repr, then half away from zero
-        (Decimal("0.12345"), Decimal("0.1235")),
-        (Decimal("-0.12345"), Decimal("-0.1235")),
-        (Decimal("-0.00005"), Decimal("-0.0001")),
-        (Decimal("9999.99994999"), Decimal("9999.9999")),
-        (0.1 + 0.2, Decimal("0.3000")),
-        (2, Decimal("2.0000")),
-        (Decimal("1E-10"), Decimal("0.0000")),
-    ],
-)
+# Beyond a column's scale a value is rounded half away from zero, as PostgreSQL rounds
+# numeric, a float by its shortest repr; what save returns is what a read gives. (the
+# field: a result's sharpe_ratio, numeric(8,4), or a trade's entry_price, 8 decimals since
+# 0010; the value given; the value stored)
+ROUNDED: list[tuple[str, Any, Decimal]] = [
+    ("sharpe_ratio", 0.12345, Decimal("0.1235")),
+    ("sharpe_ratio", Decimal("0.12345"), Decimal("0.1235")),
+    ("sharpe_ratio", Decimal("-0.12345"), Decimal("-0.1235")),
+    ("sharpe_ratio", Decimal("-0.00005"), Decimal("-0.0001")),
+    ("sharpe_ratio", Decimal("9999.99994999"), Decimal("9999.9999")),
+    ("sharpe_ratio", 0.1 + 0.2, Decimal("0.3000")),
+    ("sharpe_ratio", 2, Decimal("2.0000")),
+    ("sharpe_ratio", Decimal("1E-10"), Decimal("0.0000")),
+    ("entry_price", Decimal("1.123456785"), Decimal("1.12345679")),  # a tie: away from zero
+    ("entry_price", Decimal("-1.123456785"), Decimal("-1.12345679")),
+    ("entry_price", Decimal("1.123456784999"), Decimal("1.12345678")),
+    ("entry_price", 0.1 + 0.2, Decimal("0.30000000")),  # shortest repr 0.30000000000000004
+    ("entry_price", 1.085155, Decimal("1.08515500")),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "stored"), ROUNDED)
 def test_extra_decimals_round_like_postgresql_and_save_equals_read(
-    store: Store, value: Any, stored: Decimal
+    store: Store, field: str, value: Any, stored: Decimal
 ) -> None:
-    saved = store.save_backtest(result(sharpe_ratio=value))
-    assert saved.sharpe_ratio == stored and str(saved.sharpe_ratio) == str(stored)
-    assert store.get_backtest(saved.backtest_id) == saved
+    if field == "sharpe_ratio":
+        saved = store.save_backtest(result(sharpe_ratio=value))
+        assert store.get_backtest(saved.backtest_id) == saved
+        got = saved.sharpe_ratio
+    else:
+        saved = store.save_backtest(result(), [trade(0, entry_price=value)])
+        (read,) = store.get_trades(saved.backtest_id)
+        got = read.entry_price
+        if isinstance(value, float):  # a DataFrame holds floats: the same rounding
+            pd = pytest.importorskip("pandas")
+            frame = pd.DataFrame({"entry_date": [trade(0).entry_date], "entry_price": [value],
+                                  "direction": ["long"]})  # fmt: skip
+            (framed,) = store.get_trades(store.save_backtest(result(), frame).backtest_id)
+            assert framed.entry_price == stored
+    assert got == stored and str(got) == str(stored)
 
 
 def test_nonfinite_null_policy_stores_null_instead(db_url: str) -> None:
