@@ -92,3 +92,20 @@ def test_generated_code_shows_its_source_in_tracebacks_and_its_guards_raise() ->
     assert "o.second = v[5]" in shown and "Pair maker" in shown
     with pytest.raises(ValueError, match="second"):
         codegen.slots_maker(Pair, {"first": "v[0]"})
+
+
+def test_a_statement_keeps_the_maker_of_its_columns(store: Any) -> None:
+    """``RecordRow.of``: each statement's maker is read from its first result and kept;
+    statements of other columns of the same table (a light list, a full one) keep their
+    own, whichever ran first."""
+    from devkit.records import result
+
+    from backtest_store.tables import RESULTS
+
+    store.save_backtest(result(equity_curve=[1, 2, 3]))
+    for _ in range(3):
+        (light,) = store.list_backtests(limit=1)
+        (full,) = store.list_backtests(limit=1, with_series=True)
+        assert light.equity_curve is NOT_LOADED and full.equity_curve == [1, 2, 3]
+    kept = {sql: maker for (spec, sql), maker in rows._BY_STATEMENT.items() if spec is RESULTS}
+    assert len(set(kept.values())) >= 2  # the light and the full column lists

@@ -20,17 +20,48 @@ from backtest_store.tables import (
 )
 
 
-def record_row(spec: TableSpec[Any]) -> BaseRowFactory[Any]:
-    """Rows to records; series a query left out become NOT_LOADED."""
+class RecordRow:
+    """Rows to records, a psycopg row factory; series a query left out become NOT_LOADED.
+    ``of(sql)``: the same for one statement, which reads the result's column names once,
+    the first time, and keeps the maker (a statement names its columns: the same text
+    gives the same columns). Reading 54 names from each result cost a fifth of a one-row
+    read's overhead."""
 
-    def factory(cursor: Any) -> Any:
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: TableSpec[Any]) -> None:
+        self.spec = spec
+
+    def __call__(self, cursor: Any) -> Any:
         # the names straight from the result: ``cursor.description`` would build a
         # Column object per column on every call, a third of a one-row read's cost
         res = cursor.pgresult
         names = tuple(res.fname(i).decode() for i in range(res.nfields)) if res else ()
-        return _record_maker(spec, names)
+        return _record_maker(self.spec, names)
 
-    return factory
+    def of(self, sql: Any) -> BaseRowFactory[Any]:
+        if not isinstance(sql, str):
+            return self
+        key = (self.spec, sql)
+
+        def factory(cursor: Any) -> Any:
+            maker = _BY_STATEMENT.get(key)
+            if maker is None:
+                maker = self(cursor)
+                if cursor.pgresult is not None and len(_BY_STATEMENT) < MAX_STATEMENTS:
+                    _BY_STATEMENT[key] = maker
+            return maker
+
+        return factory
+
+
+MAX_STATEMENTS = 1024  # the statements the operations render are a few hundred at most
+_BY_STATEMENT: dict[tuple[TableSpec[Any], str], Callable[[Any], Any]] = {}
+
+
+def record_row(spec: TableSpec[Any]) -> RecordRow:
+    """Rows to records (``RecordRow``)."""
+    return RecordRow(spec)
 
 
 @lru_cache(maxsize=256)

@@ -18,6 +18,7 @@ from uuid import uuid4
 from psycopg import sql
 from psycopg.rows import BaseRowFactory
 
+from backtest_store.operations.rows import RecordRow
 from backtest_store.operations.sql import Statement
 from backtest_store.records import (
     Record,
@@ -116,4 +117,6 @@ def fetch(
     *,
     custom_plan: bool = False,
 ) -> Fetch:
+    if isinstance(row, RecordRow):  # records of this statement's columns: the maker kept
+        row = row.of(statement.sql)
     return Fetch(statement.sql, statement.params, mode, row, False if custom_plan else None)
