@@ -120,6 +120,9 @@ class SharedDatabase:
         """After a test: its rows truncated, and the database kept if nothing else
         changed; else it is dropped, and the next test gets a new clone."""
         try:
+            if conn.closed or conn.broken:  # the test closed it, or the server restarted
+                conn.close()
+                conn = psycopg.connect(self.url)
             self._clean(conn)
         except psycopg.Error:  # a lock held by what the test left behind, a lost server
             self.fingerprint = None
@@ -161,8 +164,6 @@ class SharedDatabase:
         self.clones += 1
 
     def _clean(self, conn: psycopg.Connection[Any]) -> None:
-        if conn.closed or conn.broken:
-            conn = psycopg.connect(self.url)
         conn.rollback()
         conn.autocommit = True
         conn.execute("SET lock_timeout = '2s'")
