@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import uuid4
 
 import psycopg
 import pytest
@@ -20,7 +21,8 @@ SIZES = ("SELECT relname, relpages, reltuples, relallvisible FROM pg_class"
 
 @pytest.fixture
 def shared(postgresql_server: Any) -> Iterator[SharedDatabase]:
-    database = SharedDatabase(postgresql_server.template_dbname, "bt_shared_probe")
+    # a name of its own: xdist's workers run these tests at once
+    database = SharedDatabase(postgresql_server.template_dbname, f"bt_shared_{uuid4().hex[:12]}")
     yield database
     database.drop()
 
@@ -55,7 +57,7 @@ def test_a_test_s_rows_and_sizes_are_gone_and_the_same_clone_serves_the_next(
         "GRANT SELECT ON mcp_backtest_results TO PUBLIC",
         "ALTER TABLE mcp_backtest_trades DROP CONSTRAINT ck_mcp_backtest_trades_direction",
         "CREATE INDEX extra_idx ON mcp_backtest_results (notes)",
-        "ALTER DATABASE bt_shared_probe SET work_mem = '8MB'",
+        "ALTER DATABASE {name} SET work_mem = '8MB'",
         "INSERT INTO mcp_backtest_results (symbol, strategy_type, start_date, end_date,"
         " parameters) VALUES ('A', 's', '2024-01-01', '2024-02-01', '{}');"
         " ANALYZE mcp_backtest_results",
@@ -72,7 +74,7 @@ def test_a_test_that_changed_anything_else_leaves_a_new_clone_to_the_next(
     if change == "rollback":
         migrations.rollback(shared.url, steps=1)
     else:
-        for statement in change.split("; "):
+        for statement in change.replace("{name}", shared.name).split("; "):
             conn.execute(statement)
     shared.checkin(conn)
     shared.checkout().close()
