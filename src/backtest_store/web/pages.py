@@ -27,7 +27,7 @@ from backtest_store.metrics import MEASURES, aligned, incomparable, label, numbe
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import compute, table
-from backtest_store.web.render import document, page, wants_json
+from backtest_store.web.render import document, page, root_of, wants_json
 
 TRADES_PAGE = 100
 MAX_COMPARED = 10
@@ -41,7 +41,7 @@ def store_of(request: Request) -> AsyncBacktestStore:
 def _links(request: Request, **links: str | None) -> dict[str, str]:
     """A Link header naming the next and previous pages, for JSON clients."""
     api = "/api" if request.scope.get(JSON) else ""
-    base = request.scope.get("root_path", "") + api + route_path(request.scope)
+    base = root_of(request) + api + route_path(request.scope)
     parts = [f'<{base}{query}>; rel="{rel}"' for rel, query in links.items() if query]
     return {"link": ", ".join(parts)} if parts else {}
 
@@ -65,7 +65,7 @@ async def backtests(request: Request) -> Response:
         response = document([to_json(r) for r in rows])
         response.headers.update(_links(request, next=next_, prev=previous))
         return response
-    root = request.scope.get("root_path", "")
+    root = root_of(request)
     repeats: dict[Any, int] = await store_of(request).duplicate_counts(rows)
     return page(request, "backtests.html", listing=listing,
                 rows=[table.row(r, root, repeats.get(r.backtest_id, 0)) for r in rows],
@@ -268,7 +268,7 @@ async def portfolios(request: Request) -> Response:
         response = document([to_json(p) for p in rows])
         response.headers.update(_links(request, next=next_))
         return response
-    root = request.scope.get("root_path", "")
+    root = root_of(request)
     return page(request, "portfolios.html", rows=[table.portfolio_row(p, root) for p in rows],
                 name=name, next=next_, first=after is not None)  # fmt: skip
 
@@ -408,7 +408,7 @@ async def login(request: Request) -> Response:
     list_state.known(request.query_params, ("token",))
     token = request.app.state.token
     given = request.query_params.get("token")
-    root = request.scope.get("root_path", "")
+    root = root_of(request)
     if token is None:
         return RedirectResponse(f"{root}/", status_code=303)
     if given is None:

@@ -40,7 +40,8 @@ def environment() -> Environment:
     )
     env.globals.update(FOOTNOTE=FOOTNOTE, MEASURES=MEASURES, units=units, label=label, shown=shown,
                        params_text=params_text, origin=origin, benchmark=benchmark,
-                       percent=percent, number=number, figure=figure, day=day)  # fmt: skip
+                       percent=percent, number=number, figure=figure, day=day,
+                       symbols_text=symbols_text)  # fmt: skip
     return env
 
 
@@ -66,6 +67,13 @@ def day(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def symbols_text(symbols: Any) -> str:
+    """A portfolio's symbols as a page shows them: a list joined by commas."""
+    if isinstance(symbols, list | tuple | dict):
+        return ", ".join(map(str, symbols))
+    return "" if symbols is None else str(symbols)
+
+
 def wants_json(request: Request) -> bool:
     if request.scope.get(JSON):
         return True
@@ -73,9 +81,15 @@ def wants_json(request: Request) -> bool:
     return accept.split(",")[0].strip().startswith("application/json")
 
 
+def root_of(request: Request) -> str:
+    """The path the view is mounted at ("" at the top): every link of a page starts with it."""
+    root: str = request.scope.get("root_path", "")
+    return root
+
+
 def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
-    root = request.scope.get("root_path", "")
-    body = environment().get_template(template).render(root=root, request=request, **context)
+    body = environment().get_template(template).render(root=root_of(request), request=request,
+                                                       **context)  # fmt: skip
     return HTMLResponse(body, status_code=status, headers={"cache-control": "no-store"})
 
 

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from backtest_store.metrics import formatter, number, params_pairs, percent
 from backtest_store.records import BacktestPortfolio, BacktestResult
-from backtest_store.web.render import day
+from backtest_store.web.render import day, symbols_text
 
 SHOWN = ("total_return", "annualized_return", "sharpe_ratio", "max_drawdown", "win_rate",
          "profit_factor")  # fmt: skip
@@ -45,12 +45,9 @@ def _pairs(parameters: object) -> str:
 
 def portfolio_row(p: BacktestPortfolio, root: str) -> Markup:
     """A row of the portfolio list (the template's loop cost more than the page's read)."""
-    symbols = p.symbols
-    listed = (", ".join(map(str, symbols)) if isinstance(symbols, list | tuple | dict)
-              else "" if symbols is None else str(symbols))  # fmt: skip
     return Markup(
         f'<tr><td><a href="{escape(root)}/portfolios/{p.portfolio_backtest_id}">'
-        f"{escape(p.portfolio_name)}</a></td>\n<td>{escape(listed)}</td>\n"
+        f"{escape(p.portfolio_name)}</a></td>\n<td>{escape(symbols_text(p.symbols))}</td>\n"
         f'<td class="nowrap">{p.start_date} .. {p.end_date}</td><td class="nowrap">'
         f'{escape(day(p.backtest_date))}</td>\n<td class="num">{percent(p.total_return)}</td>'
         f'<td class="num">{number(p.sharpe_ratio)}</td><td class="num">'
