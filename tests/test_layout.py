@@ -299,7 +299,13 @@ def test_the_record_tests_pass_under_python_O() -> None:
     """``python -O`` strips asserts: the code generators' guards must still refuse, and the
     records still be made, validated and read back as under plain python (through the sync
     store: the async one runs the same generated code)."""
-    tests = ["tests/test_row_makers.py", "tests/test_validation.py", "-k", "not async"]
+    tests = [
+        "tests/test_row_makers.py",
+        "tests/test_refused.py",
+        "tests/test_stored.py",
+        "-k",
+        "not async",
+    ]
     probe = subprocess.run([sys.executable, "-O", "-c", "assert False"], capture_output=True)
     assert probe.returncode == 0  # this interpreter does strip asserts under -O
     done = subprocess.run(

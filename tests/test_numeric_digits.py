@@ -1,6 +1,6 @@
 """FX, crypto and intraday digits are kept (0010): the values that the seed's scales
 rounded away read back exactly, on the record path and the DataFrame path (beyond a
-column's scale rounding is half away from zero: test_validation's ``ROUNDED``); the
+column's scale rounding is half away from zero: test_stored's ``ROUNDED``); the
 rollback refuses, naming the rows, rather than round them."""
 
 from __future__ import annotations

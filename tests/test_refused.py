@@ -1,6 +1,8 @@
-"""Each validation rule, with its message: refused before anything is written, by the
-store's own checks (``CASES``) or by the database's CHECK rules (``CHECKED``), in tables of
-cases."""
+"""A value refused: each validation rule with its message, refused before anything is
+written, by the store's own checks (``CASES``, numpy and pandas values among them) or by the
+database's CHECK rules (``CHECKED``), in tables of cases; then the refusals a table cannot
+hold (a batch's position, a non-finite figure in a parameter grid, a query's arguments).
+What is stored instead: test_stored; any value at all: test_any_value."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import math
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
+import numpy as np
+import pandas as pd
 import psycopg
 import pytest
 from devkit.records import optimization, portfolio, result, row_counts, trade
@@ -18,8 +22,6 @@ from backtest_store import (
     BacktestStore,
     ConstraintViolation,
     ValidationError,
-    convert,
-    json_policy,
 )
 
 Store = Any
@@ -95,7 +97,21 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     ),
     # a fraction given in percent says so
     ("result", {"win_rate": 52}, "win_rate", "win_rate = 52 overflows", "0.52 = 52 %"),
-]
+    # numpy and pandas values are refused as their plain twins are, and say how to mend them
+    ("result", {"total_trades": 3.5}, "total_trades", "is not a whole number", "integer"),
+    ("result", {"total_trades": np.float64(2.5)}, "total_trades", "is not a whole number",
+     "integer"),
+    ("result", {"sharpe_ratio": "1.5"}, "sharpe_ratio", "is a str, not a number", "numeric"),
+    ("result", {"sharpe_ratio": np.float64("nan")}, "sharpe_ratio", "not a finite number",
+     "numeric(8,4)"),
+    ("result", {"sharpe_ratio": np.bool_(True)}, "sharpe_ratio", "is a bool, not a number",
+     "numeric(8,4)"),
+    ("result", {"start_date": pd.Timestamp("2024-01-01")}, "start_date", "pass value.date()",
+     "date"),
+    ("result", {"backtest_date": pd.Timestamp("2024-01-01 10:00")}, "backtest_date",
+     "tz_localize('UTC')", "timezone-aware"),
+    ("result", {"symbol": pd.NA}, "symbol", "is required", "NOT NULL"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -184,65 +200,6 @@ def test_wrong_record_types_are_refused(store: Store) -> None:
         store.save_trades("not a uuid", [trade(0)])
 
 
-# Beyond a column's scale a value is rounded half away from zero, as PostgreSQL rounds
-# numeric, a float by its shortest repr; what save returns is what a read gives. (the
-# field: a result's sharpe_ratio, numeric(8,4), or a trade's entry_price, 8 decimals since
-# 0010; the value given; the value stored)
-ROUNDED: list[tuple[str, Any, Decimal]] = [
-    ("sharpe_ratio", 0.12345, Decimal("0.1235")),
-    ("sharpe_ratio", Decimal("0.12345"), Decimal("0.1235")),
-    ("sharpe_ratio", Decimal("-0.12345"), Decimal("-0.1235")),
-    ("sharpe_ratio", Decimal("-0.00005"), Decimal("-0.0001")),
-    ("sharpe_ratio", Decimal("9999.99994999"), Decimal("9999.9999")),
-    ("sharpe_ratio", 0.1 + 0.2, Decimal("0.3000")),
-    ("sharpe_ratio", 2, Decimal("2.0000")),
-    ("sharpe_ratio", Decimal("1E-10"), Decimal("0.0000")),
-    ("entry_price", Decimal("1.123456785"), Decimal("1.12345679")),  # a tie: away from zero
-    ("entry_price", Decimal("-1.123456785"), Decimal("-1.12345679")),
-    ("entry_price", Decimal("1.123456784999"), Decimal("1.12345678")),
-    ("entry_price", 0.1 + 0.2, Decimal("0.30000000")),  # shortest repr 0.30000000000000004
-    ("entry_price", 1.085155, Decimal("1.08515500")),
-]
-
-
-@pytest.mark.parametrize(("field", "value", "stored"), ROUNDED)
-def test_extra_decimals_round_like_postgresql_and_save_equals_read(
-    store: Store, field: str, value: Any, stored: Decimal
-) -> None:
-    if field == "sharpe_ratio":
-        saved = store.save_backtest(result(sharpe_ratio=value))
-        assert store.get_backtest(saved.backtest_id) == saved
-        got = saved.sharpe_ratio
-    else:
-        saved = store.save_backtest(result(), [trade(0, entry_price=value)])
-        (read,) = store.get_trades(saved.backtest_id)
-        got = read.entry_price
-        if isinstance(value, float):  # a DataFrame holds floats: the same rounding
-            pd = pytest.importorskip("pandas")
-            frame = pd.DataFrame({"entry_date": [trade(0).entry_date], "entry_price": [value],
-                                  "direction": ["long"]})  # fmt: skip
-            (framed,) = store.get_trades(store.save_backtest(result(), frame).backtest_id)
-            assert framed.entry_price == stored
-    assert got == stored and str(got) == str(stored)
-
-
-def test_nonfinite_null_policy_stores_null_instead(db_url: str) -> None:
-    with BacktestStore.connect(db_url, nonfinite="null") as store:
-        saved = store.save_backtest(
-            result(profit_factor=math.inf, sharpe_ratio=Decimal("NaN"), total_return=0.25,
-                   equity_curve=[1.0, math.nan, {"v": -math.inf}]),
-            [trade(0, pnl=math.nan)],
-        )  # fmt: skip
-        assert (saved.profit_factor, saved.sharpe_ratio) == (None, None)
-        assert saved.total_return == Decimal("0.2500")
-        assert saved.equity_curve == [1.0, None, {"v": None}]
-        assert store.get_trades(saved.backtest_id)[0].pnl is None
-        with pytest.raises(ValidationError, match="entry_price"):  # NOT NULL: still refused
-            store.save_trades(saved.backtest_id, [trade(1, entry_price=math.inf)])
-    with pytest.raises(ValidationError, match="nonfinite"):
-        BacktestStore.connect(db_url, nonfinite="zero").__enter__()  # type: ignore[arg-type]
-
-
 def test_query_arguments_are_validated(store: Store) -> None:
     with pytest.raises(ValidationError, match="limit"):
         store.list_backtests(limit=0)
@@ -272,41 +229,6 @@ def test_a_child_naming_another_parent_is_refused(
     assert same == 1
 
 
-JSON_EDGES: list[Any] = [
-    [1.0, None, 2],
-    {"a": None},
-    [math.nan],
-    {"x": [1, {"y": math.inf}]},
-    {1: "int key"},
-    {"when": datetime(2024, 1, 1)},
-    [UUID("a4baee2d-e2c9-4a2a-9bc0-0123456789ab")],
-    [2**70, -(2**70)],
-    ["lone \ud800"],
-    ["nul \x00"],
-    [Decimal("1.5")],
-    [[0.1, 1e-300, 5e-324, 1e16]],
-    {"nested": {"deep": [[[]]]}},
-]
-
-
-@pytest.mark.parametrize("value", JSON_EDGES, ids=[repr(v)[:30] for v in JSON_EDGES])
-def test_json_fast_path_accepts_and_refuses_exactly_as_the_standard_library(
-    monkeypatch: pytest.MonkeyPatch, value: Any
-) -> None:
-    from backtest_store.columns import jsonb
-
-    def outcome() -> Any:
-        try:
-            wrapped = convert.converter(jsonb(), "refuse")(value)
-        except convert.Refused as refused:
-            return ("refused", refused.problem)
-        return ("stored", json_policy.load_json(wrapped.obj))
-
-    fast = outcome()
-    monkeypatch.setattr(json_policy, "orjson", None)
-    assert outcome() == fast
-
-
 @pytest.mark.parametrize("wrong", [False, 0, ""])
 def test_a_falsy_wrong_id_is_refused_not_replaced(store: Any, wrong: Any) -> None:
     """Found by the fuzz test: backtest_id=False was taken for "no id" and a new one made."""
@@ -315,3 +237,36 @@ def test_a_falsy_wrong_id_is_refused_not_replaced(store: Any, wrong: Any) -> Non
     parent = store.save_backtest(result()).backtest_id
     with pytest.raises(ValidationError, match="optimization_id"):
         store.save_optimization_results(parent, [optimization(1, optimization_id=wrong)])
+
+
+# -- a parameter grid that never traded -----------------------------------------------------
+
+
+def test_the_refusal_names_every_nonfinite_field_and_the_way_out(db_url: str) -> None:
+    with BacktestStore.connect(db_url) as store, pytest.raises(ValidationError) as refused:
+        store.save_backtest(result(sharpe_ratio=math.nan, sortino_ratio=math.inf, calmar_ratio=1))
+    message = str(refused.value)
+    assert "sharpe_ratio = nan is not a finite number" in message
+    assert "so are sortino_ratio = inf" in message and "calmar_ratio" not in message
+    assert 'nonfinite="null"' in message
+    assert refused.value.field == "sharpe_ratio"
+
+
+@pytest.mark.parametrize("policy", ["refuse", "null"])
+def test_a_nonfinite_objective_gets_no_rank(db_url: str, policy: Any) -> None:
+    records = [
+        optimization(1, objective_value=math.inf, rank=1),  # ranked by a caller: dropped
+        optimization(2, objective_value=1.5),
+        optimization(3, objective_value=0.5),
+    ]
+    with BacktestStore.connect(db_url, nonfinite=policy) as store:
+        parent = store.save_backtest(result()).backtest_id
+        if policy == "refuse":
+            with pytest.raises(ValidationError, match=r'objective_value = inf.*nonfinite="null"'):
+                store.save_optimization_results(parent, records)
+            assert store.optimization_results(parent) == []
+            return
+        saved = store.save_optimization_results(parent, records)
+        assert [(r.objective_value, r.rank) for r in saved] == [(None, None), (1.5, 1), (0.5, 2)]
+        (best,) = store.best_parameters(parent, limit=1)
+        assert best.parameters == {"fast": 2, "slow": 50}
