@@ -1,6 +1,6 @@
 """make bench: the DAO beside its baselines, every figure measured in this run on this server.
 
-    python -m bench [--trades N] [--quick] [--only reads|frame|small-save|adopt|web|stall|mcp|assess|citus]
+    python -m bench [--trades N] [--quick] [--only reads|ingest|frame|small-save|adopt|web|stall|mcp|assess|citus]
 
 Prints each figure beside its floor and the ratio, writes the figures to
 bench/results/bench-<time>.json and, for a full run, to bench/results/latest.json and the
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["adopt", "small-save", "frame", "reads", "web", "stall", "mcp", "assess", "citus"],
+        choices=["adopt", "small-save", "ingest", "frame", "reads", "web", "stall", "mcp", "assess", "citus"],
         help="run one section alone",
     )
     args = parser.parse_args()
@@ -81,6 +81,11 @@ def main() -> None:
         return
     if args.only == "reads":
         print(report_reads(bench_reads(20 if args.quick else 200, rounds=2 if args.quick else 5)))
+        return
+    if args.only == "ingest":
+        n = 100_000 if args.quick else args.trades
+        print(report_ingest(bench_ingest(fresh_database("bt_bench"), n, small=min(n, 100_000),
+                                         orm_n=min(n, 20_000), rounds=5)))  # fmt: skip
         return
     if args.only == "frame":
         print(
