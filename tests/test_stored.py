@@ -297,6 +297,31 @@ def test_dates_still_refuse_timestamps_but_take_plain_dates(db_url: str) -> None
         assert saved.start_date == date(2024, 1, 1)
 
 
+@pytest.mark.parametrize("own_number", [False, True], ids=["compiled loop", "exact path"])
+@pytest.mark.parametrize("fill", [True, False])
+@pytest.mark.parametrize("trades", [3, 300], ids=["in the statement", "by COPY"])
+def test_a_column_no_child_sets_is_stored_as_if_it_were_sent(
+    db_url: str, fill: bool, trades: int, own_number: bool
+) -> None:
+    """A column that no trade of a save sets is not sent (a bulk COPY sends the columns
+    the trades give): the server stores what the store would have sent, its default under
+    fill, NULL without. A column one trade sets (here as a numpy value) is sent for all.
+    Trades numbered by the store run through one compiled loop; one that gives its own
+    number sends them all the exact way."""
+    rows = [trade(i) for i in range(trades)]
+    number = trades + 10 if own_number else None
+    rows[1] = trade(1, mae=np.float64(-0.5), trade_number=number)
+    with BacktestStore.connect(db_url, fill=fill) as store:
+        saved = store.save_backtest(result(), rows)
+        got = store.get_trades(saved.backtest_id)
+    second = trades + 10 if own_number else 2
+    assert sorted(t.trade_number for t in got) == sorted([1, second, *range(3, trades + 1)])
+    default = TRADES.columns["fees_paid"].default if fill else None
+    assert {(t.fees_paid, t.slippage_cost) for t in got} == {(default, default)}
+    assert {t.trade_number: t.mae for t in got if t.mae is not None} == {second: Decimal("-0.5")}
+    assert all(t.mfe is None and t.entry_time is None for t in got)
+
+
 def test_a_year_of_minutes_round_trips(db_url: str) -> None:
     """The largest realistic series: 525,600 points of equity and drawdown."""
     equity = [10_000 + i * 0.01 for i in range(525_600)]

@@ -45,8 +45,9 @@ async def execute(conn: Connection, step: Step) -> Any:
         count = 0
         async with conn.cursor() as cur, cur.copy(step.statement) as copy:
             copy.set_types(list(step.types))
+            write = copy.write_row
             for row in step.rows:
-                await copy.write_row(row)
+                await write(row)
                 count += 1
         return count
     made = step.row or tuple_row

@@ -38,8 +38,9 @@ def execute(conn: Connection, step: Step) -> Any:
         count = 0
         with conn.cursor() as cur, cur.copy(step.statement) as copy:
             copy.set_types(list(step.types))
+            write = copy.write_row
             for row in step.rows:
-                copy.write_row(row)
+                write(row)
                 count += 1
         return count
     made = step.row or tuple_row

@@ -4,12 +4,12 @@ exactly and word the error."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import InvalidOperation
 from operator import attrgetter
 from typing import Any
 
-from backtest_store.codegen import Slow, row_preparer
+from backtest_store.codegen import Slow, row_preparer, rows_preparer
 from backtest_store.columns import Column
 from backtest_store.convert import (
     NOT_FINITE,
@@ -27,6 +27,9 @@ from backtest_store.tables import TableSpec
 from backtest_store.values import is_missing
 
 _NO_OVERRIDE: dict[str, Any] = {}
+
+# What a compiled fast path raises when a value is not the common case.
+FALLBACK = (Slow, Missing, Refused, InvalidOperation, OverflowError, AttributeError)
 
 
 class RowPreparer:
@@ -56,6 +59,7 @@ class RowPreparer:
         # compiled fast paths, one per set of overridden columns (a handful: the key,
         # the parent, a number, database-filled columns)
         self._fast: dict[tuple[str, ...], Callable[[Any, dict[str, Any]], tuple[Any, ...]]] = {}
+        self._bulk: dict[tuple[str, ...], Callable[..., Iterator[tuple[Any, ...]]]] = {}
 
     def refuse(self, name: str, value: Any, refused: Refused, index: int | None) -> ValidationError:
         column = self.spec.columns[name]
@@ -76,14 +80,30 @@ class RowPreparer:
     ) -> tuple[Any, ...]:
         """The validated values of ``record`` (with ``override`` applied) in column order."""
         override = override or _NO_OVERRIDE
-        given = tuple(override)
+        try:
+            return self.fast(tuple(override))(record, override)
+        except FALLBACK:
+            return self.checked_row(record, index, override)  # raises, naming the field
+
+    def bulk(self, parent: str, number: str | None) -> Callable[..., Iterator[tuple[Any, ...]]]:
+        """The compiled loop over child records: ``rows(records, parent_id, first,
+        checked)`` (codegen.rows_preparer); ``parent_id`` and the numbers from ``first``
+        are the caller's to check, once."""
+        key = ("bulk", parent, number or "")
+        made = self._bulk.get(key)
+        if made is None:
+            made = self._bulk[key] = rows_preparer(self.spec.name, self.spec.record, self._plan,
+                                                   parent, number, self.fill, FALLBACK)  # fmt: skip
+        return made
+
+    def fast(self, given: tuple[str, ...]) -> Callable[[Any, dict[str, Any]], tuple[Any, ...]]:
+        """The compiled fast path for records whose ``given`` columns are overridden. It
+        raises one of ``FALLBACK`` for anything but the common case: the caller then calls
+        ``checked_row``, which decides exactly (``row`` does both)."""
         fast = self._fast.get(given)
         if fast is None:
             fast = self._fast[given] = self._compile(frozenset(given))
-        try:
-            return fast(record, override)
-        except (Slow, Missing, Refused, InvalidOperation, OverflowError, AttributeError):
-            return self.checked_row(record, index, override)  # raises, naming the field
+        return fast
 
     def _compile(
         self, overridden: frozenset[str]
