@@ -68,3 +68,23 @@ def test_a_year_of_minutes_is_parsed_off_the_event_loop_in_pieces(
     with BacktestStore.connect(db_url) as store:
         assert found == store.get_backtest(the_id)  # the sync store's record, to the value
     assert found is not None and len(found.equity_curve) == 525_600
+
+
+def test_a_fetch_that_deferred_nothing_is_not_walked_and_one_that_did_is() -> None:
+    """``deferred(result, since)``: the count of deferrals decides without walking a page
+    of records; a value deferred since (by this fetch, or by another) walks it."""
+    from backtest_store import BacktestResult
+
+    small = json_policy._defer_or_load(b"[1, 2]")
+    before = json_policy.deferrals()
+    big = json_policy._defer_or_load(b"[" + b"1, " * json_policy.DEFER_AT + b"1]")
+    assert small == [1, 2] and isinstance(big, json_policy.Deferred)
+    assert json_policy.deferrals() == before + 1
+    holding = BacktestResult(symbol="A", strategy_type="s", start_date=None,  # type: ignore[arg-type]
+                             end_date=None, equity_curve=big)  # type: ignore[arg-type]  # fmt: skip
+    assert json_policy.deferred([holding], before)
+    assert json_policy.deferred([holding])  # without since: walked
+    plain = [BacktestResult(symbol="A", strategy_type="s", start_date=None,  # type: ignore[arg-type]
+                            end_date=None)] * 50  # type: ignore[arg-type]  # fmt: skip
+    assert not json_policy.deferred(plain, before)  # walked: nothing there
+    assert not json_policy.deferred(plain, json_policy.deferrals())  # not walked

@@ -109,3 +109,17 @@ def test_a_statement_keeps_the_maker_of_its_columns(store: Any) -> None:
         assert light.equity_curve is NOT_LOADED and full.equity_curve == [1, 2, 3]
     kept = {sql: maker for (spec, sql), maker in rows._BY_STATEMENT.items() if spec is RESULTS}
     assert len(set(kept.values())) >= 2  # the light and the full column lists
+
+
+def test_get_backtest_without_series_leaves_them_not_loaded(store: Any) -> None:
+    from devkit.records import result
+
+    from backtest_store.tables import RESULTS
+
+    saved = store.save_backtest(result(equity_curve=[1.0, 2.0], drawdown_series=[0, -0.5]))
+    light = store.get_backtest(saved.backtest_id, with_series=False)
+    assert light.equity_curve is NOT_LOADED and light.drawdown_series is NOT_LOADED
+    assert light.benchmark_curve is NOT_LOADED
+    same = [f.name for f in dataclasses.fields(light) if f.name not in RESULTS.series]
+    assert [getattr(light, n) for n in same] == [getattr(saved, n) for n in same]
+    assert store.get_backtest(saved.backtest_id).equity_curve == [1.0, 2.0]

@@ -71,6 +71,7 @@ def test_caller_chosen_ids_numbers_and_timestamps_are_kept(store: Store) -> None
 
 def test_get_backtest_of_an_unknown_id_is_none(store: Store) -> None:
     assert store.get_backtest(uuid4()) is None
+    assert store.get_backtest(uuid4(), with_series=False) is None
 
 
 def test_save_trades_appends_through_copy_and_numbers_after_the_last(store: Store) -> None:

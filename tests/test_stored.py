@@ -315,7 +315,7 @@ def test_a_column_no_child_sets_is_stored_as_if_it_were_sent(
         saved = store.save_backtest(result(), rows)
         got = store.get_trades(saved.backtest_id)
     second = trades + 10 if own_number else 2
-    assert sorted(t.trade_number for t in got) == sorted([1, second, *range(3, trades + 1)])
+    assert sorted(t.trade_number or 0 for t in got) == sorted([1, second, *range(3, trades + 1)])
     default = TRADES.columns["fees_paid"].default if fill else None
     assert {(t.fees_paid, t.slippage_cost) for t in got} == {(default, default)}
     assert {t.trade_number: t.mae for t in got if t.mae is not None} == {second: Decimal("-0.5")}

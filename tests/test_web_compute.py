@@ -65,7 +65,7 @@ def test_the_worker_sends_back_the_record_without_its_series_and_the_figures(
     assert seeded.rich is not None
     made = asyncio.run(compute.in_process(read_only(url), seeded.rich, False))
     assert isinstance(made, tuple)
-    result, figures = made
+    result, figures, made_from = made
     assert result.backtest_id == seeded.rich and result.equity_curve is NOT_LOADED
     with BacktestStore.connect(url) as store:
         full = store.get_backtest(seeded.rich)
@@ -75,6 +75,9 @@ def test_the_worker_sends_back_the_record_without_its_series_and_the_figures(
         windows = store.walk_forward_tests(seeded.rich)
     here = compute.figures(full, trades, documents.best_first(optimizations), windows, False)
     assert figures == here
+    # the state of the rows they were made from: the key they are kept under
+    assert made_from == compute.state_of(full, trades, documents.best_first(optimizations),
+                                         windows)  # fmt: skip
 
 
 def test_a_failure_in_the_worker_process_is_answered_failed(

@@ -86,9 +86,12 @@ class AsyncBacktestStore(AsyncStoreBase):
         return how many were saved."""
         return await self._run(writes.save_trades(self._settings, backtest_id, trades))
 
-    async def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
-        """The backtest with every column, series included; None if there is none."""
-        op = backtests.get_one(RESULTS, backtest_id, "get_backtest")
+    async def get_backtest(
+        self, backtest_id: UUID | None, *, with_series: bool = True
+    ) -> BacktestResult | None:
+        """The backtest with every column, series included (NOT_LOADED under
+        ``with_series=False``: its figures without a 19 MB curve); None if there is none."""
+        op = backtests.get_one(RESULTS, backtest_id, "get_backtest", with_series=with_series)
         return await self._run(op, read=True)
 
     async def list_backtests(

@@ -15,7 +15,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
 from backtest_store.copy_writer import BoundedQueuedWriter
-from backtest_store.json_policy import deferred, deferring, fast_json, resolve
+from backtest_store.json_policy import deferrals, deferred, deferring, fast_json, resolve
 from backtest_store.operations.steps import CopyIn, Fetch, Operation, Step
 
 T = TypeVar("T")
@@ -61,9 +61,10 @@ async def execute(conn: Connection, step: Step) -> Any:
             # a large series (a year of minutes) is parsed in a worker thread, in pieces:
             # the event loop answers other requests meanwhile
             deferring(cur)
+            since = deferrals()
             await cur.execute(step.statement, step.params, prepare=step.prepare)
             result = await _result(cur, step)
-            return await asyncio.to_thread(resolve, result) if deferred(result) else result
+            return await asyncio.to_thread(resolve, result) if deferred(result, since) else result
         else:
             fast_json(cur)
             cur.execute(step.statement, step.params, prepare=step.prepare)

@@ -115,19 +115,38 @@ def deferring(cursor: Any) -> None:
     _register(cursor, _DEFERRING)
 
 
+# How many values were left as text since the process started: a fetch that left none
+# is not walked for them (``deferred``), which for a page of records (600 fields) cost
+# more than a quarter of the read.
+_deferrals = 0
+_COUNTING = threading.Lock()  # a deferral is a large value: the lock is taken seldom
+
+
+def deferrals() -> int:
+    """How many values ``deferring`` cursors have left as text so far, in this process
+    (it only grows)."""
+    return _deferrals
+
+
 def _defer_or_load(data: bytes | bytearray | memoryview | str) -> Any:
+    global _deferrals
     if len(data) >= DEFER_AT:
+        with _COUNTING:
+            _deferrals += 1
         return Deferred(data.encode() if isinstance(data, str) else bytes(data))
     return load_json(data)
 
 
-def deferred(result: Any) -> bool:
+def deferred(result: Any, since: int | None = None) -> bool:
     """Whether a fetch's result (a record, a row, a list of them, a value) holds a
-    ``Deferred``."""
+    ``Deferred``; with ``since`` (``deferrals()`` before the fetch), False at once when
+    no value anywhere was deferred since (another cursor's deferral only costs the walk)."""
+    if since is not None and deferrals() == since:
+        return False
     if isinstance(result, Deferred):
         return True
     if isinstance(result, list):
-        return any(deferred(r) for r in result)
+        return any(deferred(r) for r in result)  # each without ``since``: checked above
     if isinstance(result, tuple):
         return any(isinstance(v, Deferred) for v in result)
     if dataclasses.is_dataclass(result):

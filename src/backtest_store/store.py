@@ -85,9 +85,12 @@ class BacktestStore(StoreBase):
         return how many were saved."""
         return self._run(writes.save_trades(self._settings, backtest_id, trades))
 
-    def get_backtest(self, backtest_id: UUID | None) -> BacktestResult | None:
-        """The backtest with every column, series included; None if there is none."""
-        op = backtests.get_one(RESULTS, backtest_id, "get_backtest")
+    def get_backtest(
+        self, backtest_id: UUID | None, *, with_series: bool = True
+    ) -> BacktestResult | None:
+        """The backtest with every column, series included (NOT_LOADED under
+        ``with_series=False``: its figures without a 19 MB curve); None if there is none."""
+        op = backtests.get_one(RESULTS, backtest_id, "get_backtest", with_series=with_series)
         return self._run(op, read=True)
 
     def list_backtests(

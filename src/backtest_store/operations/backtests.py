@@ -69,15 +69,14 @@ def ids_between(low: Any, high: Any, limit: int) -> Statement:
     return Statement(_ids_between_sql(), {"low": low, "high": high, "limit": limit})
 
 
-@lru_cache(maxsize=8)
-def _get_by_key_sql(spec: TableSpec[Any]) -> str:
-    return render(
-        select(spec, spec.column_names).where(column_of(spec.table, spec.key) == param("key"))
-    )
+@lru_cache(maxsize=16)
+def _get_by_key_sql(spec: TableSpec[Any], with_series: bool) -> str:
+    columns = columns_for(spec, with_series)
+    return render(select(spec, columns).where(column_of(spec.table, spec.key) == param("key")))
 
 
-def get_by_key(spec: TableSpec[Any], key: Any) -> Statement:
-    return Statement(_get_by_key_sql(spec), {"key": key})
+def get_by_key(spec: TableSpec[Any], key: Any, *, with_series: bool = True) -> Statement:
+    return Statement(_get_by_key_sql(spec, with_series), {"key": key})
 
 
 @lru_cache(maxsize=16)
@@ -160,9 +159,11 @@ def backtest_ids(prefix: Any, limit: int) -> Operation[list[UUID]]:
     return [row[0] for row in rows]
 
 
-def get_one(spec: TableSpec[R], key: UUID | None, method: str) -> Operation[R | None]:
+def get_one(
+    spec: TableSpec[R], key: UUID | None, method: str, *, with_series: bool = True
+) -> Operation[R | None]:
     check_id(method, spec.key, key)
-    row = yield fetch(get_by_key(spec, key), "one", record_row(spec))
+    row = yield fetch(get_by_key(spec, key, with_series=with_series), "one", record_row(spec))
     return row  # type: ignore[no-any-return]
 
 

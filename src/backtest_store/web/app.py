@@ -32,6 +32,7 @@ from backtest_store.list_state import BadRequest
 from backtest_store.lookup import NotFound
 from backtest_store.urls import READ_ONLY, read_only
 from backtest_store.web import pages
+from backtest_store.web.figure_cache import FigureCache
 from backtest_store.web.render import document, page, wants_json
 from backtest_store.web.summary import SummaryCache
 
@@ -101,6 +102,8 @@ def create_app(
     app.state.token = token
     # where a worker process may read a tearsheet's series itself (web/compute.py)
     app.state.url = read_only(database) if isinstance(database, str) else None
+    # the charts of tearsheets and comparisons, kept while their rows are unchanged
+    app.state.figures = FigureCache()
     return app
 
 

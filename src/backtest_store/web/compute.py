@@ -21,7 +21,7 @@ import dataclasses
 import logging
 import multiprocessing
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -29,6 +29,7 @@ from uuid import UUID
 
 from backtest_store import assessment, charts, documents, tearsheet
 from backtest_store.records import NOT_LOADED, BacktestResult, BacktestTrade
+from backtest_store.web.figure_cache import serialized, state
 
 T = TypeVar("T")
 log_ = logging.getLogger("backtest_store.web")
@@ -37,20 +38,36 @@ WORST = 5  # the tearsheet's worst drawdowns
 
 def figures(result: BacktestResult, trades: list[BacktestTrade], optimizations: list[Any],
             windows: list[Any], log: bool) -> dict[str, Any]:  # fmt: skip
-    """The tearsheet's figures and worst drawdowns, computed over the whole curve."""
+    """The tearsheet's figures and worst drawdowns, computed over the whole curve; its
+    charts as the JSON the page embeds (figure_cache.serialized)."""
     curve = tearsheet.curve_of(result.equity_curve)
     judged = assessment.assess_backtest(result, optimizations, windows, curve=curve)
     equity, notes = charts.equity_figure([result], {result.backtest_id: trades}, gl=False,
                                          log=log, curves=[curve])  # fmt: skip
-    return {"equity": equity, "notes": notes, "calendar": charts.calendar_figure(curve),
-            "rolling": charts.rolling_figure(curve, gl=False),
-            "drawdowns": tearsheet.worst_drawdowns(curve, WORST),
-            "grid": charts.optimization_figure(optimizations),
-            "walk_forward": charts.walk_forward_figure(windows),
-            "judged": judged, "panel": assessment.panel(judged)}  # fmt: skip
+    return serialized({"equity": equity, "notes": notes,
+                       "calendar": charts.calendar_figure(curve),
+                       "rolling": charts.rolling_figure(curve, gl=False),
+                       "drawdowns": tearsheet.worst_drawdowns(curve, WORST),
+                       "grid": charts.optimization_figure(optimizations),
+                       "walk_forward": charts.walk_forward_figure(windows),
+                       "judged": judged, "panel": assessment.panel(judged)})  # fmt: skip
 
 
-Made = tuple[BacktestResult, dict[str, Any]]  # the record without its series, the figures
+def compared(results: list[BacktestResult]) -> dict[str, Any]:
+    """The compare page's chart, the runs' curves one beside the other, as its JSON, and
+    its notes."""
+    equity, notes = charts.equity_figure(results, {}, gl=False)
+    return serialized({"equity": equity, "notes": notes})
+
+
+def state_of(result: BacktestResult, trades: list[BacktestTrade], optimizations: list[Any],
+             windows: list[Any]) -> Hashable:  # fmt: skip
+    """The state of the rows a tearsheet's figures are made from (figure_cache.state)."""
+    return state(result, (trades, optimizations, windows))
+
+
+# the record without its series, the figures, and the state of the rows they are made from
+Made = tuple[BacktestResult, dict[str, Any], Hashable]
 
 # In the worker process: a store per database over one connection of its own, opened on
 # first use and kept (the fewest databases at once); one that failed is dropped, and the
@@ -97,6 +114,7 @@ def _in_process(url: str, backtest_id: UUID, log: bool) -> Made | str | None:
         optimizations = documents.best_first(store.optimization_results(backtest_id))
         windows = store.walk_forward_tests(backtest_id)
         made = figures(result, trades, optimizations, windows, log)
+        made_from = state_of(result, trades, optimizations, windows)
     except Exception:
         _drop(url)
         log_.warning("the tearsheet of %s in the worker process failed", backtest_id,
@@ -104,7 +122,7 @@ def _in_process(url: str, backtest_id: UUID, log: bool) -> Made | str | None:
         return FAILED
     light = dataclasses.replace(result, equity_curve=NOT_LOADED, drawdown_series=NOT_LOADED,
                                 benchmark_curve=NOT_LOADED)  # fmt: skip
-    return light, made
+    return light, made, made_from
 
 
 _POOL: ProcessPoolExecutor | None = None

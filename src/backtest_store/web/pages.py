@@ -27,6 +27,7 @@ from backtest_store.metrics import MEASURES, aligned, incomparable, label, numbe
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import compute, table
+from backtest_store.web.figure_cache import FigureCache, Figures, state
 from backtest_store.web.render import document, page, root_of, wants_json
 
 TRADES_PAGE = 100
@@ -113,28 +114,43 @@ async def backtest(request: Request) -> Response:
                 documents.best_first(await store.optimization_results(the_id)),
                 await store.walk_forward_tests(the_id))  # fmt: skip
 
-    # the page's series read and its figures made in a worker process (JSON sends them),
-    # while this process reads the rows the page shows
-    url: str | None = None if wants_json(request) else request.app.state.url
-    made: compute.Made | str | None = None
-    if url is None:
-        trades, optimizations, windows = await children()
-    else:
-        made, (trades, optimizations, windows) = await asyncio.gather(
-            compute.in_process(url, the_id, log), children())  # fmt: skip
-        if made is None:
+    if wants_json(request):
+        full, (trades, optimizations, windows) = await asyncio.gather(
+            store.get_backtest(the_id), children())  # fmt: skip
+        if full is None:
             raise NotFound(f"no backtest {the_id}")
-    if isinstance(made, tuple):
-        result, figures = made
-    else:  # JSON, a caller's pool, or the worker failed: read here, figures in a thread
-        found = await store.get_backtest(the_id)
-        if found is None:
+        return document(documents.backtest(full, trades, optimizations, windows))
+    # the rows the page shows, read without the series; the figures those kept for this
+    # state of the rows, or made (web/figure_cache.py)
+    found, (trades, optimizations, windows) = await asyncio.gather(
+        store.get_backtest(the_id, with_series=False), children())  # fmt: skip
+    if found is None:
+        raise NotFound(f"no backtest {the_id}")
+    result = found
+    kept: FigureCache = request.app.state.figures
+    url: str | None = request.app.state.url
+
+    async def make() -> Figures:
+        if url is not None:  # the series read and the figures made in a worker process
+            made = await compute.in_process(url, the_id, log)
+            if made is None:
+                raise NotFound(f"no backtest {the_id}")
+            if isinstance(made, tuple):
+                _, figures, made_from = made
+                kept.put(("tearsheet", made_from, log), figures)
+                return figures
+        # a caller's pool, or the worker failed: the series read here, figures in a thread
+        full = await store.get_backtest(the_id)
+        if full is None:
             raise NotFound(f"no backtest {the_id}")
-        result = found
-        if wants_json(request):
-            return document(documents.backtest(result, trades, optimizations, windows))
-        figures = await compute.in_thread(compute.figures, result, trades, optimizations,
+        figures = await compute.in_thread(compute.figures, full, trades, optimizations,
                                           windows, log)  # fmt: skip
+        kept.put(("tearsheet", compute.state_of(full, trades, optimizations, windows), log),
+                 figures)  # fmt: skip
+        return figures
+
+    shows = compute.state_of(result, trades, optimizations, windows)
+    figures = await kept.made(("tearsheet", shows, log), make)
     shown = _outcome(trades, outcome)
     pages = max(1, -(-len(shown) // TRADES_PAGE))
     if number > pages:
@@ -205,12 +221,23 @@ async def compare(request: Request) -> Response:
         raise NotFound(f"no backtest {', '.join(sorted(map(str, missing)))}")
     if wants_json(request):
         return document(rows)
-    results = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
-    equity, notes = await compute.in_thread(charts.equity_figure, results, {}, gl=False)
+    # the runs read without their series; their chart the one kept for this state of
+    # their rows, or drawn (web/figure_cache.py)
+    results = [r for r in [await store.get_backtest(i, with_series=False) for i in ids]
+               if r is not None]  # fmt: skip
+    kept: FigureCache = request.app.state.figures
+
+    async def make() -> Figures:
+        full = [r for r in [await store.get_backtest(i) for i in ids] if r is not None]
+        figures = await compute.in_thread(compute.compared, full)
+        kept.put(("compare", tuple(map(state, full))), figures)
+        return figures
+
+    figures = await kept.made(("compare", tuple(map(state, results))), make)
     differs, affected = incomparable(results)
     return page(request, "compare.html", rows=rows, results={r.backtest_id: r for r in results},
-                equity=equity, notes=notes, metrics=list(rows[0].values), differs=differs,
-                affected=affected)  # fmt: skip
+                metrics=list(rows[0].values), differs=differs, affected=affected,
+                **figures)  # fmt: skip
 
 
 async def summary(request: Request) -> Response:

@@ -27,6 +27,7 @@ from backtest_store.metrics import (
     units,
 )
 from backtest_store.serialize import figure_json
+from backtest_store.web.figure_cache import FigureJSON
 
 
 @cache
@@ -47,8 +48,9 @@ def environment() -> Environment:
 
 def figure(fig: Any) -> str:
     """A chart's figure as JSON for its ``data-figure`` attribute (autoescaped there, so
-    no stored text can close the attribute; the page's script parses it)."""
-    return figure_json(fig)
+    no stored text can close the attribute; the page's script parses it). A figure made
+    already (figure_cache.FigureJSON: its JSON, escaped as here) goes in as it is."""
+    return fig if isinstance(fig, FigureJSON) else figure_json(fig)
 
 
 def day(value: Any) -> str:
