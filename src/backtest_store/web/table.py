@@ -6,6 +6,10 @@ fifty rows of fourteen cells costs more than the page's read; this costs a tenth
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
+
 from markupsafe import Markup, escape
 
 from backtest_store.metrics import formatter, number, params_pairs, percent
@@ -21,20 +25,33 @@ def row(r: BacktestResult, root: str, repeats: int = 0) -> Markup:
     """A list row; ``repeats``: how many other runs are the same run (a mark after the id,
     which links to the duplicates)."""
     the_id = str(r.backtest_id)
-    mark = (f' <a class="dup" href="{escape(root)}/duplicates" title="{repeats} other '
+    at = _escaped(root)
+    mark = (f' <a class="dup" href="{at}/duplicates" title="{repeats} other '
             'run(s) of the same strategy, parameters, period, data and code">'
             f"×{repeats}</a>") if repeats else ""  # fmt: skip
     run = r.backtest_date.isoformat(" ", "minutes")[:16] if r.backtest_date else ""
-    metrics = "".join(f'<td class="num">{formatter(m)(getattr(r, m))}</td>' for m in SHOWN)
+    metrics = "".join([f'<td class="num">{show(getattr(r, m))}</td>' for m, show in _shown()])
     trades = "" if r.total_trades is None else r.total_trades
     return Markup(
         f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
-        f'{the_id}"></td><td><a class="id" href="{escape(root)}/backtests/{the_id}">'
+        f'{the_id}"></td><td><a class="id" href="{at}/backtests/{the_id}">'
         f"{the_id[:8]}</a>{mark}</td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
         f'<td class="params">{_pairs(r.parameters)}</td><td class="nowrap">'
         f'{r.start_date} .. {r.end_date}</td><td class="num nowrap">{run}</td>{metrics}'
         f'<td class="num">{trades}</td></tr>'
     )
+
+
+@cache
+def _shown() -> tuple[tuple[str, Callable[[Any], str]], ...]:
+    """Each shown metric with its unit's formatter, chosen once."""
+    return tuple((m, formatter(m)) for m in SHOWN)
+
+
+@lru_cache(maxsize=16)
+def _escaped(root: str) -> Markup:
+    """The mount path as an attribute holds it: escaped once, not twice a row."""
+    return escape(root)
 
 
 def _pairs(parameters: object) -> str:
