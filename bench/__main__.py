@@ -37,6 +37,9 @@ from bench.saves import (
 )
 from bench.web import bench_stall, bench_web, report_stall, report_web
 
+SECTIONS = ("adopt", "small-save", "ingest", "frame", "reads", "web", "stall", "mcp", "assess",
+            "citus")  # fmt: skip
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
@@ -45,7 +48,7 @@ def main() -> None:
     parser.add_argument("--child", nargs=3, metavar=("KIND", "URL", "ID"), help=argparse.SUPPRESS)
     parser.add_argument(
         "--only",
-        choices=["adopt", "small-save", "ingest", "frame", "reads", "web", "stall", "mcp", "assess", "citus"],
+        choices=SECTIONS,
         help="run one section alone",
     )
     args = parser.parse_args()
