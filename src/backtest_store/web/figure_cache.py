@@ -7,13 +7,13 @@ once per state of their rows: a later view of an unchanged backtest reads its ro
 without their series, and renders.
 
 The key is the state of every row a figure is drawn from (``state``): the backtest's
-``updated_at``, which its trigger sets on every UPDATE, and, for each child table, the id
-and ``updated_at`` of each of its rows, so that an insert, a delete or an update of any
-one makes a new key. Figures are kept under the state of the rows they were made from,
-never of rows read at another moment; a write between a page's reads and its figures
-leaves that entry to be missed, not a stale chart to be shown. (A write with triggers
-disabled, ``session_replication_role = replica``, is not seen: restart the view after
-one.)
+``updated_at``, which its trigger sets on every UPDATE, and, for each child table, how
+many rows it has and a hash of the id and ``updated_at`` of each, so that an insert, a
+delete or an update of any one makes a new key. Figures are kept under the state of the
+rows they were made from, never of rows read at another moment; a write between a page's
+reads and its figures leaves that entry to be missed, not a stale chart to be shown. (A
+write with triggers disabled, ``session_replication_role = replica``, is not seen:
+restart the view after one.)
 
 Pages that want the same figures at once share one making of them (``made``). At most
 ``max_bytes`` of JSON are kept, the least recently used going first.
@@ -53,12 +53,14 @@ def serialized(figures: Figures) -> Figures:
 
 def state(result: Any, children: Sequence[Sequence[Any]] = ()) -> Hashable:
     """The state of a backtest's row and of its children's rows (each a list of one
-    table's records), as a key."""
+    table's records), as a key: the backtest's id and ``updated_at``, and for each child
+    table how many rows it has and the hash of their ids and ``updated_at`` (a key of a
+    few numbers, whatever the rows: a million trades are not kept twice)."""
     return (
         result.backtest_id,
         result.updated_at,
-        *(tuple(map(attrgetter(KEYS[type(rows[0])], "updated_at"), rows)) if rows else ()
-          for rows in children),
+        *((len(rows), hash(tuple(map(attrgetter(KEYS[type(rows[0])], "updated_at"), rows))))
+          if rows else (0, 0) for rows in children),
     )  # fmt: skip
 
 
@@ -106,7 +108,13 @@ class FigureCache:
         if making is None:
             making = loop.create_task(_call(make))
             self._making[(loop, key)] = making
-            making.add_done_callback(lambda _: self._making.pop((loop, key), None))
+
+            def done(task: asyncio.Task[Figures]) -> None:
+                self._making.pop((loop, key), None)
+                if not task.cancelled():
+                    task.exception()  # seen: with every page gone, not logged as lost
+
+            making.add_done_callback(done)
         return await asyncio.shield(making)
 
 
