@@ -11,7 +11,8 @@
 #   scripts/citus.sh url     print the coordinator's URL
 #
 # No registry reachable here packages Citus: the source is the vendored release
-# (CITUS_SOURCE, default ../shared/vendor/citus-13.2.2.tar.gz beside the project),
+# (CITUS_SOURCE, default ../shared/vendor/citus-13.2.2.tar.gz beside the project, or
+# beside the repository a clone was made from),
 # built against Debian's PostgreSQL 15 (CITUS_PG_CONFIG). It is installed into a
 # private prefix, never into the system's directories: a copy of the server's
 # bin, lib and share directories with Citus added. PostgreSQL finds its lib and
@@ -30,6 +31,14 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 version=13.2.2
 source_tar=${CITUS_SOURCE:-$root/../shared/vendor/citus-$version.tar.gz}
+# A clone made elsewhere (CI clones into a temporary directory) finds the source beside
+# the repository it was cloned from, when that is a directory on this machine.
+if [ -z "${CITUS_SOURCE:-}" ] && [ ! -f "$source_tar" ]; then
+    origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
+    if [ -n "$origin" ] && [ -d "$origin" ]; then
+        source_tar=$(cd "$origin" && pwd)/../shared/vendor/citus-$version.tar.gz
+    fi
+fi
 pg_config=${CITUS_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 port=${CITUS_PORT:-54331}
 dbname=backtest_store
