@@ -139,6 +139,19 @@ def test_filters_match_the_store(
     assert got != listed_ids(client.get("/").text)
 
 
+def test_a_list_says_how_many_rows_it_shows_and_when_none_match(client: TestClient) -> None:
+    """The rows go to the template as one piece of HTML (web/table.py): the count and
+    the empty state are still the page's."""
+    full = client.get("/").text
+    assert len(listed_ids(full)) == PAGE and f"{PAGE} shown, {PAGE} a page" in full
+    assert "No backtests match." not in full
+    none = client.get("/?strategy=no-such-strategy").text
+    assert listed_ids(none) == [] and "0 shown" in none and "No backtests match." in none
+    portfolios = client.get("/portfolios").text
+    assert portfolios.count("/portfolios/") > 0 and "No portfolios." not in portfolios
+    assert "No portfolios." in client.get("/portfolios?name=no-such-portfolio").text
+
+
 def test_the_list_never_wraps_inside_a_parameter(client: TestClient) -> None:
     """The cell wraps between pairs: a number is never cut (fast_window=1 / 0)."""
     page = client.get("/").text

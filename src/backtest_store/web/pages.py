@@ -69,7 +69,8 @@ async def backtests(request: Request) -> Response:
     root = root_of(request)
     repeats: dict[Any, int] = await store_of(request).duplicate_counts(rows)
     return page(request, "backtests.html", listing=listing,
-                rows=[table.row(r, root, repeats.get(r.backtest_id, 0)) for r in rows],
+                rows=table.rows([table.row(r, root, repeats.get(r.backtest_id, 0)) for r in rows]),
+                shown=len(rows),
                 previous=previous, next=next_, sorts=("backtest_date", *METRICS),
                 page_size=PAGE, columns=_columns(listing))  # fmt: skip
 
@@ -296,7 +297,8 @@ async def portfolios(request: Request) -> Response:
         response.headers.update(_links(request, next=next_))
         return response
     root = root_of(request)
-    return page(request, "portfolios.html", rows=[table.portfolio_row(p, root) for p in rows],
+    return page(request, "portfolios.html",
+                rows=table.rows([table.portfolio_row(p, root) for p in rows]),
                 name=name, next=next_, first=after is not None)  # fmt: skip
 
 

@@ -1,16 +1,20 @@
 """The list pages' rows as HTML (backtests and portfolios), each made in one pass: each
-stored string escaped here (``markupsafe.escape``, as the templates' autoescape does),
-each metric formatted by the formatter of its unit, chosen once. A template loop over
-fifty rows of fourteen cells costs more than the page's read; this costs a tenth of it
-(the portfolio list page took 3.5 ms with its template loop, 2.6 ms with these rows)."""
+stored string escaped here (``html.escape``: the five characters the templates'
+autoescape escapes, without making a Markup object of each cell), each metric formatted
+by the formatter of its unit, chosen once. A template loop over fifty rows of fourteen
+cells costs more than the page's read; this costs a tenth of it (the portfolio list page
+took 3.5 ms with its template loop, 2.6 ms with these rows). A page's rows go to its
+template as one piece (``rows``). Fifty backtest rows take 0.55 ms, 0.65 to 0.72 when
+each cell was escaped into a Markup of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache, lru_cache
+from html import escape
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from backtest_store.metrics import formatter, number, params_pairs, percent
 from backtest_store.records import BacktestPortfolio, BacktestResult
@@ -30,16 +34,25 @@ def row(r: BacktestResult, root: str, repeats: int = 0) -> Markup:
             'run(s) of the same strategy, parameters, period, data and code">'
             f"×{repeats}</a>") if repeats else ""  # fmt: skip
     run = r.backtest_date.isoformat(" ", "minutes")[:16] if r.backtest_date else ""
-    metrics = "".join([f'<td class="num">{show(getattr(r, m))}</td>' for m, show in _shown()])
+    metrics = _METRICS.format(*[show(getattr(r, m)) for m, show in _shown()])
     trades = "" if r.total_trades is None else r.total_trades
     return Markup(
         f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
         f'{the_id}"></td><td><a class="id" href="{at}/backtests/{the_id}">'
         f"{the_id[:8]}</a>{mark}</td><td>{escape(r.symbol)}</td><td>{escape(r.strategy_type)}</td>"
         f'<td class="params">{_pairs(r.parameters)}</td><td class="nowrap">'
-        f'{r.start_date} .. {r.end_date}</td><td class="num nowrap">{run}</td>{metrics}'
-        f'<td class="num">{trades}</td></tr>'
+        f"{r.start_date.isoformat()} .. {r.end_date.isoformat()}</td>"
+        f'<td class="num nowrap">{run}</td>{metrics}<td class="num">{trades}</td></tr>'
     )
+
+
+_METRICS = '<td class="num">{}</td>' * len(SHOWN)
+
+
+def rows(made: list[Markup]) -> Markup:
+    """A page's rows as one piece of HTML: the template writes it once, not a loop of
+    fifty."""
+    return Markup("\n".join(made))
 
 
 @cache
@@ -49,7 +62,7 @@ def _shown() -> tuple[tuple[str, Callable[[Any], str]], ...]:
 
 
 @lru_cache(maxsize=16)
-def _escaped(root: str) -> Markup:
+def _escaped(root: str) -> str:
     """The mount path as an attribute holds it: escaped once, not twice a row."""
     return escape(root)
 
@@ -57,16 +70,16 @@ def _escaped(root: str) -> Markup:
 def _pairs(parameters: object) -> str:
     """Each key=value kept whole on one line (the cell wraps between pairs, never inside
     a number: ``fast_window=1 / 0``)."""
-    return " ".join(f'<span class="nowrap">{escape(p)}</span>' for p in params_pairs(parameters))
+    return " ".join([f'<span class="nowrap">{escape(p)}</span>' for p in params_pairs(parameters)])
 
 
 def portfolio_row(p: BacktestPortfolio, root: str) -> Markup:
     """A row of the portfolio list (the template's loop cost more than the page's read)."""
     return Markup(
-        f'<tr><td><a href="{escape(root)}/portfolios/{p.portfolio_backtest_id}">'
+        f'<tr><td><a href="{_escaped(root)}/portfolios/{p.portfolio_backtest_id}">'
         f"{escape(p.portfolio_name)}</a></td>\n<td>{escape(symbols_text(p.symbols))}</td>\n"
-        f'<td class="nowrap">{p.start_date} .. {p.end_date}</td><td class="nowrap">'
-        f'{escape(day(p.backtest_date))}</td>\n<td class="num">{percent(p.total_return)}</td>'
-        f'<td class="num">{number(p.sharpe_ratio)}</td><td class="num">'
-        f"{percent(p.max_drawdown)}</td></tr>"
+        f'<td class="nowrap">{p.start_date.isoformat()} .. {p.end_date.isoformat()}</td>'
+        f'<td class="nowrap">{day(p.backtest_date)}</td>\n'
+        f'<td class="num">{percent(p.total_return)}</td><td class="num">'
+        f'{number(p.sharpe_ratio)}</td><td class="num">{percent(p.max_drawdown)}</td></tr>'
     )
