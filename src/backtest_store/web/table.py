@@ -79,7 +79,7 @@ def portfolio_row(p: BacktestPortfolio, root: str) -> Markup:
         f'<tr><td><a href="{_escaped(root)}/portfolios/{p.portfolio_backtest_id}">'
         f"{escape(p.portfolio_name)}</a></td>\n<td>{escape(symbols_text(p.symbols))}</td>\n"
         f'<td class="nowrap">{p.start_date.isoformat()} .. {p.end_date.isoformat()}</td>'
-        f'<td class="nowrap">{day(p.backtest_date)}</td>\n'
+        f'<td class="nowrap">{escape(day(p.backtest_date))}</td>\n'
         f'<td class="num">{percent(p.total_return)}</td><td class="num">'
         f'{number(p.sharpe_ratio)}</td><td class="num">{percent(p.max_drawdown)}</td></tr>'
     )
