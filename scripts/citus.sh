@@ -35,8 +35,9 @@ source_tar=${CITUS_SOURCE:-$root/../shared/vendor/citus-$version.tar.gz}
 # the repository it was cloned from, when that is a directory on this machine.
 if [ -z "${CITUS_SOURCE:-}" ] && [ ! -f "$source_tar" ]; then
     origin=$(git -C "$root" remote get-url origin 2>/dev/null || true)
-    if [ -n "$origin" ] && [ -d "$origin" ]; then
-        source_tar=$(cd "$origin" && pwd)/../shared/vendor/citus-$version.tar.gz
+    # a relative origin is relative to the clone, wherever the script is run from
+    if [ -n "$origin" ] && origin=$(cd "$root" && cd "$origin" 2>/dev/null && pwd); then
+        source_tar=$origin/../shared/vendor/citus-$version.tar.gz
     fi
 fi
 pg_config=${CITUS_PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
