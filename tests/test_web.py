@@ -172,6 +172,11 @@ def test_the_list_never_wraps_inside_a_parameter(client: TestClient) -> None:
         ("total_trades", 1200, "1,200"),
         ("sharpe_ratio", None, ""),
         ("max_drawdown_duration", None, ""),
+        # a stored decimal is rounded as the decimal it is (half to even), not as the
+        # nearest binary float, which gives 1.01 % and 1.0001 here
+        ("total_return", "0.01015", "1.02 %"),
+        ("sharpe_ratio", "1.00005", "1.0000"),
+        ("sharpe_ratio", 0.5, "0.5000"),
     ],
 )  # fmt: skip
 def test_each_metric_is_shown_in_its_unit(metric: str, value: Any, text: str) -> None:
@@ -222,6 +227,10 @@ def test_a_portfolio_row_escapes_its_text_and_shows_each_figure_in_its_unit() ->
     assert "&lt;b&gt;x&lt;/b&gt;&amp;</a>" in html and "<td>AAPL, &lt;s&gt;</td>" in html
     assert '<td class="nowrap">2024-01-02 03:04</td>' in html
     assert '<td class="num">12.34 %</td><td class="num"></td><td class="num">-25.00 %</td>' in html
+    # a run time that is not a time (adopted text) is escaped; symbols that are not all text
+    odd = portfolio(portfolio_name="p", symbols=[1, "<s>"], backtest_date="<i>")
+    html = str(portfolio_row(odd, ""))
+    assert '<td class="nowrap">&lt;i&gt;</td>' in html and "<td>1, &lt;s&gt;</td>" in html
 
 
 def test_every_sort_link_sorts(client: TestClient) -> None:

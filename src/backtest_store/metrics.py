@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from backtest_store import rules
@@ -103,13 +104,19 @@ def formatter(column: str) -> Callable[[Any], str]:
 
 
 def percent(value: Any) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f} %"
+    return "" if value is None else f"{_exact(value) * 100:.2f} %"
 
 
 def number(value: Any, places: int = 4) -> str:
     if value is None:
         return ""
-    return f"{float(value):,.{places}f}"
+    return f"{_exact(value):,.{places}f}"
+
+
+def _exact(value: Any) -> Decimal | float:
+    """A stored numeric as it was stored: a Decimal is rounded as a decimal (no trip
+    through a binary float, and a third of the cost), anything else as a float."""
+    return value if type(value) is Decimal else float(value)
 
 
 def params_text(parameters: Any) -> str:

@@ -22,7 +22,7 @@ from backtest_store import assessment, charts, tearsheet
 from backtest_store._extras import need
 from backtest_store.assessment import Assessment
 from backtest_store.errors import RecordNotFoundError
-from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, shown
+from backtest_store.metrics import FOOTNOTE, MEASURES, benchmark, label, origin, percent, shown
 from backtest_store.records import BacktestResult, BacktestTrade
 from backtest_store.tearsheet import curve_of, iso
 
@@ -130,7 +130,7 @@ def _cell(t: BacktestTrade, name: str) -> str:
     if value is None:
         return ""
     if name == "pnl_percent":
-        return f"{float(value) * 100:.2f} %"
+        return percent(value)
     return str(value)
 
 
