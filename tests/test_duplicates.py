@@ -86,4 +86,4 @@ def test_the_groups_are_listed_in_the_cli_the_web_and_api(
         api = client.get("/api/duplicates").json()
         assert [sorted(g["backtest_ids"]) for g in api] == group
         html = client.get("/").text
-        assert html.count('class="dup"') == 3 and html.count("×2</a>") == 3
+        assert html.count('class="dup"') == 3 and html.count("&times;2</a>") == 3

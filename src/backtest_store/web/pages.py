@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -23,7 +24,7 @@ from backtest_store.facts import METRICS, SORTS
 from backtest_store.guard import COOKIE, JSON, route_path, same
 from backtest_store.list_state import PAGE, BadRequest, cursor_text
 from backtest_store.lookup import NotFound, backtest_id
-from backtest_store.metrics import MEASURES, aligned, incomparable, label, number, percent, shown
+from backtest_store.metrics import MEASURES, incomparable, label, number, percent, shown
 from backtest_store.records import BacktestPortfolio, BacktestResult, BacktestTrade
 from backtest_store.serialize import to_json
 from backtest_store.web import compute, table
@@ -83,7 +84,7 @@ def _columns(listing: list_state.Listing) -> list[tuple[str, str, str | None, st
     for name in table.COLUMNS:
         here = listing.sort == name
         order = "asc" if here and listing.descending else "desc"
-        arrow = ("▼" if listing.descending else "▲") if here else ""
+        arrow = Markup("&#9660;" if listing.descending else "&#9650;") if here else ""
         link = listing.link(sort=name, order=order, after=None, before=None)
         out.append((name, label(name), link if name in SORTS else None,
                     arrow))  # fmt: skip
@@ -158,20 +159,15 @@ async def backtest(request: Request) -> Response:
         raise BadRequest("trades_page", f"from 1 to {pages}")
     on_page = shown[(number - 1) * TRADES_PAGE : number * TRADES_PAGE]
     return page(
-        request, "backtest.html", result=result, tally=documents.tally(trades),
-        trades=on_page, prices=_aligned(on_page), outcome=outcome,
+        request, "backtest.html", result=result, measures=table.measures(result),
+        tally=documents.tally(trades),
+        trade_rows=table.trades(on_page, outcome), outcome=outcome,
         trades_page=number, trades_pages=pages, log=log, **figures,
         optimizations=optimizations, windows=windows, iso=tearsheet.iso,
         query=lambda **q: "?" + urlencode({k: v for k, v in {"log": "1" if log else None,
                                            "outcome": outcome if outcome != "all" else None,
                                            **q}.items() if v}),
     )  # fmt: skip
-
-
-def _aligned(trades: list[BacktestTrade]) -> dict[str, list[str]]:
-    """Prices and sizes, each column to the decimals its most precise value needs."""
-    return {name: aligned([getattr(t, name) for t in trades])
-            for name in ("entry_price", "exit_price", "position_size")}  # fmt: skip
 
 
 def _outcome(trades: list[BacktestTrade], outcome: str) -> list[BacktestTrade]:
