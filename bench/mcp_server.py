@@ -4,14 +4,14 @@ store in the same event loop, in the same run.
 
 A tool's time is the SDK client's ``call_tool`` connected in process (its arguments
 validated, the tool run, its document made and read back), so it holds what an assistant
-waits for but the transport. Rounds alternate which contender goes first; p50 and p95
-are the best round's, with the spread of the p50 over rounds.
+waits for but the transport. Each call is paired with its reads, and the reads are
+measured again alone (harness.beside_floor); p50 and p95 are the best round's, with the
+spread of the p50 over rounds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 
 from backtest_store.aio import AsyncBacktestStore
-from bench.harness import ROOT, fresh_database, percentile, spread
+from bench.harness import ROOT, beside_floor, fresh_database
 from bench.web import CURVE_SQL
 
 Reads = Callable[[AsyncBacktestStore], Awaitable[Any]]
@@ -69,39 +69,20 @@ def cases(conn: psycopg.Connection[Any]) -> dict[str, tuple[str, dict[str, Any],
 
 async def measure(client: Any, store: AsyncBacktestStore, tool: str, arguments: dict[str, Any],
                   reads: Reads, runs: int, rounds: int) -> dict[str, Any]:  # fmt: skip
-    async def floor() -> list[float]:
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            await reads(store)
-            samples.append(time.perf_counter() - started)
-        return samples
+    async def called() -> float:
+        started = time.perf_counter()
+        answer = await client.call_tool(tool, arguments)
+        taken = time.perf_counter() - started
+        assert not answer.is_error, answer.content
+        return taken
 
-    async def called() -> list[float]:
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            answer = await client.call_tool(tool, arguments)
-            samples.append(time.perf_counter() - started)
-            assert not answer.is_error, answer.content
-        return samples
+    async def floor() -> float:
+        started = time.perf_counter()
+        await reads(store)
+        return time.perf_counter() - started
 
-    await called()  # warm: prepared statements, the SDK's argument models
-    results: dict[str, list[list[float]]] = {"tool": [], "reads": []}
-    for r in range(rounds):
-        order = [("tool", called), ("reads", floor)]
-        for who, run in order if r % 2 == 0 else order[::-1]:
-            results[who].append(await run())
-    p50 = {k: [1000 * statistics.median(v) for v in rs] for k, rs in results.items()}
-    p95 = {k: [1000 * percentile(v, 95) for v in rs] for k, rs in results.items()}
-    best = {k: v.index(min(v)) for k, v in p50.items()}
-    return {
-        "tool": tool, "arguments": arguments, "n": runs,
-        "tool_p50_ms": p50["tool"][best["tool"]], "tool_p95_ms": p95["tool"][best["tool"]],
-        "reads_p50_ms": p50["reads"][best["reads"]], "reads_p95_ms": p95["reads"][best["reads"]],
-        "tool_p50_spread_ms": spread(p50["tool"]), "reads_p50_spread_ms": spread(p50["reads"]),
-        "vs_reads": p50["tool"][best["tool"]] / p50["reads"][best["reads"]],
-    }  # fmt: skip
+    return {"tool": tool, "arguments": arguments,
+            **await beside_floor("tool", called, floor, runs, rounds)}  # fmt: skip
 
 
 def bench_mcp(runs: int = 100, rounds: int = 5) -> dict[str, Any]:
@@ -131,14 +112,16 @@ def report_mcp(figures: dict[str, Any]) -> str:
     lines = [
         "10. The MCP server at volume (200k results, 2M trades): each tool's time (the SDK's "
         "client in process) beside the DAO reads it makes, best of "
-        f"{figures['rounds']} alternating rounds of {figures['runs']}",
-        f"   {'':26s} {'tool p50':>9s} {'p95':>9s} {'reads p50':>10s} {'p95':>9s}  tool/reads",
+        f"{figures['rounds']} rounds of {figures['runs']}, each call paired with its reads",
+        f"   {'':26s} {'tool p50':>9s} {'p95':>9s} {'reads p50':>10s} {'p95':>9s}  tool/reads"
+        "  (reads alone)",
     ]
     for name, f in figures["tools"].items():
         lines.append(
             f"   {name:26s} {f['tool_p50_ms']:6.2f} ms {f['tool_p95_ms']:6.2f} ms "
             f"{f['reads_p50_ms']:7.2f} ms {f['reads_p95_ms']:6.2f} ms  {f['vs_reads']:5.2f}x"
-            f"  (rounds' p50 {_span(f['tool_p50_spread_ms'])} / {_span(f['reads_p50_spread_ms'])})"
+            f"  ({f['vs_alone']:4.2f}x; rounds' p50 {_span(f['tool_p50_spread_ms'])} / "
+            f"{_span(f['reads_p50_spread_ms'])})"
         )
     return "\n".join(lines) + "\n"
 

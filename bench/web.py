@@ -3,10 +3,11 @@ each page beside its floor: the DAO reads that the page makes, awaited on the ap
 store in the app's own event loop, in the same run.
 
 A page's time is the server's: from the request reaching the app to the last byte of its
-answer (an ASGI wrapper times it; the test client's own overhead is left out). Rounds
-alternate which contender goes first; p50 and p95 are the best round's, with the spread
-of the p50 over rounds. Then the results table grows to 2,000,000 rows and the list
-pages and the summary are measured again: no page may grow with the table.
+answer (an ASGI wrapper times it; the test client's own overhead is left out). Each
+request is paired with its reads, and the reads are measured again alone
+(harness.beside_floor); p50 and p95 are the best round's, with the spread of the p50 over
+rounds. Then the results table grows to 2,000,000 rows and the list pages and the summary
+are measured again: no page may grow with the table.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from devkit.minutes import YEAR_OF_MINUTES
 
 from backtest_store.aio import AsyncBacktestStore
 from backtest_store.operations.browse import cursor_of
-from bench.harness import ROOT, fresh_database, percentile, spread
+from bench.harness import ROOT, beside_floor, fresh_database, percentile
 
 Reads = Callable[[AsyncBacktestStore], Awaitable[Any]]
 CURVE_SQL = """
@@ -34,6 +35,36 @@ FROM (SELECT jsonb_agg(jsonb_build_array(to_char(date '2020-01-01' + d, 'YYYY-MM
       FROM generate_series(0, 1259) AS d) c
 WHERE r.backtest_id = ANY(%s)
 """
+
+
+class Spent:
+    """The app's store, timed: how long the last request waited on its reads (the wall
+    time with one or more reads in flight, so reads gathered at once count once)."""
+
+    def __init__(self, store: AsyncBacktestStore) -> None:
+        self.store, self.busy, self.active, self.since = store, 0.0, 0, 0.0
+
+    def last(self) -> float:
+        busy, self.busy = self.busy, 0.0
+        return busy
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.store, name)
+        if name.startswith("_") or not asyncio.iscoroutinefunction(method):
+            return method
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            if self.active == 0:
+                self.since = time.perf_counter()
+            self.active += 1
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self.active -= 1
+                if self.active == 0:
+                    self.busy += time.perf_counter() - self.since
+
+        return timed
 
 
 class Timed:
@@ -75,8 +106,14 @@ async def pages(
     one, five = rich[0], ids[:5]
 
     async def tearsheet(s: AsyncBacktestStore) -> Any:
-        return (await s.get_backtest(one), await s.get_trades(one),
-                await s.optimization_results(one), await s.walk_forward_tests(one))  # fmt: skip
+        """As the page reads once its charts are kept: the record without its series,
+        beside its children (web/pages.py's backtest)."""
+
+        async def children() -> Any:
+            return (await s.get_trades(one), await s.optimization_results(one),
+                    await s.walk_forward_tests(one))  # fmt: skip
+
+        return await asyncio.gather(s.get_backtest(one, with_series=False), children())
 
     def listed(**arguments: Any) -> Reads:
         """A list page's reads: a page of rows, and how many repeats each shown row has."""
@@ -88,7 +125,9 @@ async def pages(
         return reads
 
     async def compare(s: AsyncBacktestStore) -> Any:
-        return await s.compare_backtests(five), [await s.get_backtest(i) for i in five]
+        """As the page reads once its charts are kept: the records without their series."""
+        return (await s.compare_backtests(five),
+                [await s.get_backtest(i, with_series=False) for i in five])  # fmt: skip
 
     return {
         "list, newest first": ("/", listed()),
@@ -105,39 +144,21 @@ async def pages(
 
 
 async def measure(client: Any, timed: Timed, store: AsyncBacktestStore, path: str, reads: Reads,
-                  runs: int, rounds: int, floor_runs: int | None = None) -> dict[str, Any]:  # fmt: skip
-    async def floor() -> list[float]:
-        samples = []
-        for _ in range(floor_runs or runs):
-            started = time.perf_counter()
-            await reads(store)
-            samples.append(time.perf_counter() - started)
-        return samples
+                  runs: int, rounds: int, floor_runs: int | None = None,
+                  spent: Spent | None = None) -> dict[str, Any]:  # fmt: skip
+    async def page() -> float:
+        response = await client.get(path)
+        assert response.status_code == 200, (path, response.text[-900:])
+        return timed.last
 
-    async def page() -> list[float]:
-        samples = []
-        for _ in range(runs):
-            response = await client.get(path)
-            assert response.status_code == 200, (path, response.text[:300])
-            samples.append(timed.last)
-        return samples
+    async def floor() -> float:
+        started = time.perf_counter()
+        await reads(store)
+        return time.perf_counter() - started
 
-    await page()  # warm: prepared statements, templates, the summary kept
-    results: dict[str, list[list[float]]] = {"page": [], "reads": []}
-    for r in range(rounds):
-        order = [("page", page), ("reads", floor)]
-        for who, run in order if r % 2 == 0 else order[::-1]:
-            results[who].append(await run())
-    p50 = {k: [1000 * statistics.median(v) for v in rs] for k, rs in results.items()}
-    p95 = {k: [1000 * percentile(v, 95) for v in rs] for k, rs in results.items()}
-    best = {k: v.index(min(v)) for k, v in p50.items()}  # the round with the lowest p50
-    return {
-        "path": path, "n": runs,
-        "page_p50_ms": p50["page"][best["page"]], "page_p95_ms": p95["page"][best["page"]],
-        "reads_p50_ms": p50["reads"][best["reads"]], "reads_p95_ms": p95["reads"][best["reads"]],
-        "page_p50_spread_ms": spread(p50["page"]), "reads_p50_spread_ms": spread(p50["reads"]),
-        "vs_reads": p50["page"][best["page"]] / p50["reads"][best["reads"]],
-    }  # fmt: skip
+    within = spent.last if spent is not None else None
+    return {"path": path,
+            **await beside_floor("page", page, floor, runs, rounds, floor_runs, within)}  # fmt: skip
 
 
 def grow(conn: psycopg.Connection[Any]) -> float:
@@ -191,6 +212,7 @@ async def _measure_all(conn: psycopg.Connection[Any], url: str, out: dict[str, A
         await store.performance_summary()
         out[f"summary_cold_{key}_s"] = time.perf_counter() - started
         cases = await pages(conn, store)
+        app.state.store = spent = Spent(store)  # the pages' reads timed; the floors' not
         transport = httpx2.ASGITransport(app=timed)
         async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
             for name in names:
@@ -198,20 +220,22 @@ async def _measure_all(conn: psycopg.Connection[Any], url: str, out: dict[str, A
                 # the whole-table aggregate the kept summary saves: a few runs a round do
                 few = 3 if name.startswith("summary") else None
                 out[key][name] = await measure(client, timed, store, path, reads, runs, rounds,
-                                               few)  # fmt: skip
+                                               few, spent)  # fmt: skip
 
 
 def report_web(figures: dict[str, Any]) -> str:
     lines = [
         "8. The web view at volume (200k results, 2M trades): the server's time per page "
-        f"beside the DAO reads it makes, best of {figures['rounds']} alternating rounds of "
-        f"{figures['runs']}",
-        f"   {'':24s} {'page p50':>9s} {'p95':>9s} {'reads p50':>10s} {'p95':>9s}  page/reads",
+        "beside the DAO reads it makes, each request paired with its reads, and the reads "
+        f"alone; best of {figures['rounds']} rounds of {figures['runs']}",
+        f"   {'':24s} {'page p50':>9s} {'p95':>9s} {'reads p50':>10s} {'p95':>9s}  page/reads"
+        "   reads alone  page/alone  reads in page",
     ]
     for name, f in figures["pages"].items():
         lines.append(
             f"   {name:24s} {f['page_p50_ms']:6.2f} ms {f['page_p95_ms']:6.2f} ms "
             f"{f['reads_p50_ms']:7.2f} ms {f['reads_p95_ms']:6.2f} ms  {f['vs_reads']:5.2f}x"
+            f"   {f['alone_p50_ms']:8.2f} ms  {f['vs_alone']:5.2f}x   {f['within_p50_ms']:8.2f} ms"
         )
     if figures.get("at_2m"):
         lines.append(
