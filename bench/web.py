@@ -336,7 +336,7 @@ def report_stall(f: dict[str, Any]) -> str:
     alone, kept = f["alone"], f["kept"]
     return "\n".join([
         f"9. A year of minutes ({f['points']:,} points) on the tearsheet page, best of 2 "
-        f"alternating rounds of {f['runs']}",
+        f"rounds of {f['runs']}, each request paired with its reads",
         f"   the page alone, its figures made: p50 {alone['page_p50_ms']:.0f} ms, p95 "
         f"{alone['page_p95_ms']:.0f} ms; its reads p50 {alone['reads_p50_ms']:.0f} ms "
         f"({alone['vs_reads']:.2f}x)",
