@@ -126,7 +126,7 @@ def trades(shown: list[BacktestTrade], outcome: str) -> Markup:
     entry, exit_, size = (aligned([getattr(t, name) for t in shown])
                           for name in ("entry_price", "exit_price", "position_size"))  # fmt: skip
     return rows([Row(
-        f"<tr><td>{t.trade_number}</td><td>{escape(t.direction)}</td>"
+        f"<tr><td>{t.trade_number}</td><td>{escape(t.direction or '')}</td>"
         f"<td>{escape(day(t.entry_time or t.entry_date))}</td>\n"
         f'<td class="num">{entry[i]}</td><td>{escape(day(t.exit_time or t.exit_date))}</td>'
         f'<td class="num">{exit_[i]}</td>\n<td class="num">{size[i]}</td>'
