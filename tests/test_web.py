@@ -262,7 +262,7 @@ def test_the_tearsheet_s_tables_made_in_python() -> None:
                              exit_price=Decimal("2"))], "all"))  # fmt: skip
     assert "<td>&lt;b&gt;</td>" in made and '<td class="num">-1.50</td>' in made
     assert '<td class="num">1.5</td><td></td><td class="num">2</td>' in made  # each column aligned
-    assert "no winning trades" in trades([], "winning") and "no  trades" in trades([], "all")
+    assert "no winning trades" in trades([], "winning") and "no trades<" in trades([], "all")
 
 
 def test_every_sort_link_sorts(client: TestClient) -> None:

@@ -71,7 +71,7 @@ async def backtests(request: Request) -> Response:
     repeats: dict[Any, int] = await store_of(request).duplicate_counts(rows)
     return page(request, "backtests.html", listing=listing,
                 rows=table.rows([table.row(r, root, repeats.get(r.backtest_id, 0)) for r in rows]),
-                shown=len(rows),
+                count=len(rows),
                 previous=previous, next=next_, sorts=("backtest_date", *METRICS),
                 page_size=PAGE, columns=_columns(listing))  # fmt: skip
 

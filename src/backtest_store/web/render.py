@@ -16,15 +16,12 @@ from backtest_store import documents
 from backtest_store.guard import JSON
 from backtest_store.metrics import (
     FOOTNOTE,
-    MEASURES,
     benchmark,
-    label,
     number,
     origin,
     params_text,
     percent,
     shown,
-    units,
 )
 from backtest_store.serialize import figure_json
 from backtest_store.web.figure_cache import FigureJSON
@@ -39,7 +36,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,  # the templates are the package's: no stat() of each per page
     )
-    env.globals.update(FOOTNOTE=FOOTNOTE, MEASURES=MEASURES, units=units, label=label, shown=shown,
+    env.globals.update(FOOTNOTE=FOOTNOTE, shown=shown,
                        params_text=params_text, origin=origin, benchmark=benchmark,
                        percent=percent, number=number, figure=figure, day=day,
                        symbols_text=symbols_text)  # fmt: skip

@@ -49,7 +49,7 @@ def row(r: BacktestResult, root: str, repeats: int = 0) -> Row:
             'run(s) of the same strategy, parameters, period, data and code">'
             f"&times;{repeats}</a>") if repeats else ""  # fmt: skip
     run = minutes(r.backtest_date) if r.backtest_date else ""
-    metrics = _METRICS.format(*[show(getattr(r, m)) for m, show in _shown()])
+    metrics = _METRICS.format(*[show(getattr(r, m)) for m, show, _ in _units(SHOWN)])
     trades = "" if r.total_trades is None else r.total_trades
     return Row(
         f'<tr><td><input type="checkbox" name="ids" value="{the_id}" aria-label="select '
@@ -71,9 +71,9 @@ def rows(made: list[Row]) -> Markup:
 
 
 @cache
-def _shown() -> tuple[tuple[str, Callable[[Any], str]], ...]:
-    """Each shown metric with its unit's formatter, chosen once."""
-    return tuple((m, formatter(m)) for m in SHOWN)
+def _units(names: tuple[str, ...]) -> tuple[tuple[str, Callable[[Any], str], str], ...]:
+    """Each column with its unit's formatter and its unit's label, escaped: chosen once."""
+    return tuple((m, formatter(m), escape(label(m))) for m in names)
 
 
 @lru_cache(maxsize=16)
@@ -102,18 +102,12 @@ def portfolio_row(p: BacktestPortfolio, root: str) -> Row:
     )
 
 
-@cache
-def _measures() -> tuple[tuple[str, Callable[[Any], str], str], ...]:
-    """Each measure of a run with its unit's formatter and label, chosen once."""
-    return tuple((m, formatter(m), escape(label(m))) for m in MEASURES)
-
-
 def measures(r: BacktestResult) -> Markup:
     """The tearsheet's table of measures: each in its unit, beside the unit's label (a
     template loop of forty rows, three calls a row, took a tenth of the page)."""
     return rows([Row(f'<tr><td>{m}</td><td class="num">{escape(show(getattr(r, m)))}</td>'
                      f'<td class="note">{unit}</td></tr>')
-                 for m, show, unit in _measures()])  # fmt: skip
+                 for m, show, unit in _units(MEASURES)])  # fmt: skip
 
 
 def trades(shown: list[BacktestTrade], outcome: str) -> Markup:
@@ -121,8 +115,8 @@ def trades(shown: list[BacktestTrade], outcome: str) -> Markup:
     the template cost as much as the rest of the page). Prices and sizes to the decimals
     the most precise of them needs (metrics.aligned: digits only, nothing to escape)."""
     if not shown:
-        which = "" if outcome == "all" else escape(outcome)
-        return Markup(f'<tr><td colspan="10" class="note">no {which} trades</td></tr>')
+        which = "" if outcome == "all" else f"{escape(outcome)} "
+        return Markup(f'<tr><td colspan="10" class="note">no {which}trades</td></tr>')
     entry, exit_, size = (aligned([getattr(t, name) for t in shown])
                           for name in ("entry_price", "exit_price", "position_size"))  # fmt: skip
     return rows([Row(
